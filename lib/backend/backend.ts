@@ -1,0 +1,204 @@
+// Chooses the TensorFlow.js backend at run time and reports what was chosen.
+// tfjs-node(-gpu) are optional peers: their install downloads libtensorflow,
+// so they are looked for, never required. The CPU backend always exists.
+
+import * as os from "node:os";
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+// Gradients: see scripts/bundle-tfjs-gradients.js (built into dist/vendor).
+require("../../vendor/tfjs-gradients.js");
+import { ArgumentError } from "../errors";
+
+export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
+export type ExecutorName = "fused" | "tfjs";
+
+export interface BackendInfo {
+  /** The active TensorFlow.js backend. */
+  backend: BackendName;
+  /** Whether that backend computes on a GPU. */
+  gpu: boolean;
+  /** The reduction executor used by default for kernel operators. */
+  executor: ExecutorName;
+  /** Threads the fused CPU executor splits a reduction over. */
+  threads: number;
+  /** Which optional packages were found (tfjs-node-gpu, tfjs-node, wasm, webgpu). */
+  available: BackendName[];
+  /** Why a preferred backend was skipped, if one was. */
+  notes: string[];
+}
+
+const state = {
+  backend: "cpu" as BackendName,
+  gpu: false,
+  executorOverride: null as ExecutorName | null,
+  notes: [] as string[],
+  tensorflowPackage: null as string | null,
+};
+
+function tryRequire(name: string): boolean {
+  try {
+    require(name);
+    return true;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== "MODULE_NOT_FOUND") state.notes.push(`${name} is installed but failed to load: ${(err as Error).message.split("\n")[0]}`);
+    return false;
+  }
+}
+
+function packageInstalled(name: string): boolean {
+  try {
+    require.resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Threads for the fused CPU executor: GPLAB_THREADS, else every core. */
+export function threadCount(): number {
+  const fromEnv = Number(process.env.GPLAB_THREADS);
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  return Math.max(1, os.availableParallelism ? os.availableParallelism() : os.cpus().length);
+}
+
+function loadTensorflow(): boolean {
+  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+    if (tryRequire(pkg) && tf.findBackend("tensorflow")) {
+      state.tensorflowPackage = pkg;
+      return true;
+    }
+  }
+  return false;
+}
+
+function setSync(name: BackendName): void {
+  const ok = tf.setBackend(name);
+  // setBackend returns a promise; the cpu and tensorflow backends initialise synchronously.
+  void ok;
+  state.backend = name;
+  state.gpu = name === "webgpu" || (name === "tensorflow" && state.tensorflowPackage === "@tensorflow/tfjs-node-gpu");
+}
+
+/** Picks the best synchronous backend at import: tfjs-node-gpu, tfjs-node, else cpu. */
+function autoSelect(): void {
+  const forced = process.env.GPLAB_BACKEND as BackendName | undefined;
+  if (forced && forced !== "cpu") {
+    // Honoured by `ready()` (wasm and webgpu initialise asynchronously).
+    if (forced === "tensorflow" && loadTensorflow()) return setSync("tensorflow");
+    setSync("cpu");
+    return;
+  }
+  if (!forced && loadTensorflow()) return setSync("tensorflow");
+  setSync("cpu");
+}
+
+autoSelect();
+silenceCpuBanner();
+
+/**
+ * tfjs-backend-cpu prints a multi-line "install tfjs-node" banner on its first
+ * tensor in Node. gplab reports its backend itself, so the banner is noise.
+ */
+function silenceCpuBanner(): void {
+  if (state.backend !== "cpu") return;
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    tf.tidy(() => tf.scalar(0).dataSync());
+  } finally {
+    console.warn = warn;
+  }
+}
+
+let readyPromise: Promise<BackendInfo> | null = null;
+
+/**
+ * Resolves once the backend asked for by GPLAB_BACKEND (if any) is active.
+ * The kernel awaits this before the first cell.
+ */
+export function ready(): Promise<BackendInfo> {
+  if (!readyPromise) {
+    const forced = process.env.GPLAB_BACKEND;
+    readyPromise = forced && forced !== state.backend ? use(forced as BackendName) : Promise.resolve(info());
+  }
+  return readyPromise;
+}
+
+/** Switch the TensorFlow.js backend; throws naming the missing package. */
+export async function use(name: BackendName): Promise<BackendInfo> {
+  switch (name) {
+    case "cpu":
+      break;
+    case "tensorflow":
+      if (!loadTensorflow()) {
+        throw new ArgumentError(
+          'backend "tensorflow" needs @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node; install one ' +
+            "(its install downloads libtensorflow, so it needs internet) or use \"wasm\" / \"cpu\"",
+        );
+      }
+      break;
+    case "wasm":
+      if (!tryRequire("@tensorflow/tfjs-backend-wasm")) {
+        throw new ArgumentError('backend "wasm" needs @tensorflow/tfjs-backend-wasm: npm i @tensorflow/tfjs-backend-wasm');
+      }
+      break;
+    case "webgpu": {
+      if (!packageInstalled("webgpu") || !packageInstalled("@tensorflow/tfjs-backend-webgpu")) {
+        throw new ArgumentError('backend "webgpu" needs the npm packages "webgpu" and "@tensorflow/tfjs-backend-webgpu"');
+      }
+      // Dawn for Node exposes navigator.gpu once its globals are installed.
+      const dawn = require("webgpu") as { create: (flags: string[]) => unknown; globals: object };
+      Object.assign(globalThis, dawn.globals);
+      (globalThis as { navigator?: object }).navigator ??= {};
+      Object.assign((globalThis as unknown as { navigator: object }).navigator, { gpu: dawn.create([]) });
+      require("@tensorflow/tfjs-backend-webgpu");
+      break;
+    }
+    default:
+      throw new ArgumentError(`unknown backend "${name}": use one of tensorflow, webgpu, wasm, cpu`);
+  }
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new ArgumentError(`TensorFlow.js could not initialise the "${name}" backend`);
+  state.backend = name;
+  state.gpu = name === "webgpu" || (name === "tensorflow" && state.tensorflowPackage === "@tensorflow/tfjs-node-gpu");
+  return info();
+}
+
+/** Force the reduction executor ("fused" CPU loops or "tfjs" tiles); null restores the default. */
+export function setExecutor(executor: ExecutorName | null): void {
+  if (executor !== null && executor !== "fused" && executor !== "tfjs") {
+    throw new ArgumentError(`unknown executor "${executor}": use "fused" or "tfjs"`);
+  }
+  state.executorOverride = executor;
+}
+
+/** The executor reductions use unless a call asks for another. */
+export function defaultExecutor(): ExecutorName {
+  const env = process.env.GPLAB_EXECUTOR;
+  if (state.executorOverride) return state.executorOverride;
+  if (env === "fused" || env === "tfjs") return env;
+  // On a GPU the tfjs tiles win; on CPUs the fused f64 loop is faster and more accurate.
+  return state.gpu ? "tfjs" : "fused";
+}
+
+export function info(): BackendInfo {
+  const available: BackendName[] = ["cpu"];
+  if (packageInstalled("@tensorflow/tfjs-backend-wasm")) available.push("wasm");
+  if (packageInstalled("@tensorflow/tfjs-node-gpu") || packageInstalled("@tensorflow/tfjs-node")) available.push("tensorflow");
+  if (packageInstalled("webgpu") && packageInstalled("@tensorflow/tfjs-backend-webgpu")) available.push("webgpu");
+  return {
+    backend: state.backend,
+    gpu: state.gpu,
+    executor: defaultExecutor(),
+    threads: threadCount(),
+    available,
+    notes: [...state.notes],
+  };
+}
+
+/** One short line for a notebook's first output. */
+export function summary(): string {
+  const i = info();
+  return `gplab: TensorFlow.js backend ${i.backend}${i.gpu ? " (GPU)" : ""}, ${i.executor} executor, ${i.threads} thread${i.threads === 1 ? "" : "s"}`;
+}

@@ -1,0 +1,157 @@
+// The reduction engine's front door: one call per reduction kind, the
+// executor picked from the backend (or forced per call), and a report of what
+// ran. Nothing here allocates n x m unless the caller asked for those entries.
+
+import * as tf from "@tensorflow/tfjs-core";
+import { type ExecutorName, defaultExecutor } from "../backend/backend";
+import { ShapeError } from "../errors";
+import { type Formula, gradientLayout, validateFormula } from "./formula";
+import { runFused } from "./fusedExecutor";
+import { tfjsBilinear, tfjsBlock, tfjsEntries, tfjsMatmul } from "./tfjsExecutor";
+
+export interface ReductionOptions {
+  /** Force an executor; default: "tfjs" on a GPU backend, else "fused". */
+  executor?: ExecutorName;
+  /** Fused executor threads (default: GPLAB_THREADS or all cores). */
+  threads?: number;
+  /** tfjs executor: bytes per tile (default 64 MiB). */
+  tileBytes?: number;
+}
+
+export interface ReductionReport {
+  operation: "matmul" | "rows" | "entries" | "bilinear";
+  formula: string;
+  executor: ExecutorName;
+  backend: string;
+  n: number;
+  m: number;
+  /** Right-hand sides (matmul) or weight rank (bilinear). */
+  t: number;
+  pairs: number;
+  seconds: number;
+  threads: number;
+}
+
+let last: ReductionReport | null = null;
+const listeners = new Set<(r: ReductionReport) => void>();
+
+/** What the most recent reduction ran on (executor, backend, pairs, time). */
+export function lastReport(): ReductionReport | null {
+  return last;
+}
+
+/** Subscribe to every reduction's report; returns an unsubscribe function. */
+export function onReport(listener: (r: ReductionReport) => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function record(r: Omit<ReductionReport, "backend">): void {
+  last = { ...r, backend: tf.getBackend() };
+  for (const l of listeners) l(last);
+}
+
+function pick(options: ReductionOptions): ExecutorName {
+  return options.executor ?? defaultExecutor();
+}
+
+/** K @ V. V shape: [m, T] row-major; returns [n, T]. */
+export function pairwiseMatmul(formula: Formula, V: Float64Array, T: number, options: ReductionOptions = {}): Float64Array {
+  validateFormula(formula);
+  if (V.length !== formula.m * T) {
+    throw new ShapeError(`K @ V: K is ${formula.n} x ${formula.m} but V has ${V.length / T} rows (expected ${formula.m})`);
+  }
+  const executor = pick(options);
+  const start = performance.now();
+  let out: Float64Array;
+  let threads = 1;
+  if (executor === "tfjs") out = tfjsMatmul(formula, V, T, options);
+  else {
+    const r = runFused(formula, "matmul", { V, T }, { totalRows: formula.n, pairsPerRow: formula.m, outLength: formula.n * T, perThreadAccumulator: false }, options);
+    out = r.out;
+    threads = r.threads;
+  }
+  record({ operation: "matmul", formula: formula.name, executor, n: formula.n, m: formula.m, t: T, pairs: formula.n * formula.m, seconds: (performance.now() - start) / 1000, threads });
+  return out;
+}
+
+/** Rows of K: OUT[a, j] = k(x_rowIdx[a], y_j). shape: [rowIdx.length, m] */
+export function pairwiseRows(formula: Formula, rowIdx: Int32Array, options: ReductionOptions = {}): Float64Array {
+  validateFormula(formula);
+  checkIndices(rowIdx, formula.n, "row");
+  const executor = pick(options);
+  const start = performance.now();
+  let out: Float64Array;
+  let threads = 1;
+  if (executor === "tfjs") out = tfjsBlock(formula, rowIdx, options);
+  else {
+    const r = runFused(formula, "block", { RI: rowIdx }, { totalRows: rowIdx.length, pairsPerRow: formula.m, outLength: rowIdx.length * formula.m, perThreadAccumulator: false }, options);
+    out = r.out;
+    threads = r.threads;
+  }
+  record({ operation: "rows", formula: formula.name, executor, n: rowIdx.length, m: formula.m, t: 0, pairs: rowIdx.length * formula.m, seconds: (performance.now() - start) / 1000, threads });
+  return out;
+}
+
+/** Entries k(x_rowIdx[p], y_colIdx[p]); the diagonal is rowIdx = colIdx = 0..n-1. */
+export function pairwiseEntries(formula: Formula, rowIdx: Int32Array, colIdx: Int32Array, options: ReductionOptions = {}): Float64Array {
+  validateFormula(formula);
+  if (rowIdx.length !== colIdx.length) {
+    throw new ShapeError(`entries: ${rowIdx.length} row indices but ${colIdx.length} column indices; pass one of each per entry`);
+  }
+  checkIndices(rowIdx, formula.n, "row");
+  checkIndices(colIdx, formula.m, "column");
+  const executor = pick(options);
+  const start = performance.now();
+  let out: Float64Array;
+  let threads = 1;
+  if (executor === "tfjs") out = tfjsEntries(formula, rowIdx, colIdx);
+  else {
+    const r = runFused(formula, "entries", { RI: rowIdx, CI: colIdx }, { totalRows: rowIdx.length, pairsPerRow: 1, outLength: rowIdx.length, perThreadAccumulator: false }, options);
+    out = r.out;
+    threads = r.threads;
+  }
+  record({ operation: "entries", formula: formula.name, executor, n: rowIdx.length, m: 1, t: 0, pairs: rowIdx.length, seconds: (performance.now() - start) / 1000, threads });
+  return out;
+}
+
+export type BilinearWeights =
+  /** M [n, m] row-major. */
+  | { kind: "dense"; M: Float64Array }
+  /** M = U W^T with U [n, T], W [m, T]: probe vectors, never forming M. */
+  | { kind: "lowRank"; U: Float64Array; W: Float64Array; T: number };
+
+/**
+ * Derivative accumulators of sum_ij M_ij k(x_i, y_j; theta), laid out by
+ * gradientLayout(formula). Gradients of an MLL without an n x m buffer when
+ * the weights are low rank.
+ */
+export function pairwiseBilinear(formula: Formula, weights: BilinearWeights, options: ReductionOptions = {}): Float64Array {
+  validateFormula(formula);
+  const layout = gradientLayout(formula);
+  if (weights.kind === "dense" && weights.M.length !== formula.n * formula.m) {
+    throw new ShapeError(`bilinear derivative: weights have ${weights.M.length} entries, expected ${formula.n} x ${formula.m}`);
+  }
+  if (weights.kind === "lowRank" && (weights.U.length !== formula.n * weights.T || weights.W.length !== formula.m * weights.T)) {
+    throw new ShapeError(`bilinear derivative: U must be ${formula.n} x ${weights.T} and W ${formula.m} x ${weights.T}`);
+  }
+  const executor = pick(options);
+  const start = performance.now();
+  let out: Float64Array;
+  let threads = 1;
+  if (executor === "tfjs") out = tfjsBilinear(formula, weights, options);
+  else {
+    const extra = weights.kind === "dense" ? { M: weights.M } : { U: weights.U, W: weights.W, T: weights.T };
+    const r = runFused(formula, weights.kind === "dense" ? "bilinearDense" : "bilinearLowRank", extra, { totalRows: formula.n, pairsPerRow: formula.m, outLength: layout.size, perThreadAccumulator: true }, options);
+    out = r.out;
+    threads = r.threads;
+  }
+  record({ operation: "bilinear", formula: formula.name, executor, n: formula.n, m: formula.m, t: weights.kind === "dense" ? 0 : weights.T, pairs: formula.n * formula.m, seconds: (performance.now() - start) / 1000, threads });
+  return out;
+}
+
+function checkIndices(idx: Int32Array, limit: number, what: string): void {
+  for (let i = 0; i < idx.length; i++) {
+    if (idx[i] < 0 || idx[i] >= limit) throw new ShapeError(`${what} index ${idx[i]} is out of range [0, ${limit})`);
+  }
+}

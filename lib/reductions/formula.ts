@@ -1,0 +1,164 @@
+// The pairwise formula k(x_i, y_j; theta) that the reduction engine evaluates.
+//
+// A formula is a sum of products of factors: k = sum_t c_t * prod_{f in t} k_f.
+// Each factor reads pre-transformed features (e.g. x / lengthscale), reduces
+// them over dimensions to one statistic s (squared distance, dot product,
+// weighted sum of sin^2, or a table lookup) and maps s through a profile
+// (exp(-s/2) for RBF, the Matern polynomials, ...). Kernels build formulas;
+// both executors (fused CPU code generation and tfjs tiles) read the same one,
+// and so does the derivative reduction.
+
+import type * as tf from "@tensorflow/tfjs-core";
+import { ShapeError } from "../errors";
+
+export type Statistic = "sqdist" | "dot" | "sinsq" | "table";
+
+/** Names of JS locals a profile's code may use: the statistic and its params. */
+export interface ProfileVars {
+  /** The statistic s of this pair. */
+  s: string;
+  /** One local per profile parameter. */
+  p: string[];
+  /** A unique prefix for temporaries the prelude declares. */
+  tmp: string;
+}
+
+/** A scalar function of the statistic, with its derivatives, in JS source and tfjs ops. */
+export interface Profile {
+  readonly name: string;
+  readonly numParams: number;
+  /** Statements declaring temporaries (may be ""). */
+  prelude(v: ProfileVars): string;
+  /** Expression for k(s). */
+  value(v: ProfileVars): string;
+  /** Expression for dk/ds (finite at s = 0 where the product with ds/dtheta is 0). */
+  dValue(v: ProfileVars): string;
+  /** Expressions for dk/dp_q, one per parameter. */
+  dParams(v: ProfileVars): string[];
+  /** The same k(s) on tensors, for the tfjs executor (differentiable). */
+  tf(tfjs: typeof tf, s: tf.Tensor, params: tf.Scalar[]): tf.Tensor;
+}
+
+export interface Factor {
+  readonly statistic: Statistic;
+  /** Feature width; for "table" it is 1 (the integer index). */
+  readonly dims: number;
+  /** shape: [n, dims] row-major, pre-transformed row features. */
+  readonly x: Float64Array;
+  /** shape: [m, dims] row-major, pre-transformed column features. */
+  readonly y: Float64Array;
+  /** shape: [dims]; per-dimension weights of a "sinsq" statistic. */
+  readonly weights?: Float64Array;
+  /** shape: [tableSize, tableSize]; the lookup table of a "table" factor. */
+  readonly table?: Float64Array;
+  readonly tableSize?: number;
+  readonly profile: Profile;
+  /** shape: [profile.numParams] */
+  readonly params: Float64Array;
+}
+
+export interface Term {
+  readonly coef: number;
+  /** Indices into Formula.factors; a factor appears at most once per term. */
+  readonly factors: readonly number[];
+}
+
+export interface Formula {
+  /** Short label for reports, e.g. "RBF" or "Scale(RBF)*Periodic". */
+  readonly name: string;
+  /** Rows (x) and columns (y). */
+  readonly n: number;
+  readonly m: number;
+  readonly factors: readonly Factor[];
+  readonly terms: readonly Term[];
+}
+
+/** Layout of the derivative accumulators a bilinear reduction returns. */
+export interface GradientLayout {
+  /** Total accumulator length. */
+  size: number;
+  /** Offset of term t's sum_ij M_ij prod_f k_f (derivative w.r.t. its coef). */
+  termOffset: number[];
+  /** Per factor: offsets of its slots (-1 where the factor has none). */
+  factorSlots: {
+    /** sqdist: sum M * g * dk/ds * du_k^2; sinsq: sum M g dk/ds w_k sin(2 du_k) du_k. [dims] */
+    perDim: number;
+    /** sinsq only: sum M g dk/ds sin^2(du_k). [dims] */
+    perDimWeight: number;
+    /** sum M g dk/dp_q. [numParams] */
+    params: number;
+    /** table only: sum M g over pairs with (idx_i, idx_j) = (a, b). [tableSize^2] */
+    table: number;
+  }[];
+}
+
+export function gradientLayout(formula: Formula): GradientLayout {
+  let size = 0;
+  const termOffset = formula.terms.map(() => size++);
+  const factorSlots = formula.factors.map((f) => {
+    const slots = { perDim: -1, perDimWeight: -1, params: -1, table: -1 };
+    if (f.statistic === "sqdist" || f.statistic === "sinsq") {
+      slots.perDim = size;
+      size += f.dims;
+    }
+    if (f.statistic === "sinsq") {
+      slots.perDimWeight = size;
+      size += f.dims;
+    }
+    if (f.profile.numParams > 0) {
+      slots.params = size;
+      size += f.profile.numParams;
+    }
+    if (f.statistic === "table") {
+      slots.table = size;
+      size += (f.tableSize ?? 0) ** 2;
+    }
+    return slots;
+  });
+  return { size, termOffset, factorSlots };
+}
+
+/** Checks that every factor's arrays agree with the formula's n, m. */
+export function validateFormula(formula: Formula): void {
+  const { n, m } = formula;
+  formula.factors.forEach((f, i) => {
+    if (f.x.length !== n * f.dims || f.y.length !== m * f.dims) {
+      throw new ShapeError(
+        `formula ${formula.name}: factor ${i} has ${f.x.length / f.dims} x-rows and ${f.y.length / f.dims} y-rows, expected ${n} and ${m}`,
+      );
+    }
+    if (f.params.length !== f.profile.numParams) {
+      throw new ShapeError(`formula ${formula.name}: profile ${f.profile.name} takes ${f.profile.numParams} params, got ${f.params.length}`);
+    }
+    if (f.statistic === "sinsq" && f.weights?.length !== f.dims) {
+      throw new ShapeError(`formula ${formula.name}: sinsq factor ${i} needs ${f.dims} weights`);
+    }
+    if (f.statistic === "table" && (!f.table || !f.tableSize || f.table.length !== f.tableSize ** 2)) {
+      throw new ShapeError(`formula ${formula.name}: table factor ${i} needs a square table`);
+    }
+  });
+  formula.terms.forEach((t) => {
+    for (const fi of t.factors) {
+      if (fi < 0 || fi >= formula.factors.length) throw new ShapeError(`formula ${formula.name}: term refers to factor ${fi}`);
+    }
+  });
+}
+
+/** Structural key: formulas with equal keys share generated code. */
+export function structureKey(formula: Formula): string {
+  const factors = formula.factors.map((f) => `${f.statistic}:${f.dims}:${f.profile.name}:${f.tableSize ?? 0}`).join(",");
+  const terms = formula.terms.map((t) => t.factors.join("*")).join("+");
+  return `${factors}|${terms}`;
+}
+
+/**
+ * All numeric parameters of a formula packed into one array, in the order the
+ * generated code reads them: term coefficients, then each factor's profile
+ * params, then sinsq weights.
+ */
+export function packParams(formula: Formula): Float64Array {
+  const values: number[] = formula.terms.map((t) => t.coef);
+  for (const f of formula.factors) values.push(...f.params);
+  for (const f of formula.factors) if (f.statistic === "sinsq") values.push(...(f.weights as Float64Array));
+  return Float64Array.from(values);
+}

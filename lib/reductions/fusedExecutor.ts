@@ -1,0 +1,214 @@
+// The fused CPU executor: runs generated loops over row tiles, on the main
+// thread and a pool of worker threads sharing memory. Synchronous from the
+// caller's point of view (the main thread works its share, then waits with
+// Atomics.wait), so LinearOperator.matmul can stay synchronous.
+
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
+import { threadCount } from "../backend/backend";
+import { GPLabError } from "../errors";
+import { type FusedKind, compileFused, generateFused } from "./fusedCodegen";
+import { type Formula, packParams } from "./formula";
+import { checkInterrupt, interruptFlag, interruptRequested } from "./interrupt";
+
+/** Pairs per tile: a few milliseconds of work, so interrupts land quickly. */
+const TILE_PAIRS = 1 << 19;
+/** Below this many pairs, threads cost more than they save. */
+const PARALLEL_MIN_PAIRS = 1 << 18;
+
+export function sharedF64(length: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(Math.max(1, length) * 8), 0, length);
+}
+
+export function sharedI32(length: number): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(Math.max(1, length) * 4), 0, length);
+}
+
+function isShared(a: ArrayBufferView): boolean {
+  return a.buffer instanceof SharedArrayBuffer;
+}
+
+function toSharedF64(a: Float64Array): Float64Array {
+  if (isShared(a)) return a;
+  const s = sharedF64(a.length);
+  s.set(a);
+  return s;
+}
+
+function toSharedI32(a: Int32Array): Int32Array {
+  if (isShared(a)) return a;
+  const s = sharedI32(a.length);
+  s.set(a);
+  return s;
+}
+
+class WorkerPool {
+  private workers: Worker[] = [];
+  private pendingControl: Int32Array | null = null;
+
+  size(): number {
+    return this.workers.length;
+  }
+
+  ensure(count: number): void {
+    while (this.workers.length < count) {
+      const w = new Worker(path.join(__dirname, "fusedWorker.js"), { workerData: { interruptFlag } });
+      w.unref();
+      w.on("error", (err) => {
+        // A crashed worker is dropped; the next job starts a fresh one.
+        this.workers = this.workers.filter((x) => x !== w);
+        process.emitWarning(`gplab fused worker failed: ${err.message}`);
+      });
+      this.workers.push(w);
+    }
+  }
+
+  /** If an earlier job was abandoned (e.g. a terminated cell), cancel it and wait. */
+  drainAbandoned(): void {
+    const ctl = this.pendingControl;
+    if (!ctl) return;
+    Atomics.store(ctl, 2, 1);
+    const expected = ctl[4];
+    while (Atomics.load(ctl, 1) < expected) Atomics.wait(ctl, 1, Atomics.load(ctl, 1), 20);
+    this.pendingControl = null;
+  }
+
+  run(job: {
+    key: string;
+    source: string;
+    /** Worker threads to use besides the main thread. */
+    helpers: number;
+    args: Record<string, unknown>;
+    perThreadOut: string | null;
+    perThreadSize: number;
+    tileRows: number;
+    totalRows: number;
+    mainFn: (r0: number, r1: number, A: Record<string, unknown>) => void;
+    mainArgs: Record<string, unknown>;
+  }): void {
+    this.drainAbandoned();
+    const control = new Int32Array(new SharedArrayBuffer(4 * 5));
+    const errorText = new Uint8Array(new SharedArrayBuffer(2048));
+    const helpers = Math.min(job.helpers, this.workers.length);
+    control[4] = helpers;
+    this.pendingControl = control;
+    this.workers.slice(0, helpers).forEach((w, idx) =>
+      w.postMessage({ ...job, mainFn: undefined, mainArgs: undefined, control, errorText, threadIndex: idx + 1 }),
+    );
+    const numTiles = Math.ceil(job.totalRows / job.tileRows);
+    let mainError: unknown = null;
+    try {
+      for (;;) {
+        if (interruptRequested()) break;
+        const tile = Atomics.add(control, 0, 1);
+        if (tile >= numTiles) break;
+        const r0 = tile * job.tileRows;
+        job.mainFn(r0, Math.min(job.totalRows, r0 + job.tileRows), job.mainArgs);
+      }
+    } catch (err) {
+      mainError = err;
+      Atomics.store(control, 2, 1);
+    }
+    // Short waits keep the main thread interruptible (vm breakOnSigint, interrupt flag).
+    for (;;) {
+      const done = Atomics.load(control, 1);
+      if (done >= helpers) break;
+      if (interruptRequested()) Atomics.store(control, 2, 1);
+      Atomics.wait(control, 1, done, 20);
+    }
+    this.pendingControl = null;
+    if (mainError) throw mainError;
+    if (Atomics.load(control, 3) !== 0) {
+      const text = new TextDecoder().decode(errorText.slice()).replace(/\0+$/, "");
+      throw new GPLabError(`a fused reduction worker failed: ${text}`);
+    }
+  }
+}
+
+const pool = new WorkerPool();
+
+export interface FusedOptions {
+  /** Threads to use (default: GPLAB_THREADS or every core). */
+  threads?: number;
+  /** What the reduction is for, named in an interrupt message. */
+  where?: string;
+}
+
+export interface FusedResult {
+  out: Float64Array;
+  threads: number;
+  tiles: number;
+}
+
+/**
+ * Runs one reduction. `extra` holds the kind's own arrays (V, RI, CI, U, W, M)
+ * and sizes (T); the formula's arrays are added here.
+ */
+export function runFused(
+  formula: Formula,
+  kind: FusedKind,
+  extra: Record<string, unknown>,
+  shape: { totalRows: number; pairsPerRow: number; outLength: number; perThreadAccumulator: boolean },
+  options: FusedOptions = {},
+): FusedResult {
+  const where = options.where ?? `${kind} of ${formula.name}`;
+  checkInterrupt(where);
+  const rhsCount = typeof extra.T === "number" ? extra.T : 1;
+  const gen = generateFused(formula, kind, rhsCount);
+  const fn = compileFused(gen);
+  const totalPairs = shape.totalRows * shape.pairsPerRow;
+  const wanted = Math.max(1, Math.floor(options.threads ?? threadCount()));
+  const threads = totalPairs >= PARALLEL_MIN_PAIRS && shape.totalRows > 1 ? Math.min(wanted, shape.totalRows) : 1;
+  const tileRows = Math.max(1, Math.min(shape.totalRows, Math.floor(TILE_PAIRS / Math.max(1, shape.pairsPerRow))));
+  const tiles = Math.ceil(shape.totalRows / tileRows);
+
+  const base: Record<string, unknown> = { P: packParams(formula), m: formula.m, ...extra };
+  formula.factors.forEach((f, fi) => {
+    base[`X${fi}`] = f.x;
+    base[`Y${fi}`] = f.y;
+    if (f.table) base[`TB${fi}`] = f.table;
+  });
+
+  if (threads === 1) {
+    const out = new Float64Array(shape.outLength);
+    const args = { ...base, [shape.perThreadAccumulator ? "ACC" : "OUT"]: out };
+    for (let t = 0; t < tiles; t++) {
+      checkInterrupt(where);
+      const r0 = t * tileRows;
+      fn(r0, Math.min(shape.totalRows, r0 + tileRows), args);
+    }
+    return { out, threads: 1, tiles };
+  }
+
+  // Shared memory for everything the workers read or write.
+  const shared: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(base)) {
+    if (v instanceof Float64Array) shared[k] = toSharedF64(v);
+    else if (v instanceof Int32Array) shared[k] = toSharedI32(v);
+    else shared[k] = v;
+  }
+  const accName = shape.perThreadAccumulator ? "ACC" : "OUT";
+  const outAll = sharedF64(shape.perThreadAccumulator ? shape.outLength * threads : shape.outLength);
+  shared[accName] = outAll;
+  pool.ensure(threads - 1);
+  const mainArgs = { ...shared, [accName]: shape.perThreadAccumulator ? outAll.subarray(0, shape.outLength) : outAll };
+  pool.run({
+    key: gen.key,
+    source: gen.source,
+    helpers: threads - 1,
+    args: shared,
+    perThreadOut: shape.perThreadAccumulator ? accName : null,
+    perThreadSize: shape.outLength,
+    tileRows,
+    totalRows: shape.totalRows,
+    mainFn: fn,
+    mainArgs,
+  });
+  checkInterrupt(where);
+  if (!shape.perThreadAccumulator) return { out: outAll, threads, tiles };
+  const summed = new Float64Array(shape.outLength);
+  for (let t = 0; t < threads; t++) {
+    for (let s = 0; s < shape.outLength; s++) summed[s] += outAll[t * shape.outLength + s];
+  }
+  return { out: summed, threads, tiles };
+}

@@ -1,0 +1,56 @@
+// Worker thread of the fused CPU executor. It receives a job (generated
+// source plus shared typed arrays), then takes row tiles from a shared atomic
+// counter until none are left, the job is cancelled, or an interrupt is
+// requested. Completion is signalled through shared memory, not messages,
+// because the main thread waits with Atomics.wait.
+
+import { parentPort, workerData } from "node:worker_threads";
+
+interface Job {
+  key: string;
+  source: string;
+  /** Int32Array on a SharedArrayBuffer: [nextTile, doneCount, cancel, failed] */
+  control: Int32Array;
+  errorText: Uint8Array;
+  args: Record<string, unknown>;
+  /** Name of an accumulator array that gets one slice per thread, if any. */
+  perThreadOut: string | null;
+  perThreadSize: number;
+  threadIndex: number;
+  tileRows: number;
+  totalRows: number;
+}
+
+const interruptFlag: Int32Array = workerData.interruptFlag;
+const compiled = new Map<string, (r0: number, r1: number, A: Record<string, unknown>) => void>();
+
+parentPort!.on("message", (job: Job) => {
+  const ctl = job.control;
+  try {
+    let fn = compiled.get(job.key);
+    if (!fn) {
+      fn = new Function(job.source)() as (r0: number, r1: number, A: Record<string, unknown>) => void;
+      compiled.set(job.key, fn);
+    }
+    const args = { ...job.args };
+    if (job.perThreadOut) {
+      const whole = args[job.perThreadOut] as Float64Array;
+      args[job.perThreadOut] = whole.subarray(job.threadIndex * job.perThreadSize, (job.threadIndex + 1) * job.perThreadSize);
+    }
+    const numTiles = Math.ceil(job.totalRows / job.tileRows);
+    for (;;) {
+      if (Atomics.load(ctl, 2) !== 0 || Atomics.load(interruptFlag, 0) !== 0) break;
+      const tile = Atomics.add(ctl, 0, 1);
+      if (tile >= numTiles) break;
+      const r0 = tile * job.tileRows;
+      fn(r0, Math.min(job.totalRows, r0 + job.tileRows), args);
+    }
+  } catch (err) {
+    const text = new TextEncoder().encode(String((err as Error)?.stack ?? err)).subarray(0, job.errorText.length);
+    job.errorText.set(text);
+    Atomics.store(ctl, 3, 1);
+  } finally {
+    Atomics.add(ctl, 1, 1);
+    Atomics.notify(ctl, 1);
+  }
+});
