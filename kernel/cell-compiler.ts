@@ -1,0 +1,146 @@
+// TypeScript cells -> JavaScript, type-checked against the declarations of
+// earlier cells. Built on tslab's converter (and its TypeScript fork, which
+// lets a cell see the previous cells' declarations); we override its compiler
+// options so that modules and types resolve from the notebook's directory and
+// then from gplab's own install, with the "bundler" resolution that
+// understands ESM-only packages' "exports".
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type * as tsfork from "@tslab/typescript-for-tslab";
+import type { Converter, Diagnostic } from "tslab/dist/converter";
+import { gplabRoot } from "./paths";
+
+type TypeScript = typeof tsfork;
+
+const tslabDir = path.dirname(require.resolve("tslab/package.json"));
+const forkPath = require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] });
+
+/** Declarations every notebook starts with: the preloaded `gp` and `tf`, and the kernel's globals. */
+const PRELUDE_DECLARATIONS = `import * as gp from "gplab";
+import * as tf from "@tensorflow/tfjs-core";
+declare function display(value: unknown, options?: { id?: string; metadata?: Record<string, unknown> }): { readonly id: string; update(value: unknown): Promise<void> };
+declare function clearOutput(wait?: boolean): void;
+declare function prompt(message?: string, defaultValue?: string): string | null;
+`;
+
+let forkWithOurOptions: { ts: TypeScript; setNotebookDir(dir: string): void } | undefined;
+
+/**
+ * tslab's converter hard-codes its compiler options and reads them through
+ * the fork's module object, whose properties are read-only getters; so we
+ * swap the cached module for a copy whose createWatchCompilerHost merges ours.
+ */
+function installCompilerOptions(): { ts: TypeScript; setNotebookDir(dir: string): void } {
+  if (forkWithOurOptions) return forkWithOurOptions;
+  const ts = require(forkPath) as TypeScript;
+  let notebookDir = process.cwd();
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(ts)) {
+    Object.defineProperty(copy, key, { enumerable: true, configurable: true, get: () => (ts as any)[key] });
+  }
+  const original = ts.createWatchCompilerHost as (...args: any[]) => unknown;
+  Object.defineProperty(copy, "createWatchCompilerHost", {
+    enumerable: true,
+    value: (rootFiles: string[], options: tsfork.CompilerOptions, ...rest: unknown[]) =>
+      original.call(ts, rootFiles, { ...options, ...ourCompilerOptions(ts, notebookDir) }, ...rest),
+  });
+  require.cache[forkPath]!.exports = copy;
+  forkWithOurOptions = { ts, setNotebookDir: (dir) => (notebookDir = dir) };
+  return forkWithOurOptions;
+}
+
+function ourCompilerOptions(ts: TypeScript, notebookDir: string): tsfork.CompilerOptions {
+  const typeRoots = [path.join(notebookDir, "node_modules", "@types"), path.join(gplabRoot, "node_modules", "@types")]
+    .filter((dir) => fs.existsSync(dir));
+  return {
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    typeRoots,
+    types: ["node"],
+    baseUrl: "/",
+    paths: {
+      gplab: [gplabRoot],
+      "*": [path.join(notebookDir, "node_modules", "*"), path.join(gplabRoot, "node_modules", "*")],
+    },
+  };
+}
+
+export interface CompiledCell {
+  /** CommonJS code that reads and writes top-level names through `exports`. */
+  javascript: string;
+  /** The `exports` key holding the cell's last expression, if it ends in one. */
+  lastExpressionKey?: string;
+  hasTopLevelAwait: boolean;
+  /** Makes this cell's declarations visible to later cells (call once it ran). */
+  commit(): void;
+}
+
+export type CompileOutcome = { ok: true; cell: CompiledCell } | { ok: false; diagnostics: string[] };
+
+export interface Completion {
+  matches: string[];
+  cursorStart: number;
+  cursorEnd: number;
+}
+
+export class CellCompiler {
+  private readonly ts: TypeScript;
+  private readonly converter: Converter;
+  private declarations = PRELUDE_DECLARATIONS;
+
+  constructor(notebookDir: string) {
+    const fork = installCompilerOptions();
+    fork.setNotebookDir(notebookDir);
+    this.ts = fork.ts;
+    // tslab's converter roots its virtual files at the current directory.
+    const { createConverter } = require("tslab/dist/converter") as typeof import("tslab/dist/converter");
+    this.converter = createConverter({});
+  }
+
+  compile(code: string): CompileOutcome {
+    const converted = this.converter.convert(this.declarations, code);
+    if (converted.diagnostics.length > 0) {
+      return { ok: false, diagnostics: converted.diagnostics.map(formatDiagnostic) };
+    }
+    const declarations = converted.declOutput ?? this.declarations;
+    return {
+      ok: true,
+      cell: {
+        javascript: converted.output ?? "",
+        lastExpressionKey: converted.lastExpressionVar,
+        hasTopLevelAwait: converted.hasToplevelAwait ?? false,
+        commit: () => {
+          this.declarations = declarations;
+        },
+      },
+    };
+  }
+
+  complete(code: string, cursor: number): Completion {
+    const info = this.converter.complete(this.declarations, code, cursor);
+    return { matches: info.candidates, cursorStart: info.start, cursorEnd: info.end };
+  }
+
+  /** Type and documentation of the symbol at the cursor, as plain text. */
+  inspect(code: string, cursor: number): string | null {
+    // Quick info needs a position inside the identifier; Jupyter sends the cursor after it.
+    for (const position of [cursor, cursor - 1]) {
+      if (position < 0) continue;
+      const info = this.converter.inspect(this.declarations, code, position);
+      if (!info) continue;
+      const signature = this.ts.displayPartsToString(info.displayParts);
+      const docs = this.ts.displayPartsToString(info.documentation);
+      const tags = (info.tags ?? []).map((tag) => `@${tag.name} ${this.ts.displayPartsToString(tag.text)}`);
+      return [signature, docs, ...tags].filter((part) => part.length > 0).join("\n\n");
+    }
+    return null;
+  }
+
+  close(): void {
+    this.converter.close();
+  }
+}
+
+function formatDiagnostic(diagnostic: Diagnostic): string {
+  const where = `${diagnostic.fileName ? diagnostic.fileName + " " : ""}${diagnostic.start.line + 1}:${diagnostic.start.character + 1}`;
+  return `${where} - ${diagnostic.messageText}`;
+}

@@ -1,0 +1,251 @@
+// The child process that runs notebook cells. Keeping user code out of the
+// protocol process lets the kernel answer heartbeats, interrupts and
+// shutdowns while a cell spins, and survive a cell that kills its process.
+import * as vm from "node:vm";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomUUID } from "node:crypto";
+import { CellCompiler } from "./cell-compiler";
+import { CellModuleLoader, requiredSpecifiers } from "./module-loader";
+import { toMimeBundle } from "./mime-bundle";
+import { describeError, interruptedError } from "./cell-errors";
+import { gplabRoot, gplabVersion } from "./paths";
+import type { ErrorContent, MimeBundle, RunnerEvent, RunnerRequest } from "./executor-messages";
+
+/** How long a cell awaiting something gets to settle by itself after SIGINT (e.g. a reduction noticing the flag). */
+const INTERRUPT_GRACE_MS = 300;
+
+function send(event: RunnerEvent): void {
+  process.send?.(event);
+}
+
+/** Which request a piece of output belongs to, also in timers and promises a cell started. */
+const requestContext = new AsyncLocalStorage<number>();
+let lastRequestId = 0;
+const currentRequestId = (): number => requestContext.getStore() ?? lastRequestId;
+
+function routeStdio(): void {
+  for (const name of ["stdout", "stderr"] as const) {
+    const stream = process[name];
+    stream.write = ((chunk: string | Uint8Array, encoding?: unknown, callback?: unknown): boolean => {
+      const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+      send({ kind: "stream", requestId: currentRequestId(), name, text });
+      const done = typeof encoding === "function" ? encoding : callback;
+      if (typeof done === "function") process.nextTick(done as () => void);
+      return true;
+    }) as typeof stream.write;
+  }
+}
+
+/** Blocks until the protocol process writes the user's answer (one JSON line) to our stdin. */
+function readReplyLineSync(): { value?: string; interrupted?: boolean } {
+  const buffer = Buffer.alloc(65536);
+  let text = "";
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (!text.includes("\n")) {
+    let count: number;
+    try {
+      count = fs.readSync(0, buffer, 0, buffer.length, null);
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EAGAIN") throw error;
+      Atomics.wait(pause, 0, 0, 10);
+      continue;
+    }
+    if (count === 0) throw new Error("stdin closed while waiting for input");
+    text += buffer.subarray(0, count).toString("utf8");
+  }
+  return JSON.parse(text.slice(0, text.indexOf("\n")));
+}
+
+interface Preloaded {
+  gp: any;
+  tf: any;
+  backendLine: string;
+}
+
+async function preload(loader: CellModuleLoader): Promise<Preloaded> {
+  const tf = loader.require("@tensorflow/tfjs-core") as any;
+  let gp: any = {};
+  let backendLine: string;
+  try {
+    gp = loader.require("gplab");
+    await tf.ready?.();
+    const info = gp.backend?.info?.() ?? { backend: tf.getBackend?.() };
+    const gpu = info.gpu === undefined ? "" : info.gpu ? ", GPU" : ", no GPU";
+    const executor = info.executor ? `, executor ${info.executor}` : "";
+    backendLine = `gplab ${gplabVersion}: tfjs backend ${info.backend}${gpu}${executor}`;
+  } catch (error) {
+    backendLine = `gplab ${gplabVersion}: the gplab library failed to load (${(error as Error).message}); only tf is preloaded`;
+  }
+  return { gp, tf, backendLine };
+}
+
+/** What display() returns; a cell ending in display(x) shows x once, not the handle too. */
+class DisplayHandle {
+  constructor(
+    readonly id: string,
+    readonly update: (value: unknown) => Promise<void>,
+  ) {}
+}
+
+class CellRunner {
+  private readonly compiler = new CellCompiler(process.cwd());
+  private readonly scope: Record<string, unknown>;
+  private cellNumber = 0;
+  /** Display bundles still being computed; a cell is done once they are sent. */
+  private pendingOutputs = new Set<Promise<void>>();
+  private displayIdsShownBy = new Map<number, Set<string>>();
+  private rejectOnInterrupt: ((error: Error) => void) | null = null;
+
+  constructor(
+    private readonly preloaded: Preloaded,
+    private readonly loader: CellModuleLoader,
+  ) {
+    const target: Record<string, unknown> = {
+      gp: preloaded.gp,
+      tf: preloaded.tf,
+      display: this.display,
+      clearOutput: this.clearOutput,
+      prompt: this.prompt,
+    };
+    // TypeScript's CommonJS output defines exports with getters; cells must be
+    // able to overwrite them later, so store plain values.
+    this.scope = new Proxy(target, {
+      defineProperty: (_target, key, attributes) => {
+        if (key === "__esModule") return true;
+        target[key as string] = attributes.get ? attributes.get() : attributes.value;
+        return true;
+      },
+    });
+    (globalThis as any)[Symbol.for("gplab.cell")] = { exports: this.scope, require: this.loader.require };
+  }
+
+  warmUp(): void {
+    this.compiler.compile("gp; tf;");
+  }
+
+  readonly display = (value: unknown, options: { id?: string; metadata?: Record<string, unknown> } = {}) => {
+    const requestId = currentRequestId();
+    const id = options.id ?? randomUUID();
+    const shown = this.displayIdsShownBy.get(requestId) ?? new Set<string>();
+    this.displayIdsShownBy.set(requestId, shown);
+    const metadata = options.metadata ?? {};
+    const publish = (shownValue: unknown, update: boolean): Promise<void> => {
+      const sending = toMimeBundle(shownValue).then(
+        (data) => send({ kind: "display", requestId, update, data, metadata, displayId: id }),
+        (error) => console.error(`display failed: ${(error as Error).stack ?? error}`),
+      );
+      this.pendingOutputs.add(sending);
+      void sending.finally(() => this.pendingOutputs.delete(sending));
+      return sending;
+    };
+    // The same id shown twice by one cell updates the first output in place.
+    void publish(value, shown.has(id));
+    shown.add(id);
+    return new DisplayHandle(id, (newValue) => publish(newValue, true));
+  };
+
+  readonly clearOutput = (wait = false): void => {
+    send({ kind: "clear_output", requestId: currentRequestId(), wait });
+  };
+
+  readonly prompt = (message = "", defaultValue?: string): string | null => {
+    send({ kind: "input_request", requestId: currentRequestId(), prompt: message, password: false });
+    const reply = readReplyLineSync();
+    if (reply.interrupted) throw interruptedError();
+    return reply.value ?? defaultValue ?? null;
+  };
+
+  onInterruptSignal(): void {
+    const reductions = this.preloaded.gp?.reductions;
+    reductions?.requestInterrupt?.();
+    const reject = this.rejectOnInterrupt;
+    if (reject) setTimeout(() => reject(interruptedError()), INTERRUPT_GRACE_MS);
+  }
+
+  async handle(request: RunnerRequest): Promise<void> {
+    if (request.kind === "complete") {
+      const completion = this.compiler.complete(request.code, request.cursorPos);
+      send({ kind: "complete_done", requestId: request.requestId, ...completion });
+    } else if (request.kind === "inspect") {
+      const text = this.compiler.inspect(request.code, request.cursorPos);
+      send({ kind: "inspect_done", requestId: request.requestId, found: text !== null, data: text ? { "text/plain": text } : {} });
+    } else {
+      lastRequestId = request.requestId;
+      const outcome = await requestContext.run(request.requestId, () => this.execute(request.code, request.silent));
+      this.displayIdsShownBy.delete(request.requestId);
+      send({ kind: "execute_done", requestId: request.requestId, ...outcome });
+    }
+  }
+
+  private async execute(code: string, silent: boolean): Promise<{ result?: { data: MimeBundle; metadata: Record<string, unknown> }; error?: ErrorContent }> {
+    this.clearInterruptFlag();
+    const compiled = this.compiler.compile(code);
+    if (!compiled.ok) {
+      const [first] = compiled.diagnostics;
+      return { error: { ename: "TSError", evalue: first, traceback: compiled.diagnostics } };
+    }
+    const cell = compiled.cell;
+    const filename = `cell-${++this.cellNumber}.js`;
+    try {
+      await this.loader.prepare(requiredSpecifiers(cell.javascript));
+      const wrapper = cell.hasTopLevelAwait ? "(async function (exports, require) {" : "(function (exports, require) {";
+      const holder = "globalThis[Symbol.for('gplab.cell')]";
+      const source = `${wrapper}${cell.javascript}\n})(${holder}.exports, ${holder}.require)`;
+      // breakOnSigint makes a synchronous loop in the cell throw on SIGINT.
+      const returned = vm.runInThisContext(source, { filename, breakOnSigint: true });
+      if (cell.hasTopLevelAwait) await this.untilSettledOrInterrupted(returned as Promise<unknown>);
+      await this.flushPendingOutputs();
+      cell.commit();
+      if (!cell.lastExpressionKey) return {};
+      const value = this.scope[cell.lastExpressionKey];
+      delete this.scope[cell.lastExpressionKey];
+      if (value === undefined || value instanceof DisplayHandle || silent) return {};
+      return { result: { data: await toMimeBundle(value), metadata: {} } };
+    } catch (error) {
+      await this.flushPendingOutputs();
+      return { error: describeError(error) };
+    } finally {
+      this.clearInterruptFlag();
+    }
+  }
+
+  private untilSettledOrInterrupted(running: Promise<unknown>): Promise<unknown> {
+    const interrupted = new Promise<never>((_, reject) => (this.rejectOnInterrupt = reject));
+    return Promise.race([running, interrupted]).finally(() => (this.rejectOnInterrupt = null));
+  }
+
+  private async flushPendingOutputs(): Promise<void> {
+    while (this.pendingOutputs.size > 0) await Promise.allSettled([...this.pendingOutputs]);
+  }
+
+  private clearInterruptFlag(): void {
+    const flag = this.preloaded.gp?.reductions?.interruptFlag;
+    if (flag instanceof Int32Array) Atomics.store(flag, 0, 0);
+  }
+}
+
+async function main(): Promise<void> {
+  routeStdio();
+  // The protocol process is our lifeline: without it nobody reads our output.
+  process.on("disconnect", () => process.exit(0));
+  const loader = new CellModuleLoader(process.cwd());
+  const preloaded = await preload(loader);
+  const runner = new CellRunner(preloaded, loader);
+  process.on("SIGINT", () => runner.onInterruptSignal());
+  process.on("uncaughtException", (error) => console.error(`Uncaught ${(error as Error).stack ?? error}`));
+  process.on("unhandledRejection", (reason) => console.error(`Unhandled rejection: ${(reason as Error)?.stack ?? reason}`));
+
+  let queue = Promise.resolve();
+  process.on("message", (request: RunnerRequest) => {
+    queue = queue.then(() => runner.handle(request)).catch((error) => {
+      console.error(`cell runner: ${(error as Error).stack ?? error}`);
+    });
+  });
+  const banner = `gplab ${gplabVersion} — TypeScript notebooks with Gaussian processes (${path.basename(gplabRoot)})\n${preloaded.backendLine}`;
+  send({ kind: "ready", banner, backendLine: preloaded.backendLine });
+  queue = queue.then(() => runner.warmUp());
+}
+
+void main();

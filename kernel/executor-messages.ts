@@ -1,0 +1,34 @@
+// Messages between the protocol process and the cell-runner child process
+// (over Node's IPC channel, so they arrive in the order they were sent).
+
+export type MimeBundle = Record<string, unknown>;
+
+export interface ErrorContent {
+  ename: string;
+  evalue: string;
+  traceback: string[];
+}
+
+/** protocol process -> cell runner */
+export type RunnerRequest =
+  | { kind: "execute"; requestId: number; code: string; silent: boolean }
+  | { kind: "complete"; requestId: number; code: string; cursorPos: number }
+  | { kind: "inspect"; requestId: number; code: string; cursorPos: number; detailLevel: number };
+
+/** cell runner -> protocol process */
+export type RunnerEvent =
+  | { kind: "ready"; banner: string; backendLine: string }
+  | { kind: "stream"; requestId: number; name: "stdout" | "stderr"; text: string }
+  | {
+      kind: "display";
+      requestId: number;
+      update: boolean;
+      data: MimeBundle;
+      metadata: Record<string, unknown>;
+      displayId?: string;
+    }
+  | { kind: "clear_output"; requestId: number; wait: boolean }
+  | { kind: "input_request"; requestId: number; prompt: string; password: boolean }
+  | { kind: "execute_done"; requestId: number; result?: { data: MimeBundle; metadata: Record<string, unknown> }; error?: ErrorContent }
+  | { kind: "complete_done"; requestId: number; matches: string[]; cursorStart: number; cursorEnd: number }
+  | { kind: "inspect_done"; requestId: number; found: boolean; data: MimeBundle };

@@ -1,0 +1,137 @@
+// The protocol process's handle on the cell-runner child: start it, send it
+// requests, route its events, interrupt it, and replace it when it dies or
+// ignores an interrupt.
+import { ChildProcess, spawn } from "node:child_process";
+import * as path from "node:path";
+import { EventEmitter } from "node:events";
+import type { RunnerEvent, RunnerRequest } from "./executor-messages";
+
+/** After SIGINT, how long a cell may take to stop before its process is replaced. */
+export const INTERRUPT_DEADLINE_MS = 1500;
+
+type DoneEvent = Extract<RunnerEvent, { kind: "execute_done" | "complete_done" | "inspect_done" }>;
+type OutputEvent = Exclude<RunnerEvent, DoneEvent | { kind: "ready" }>;
+type RequestBody = RunnerRequest extends infer R ? (R extends unknown ? Omit<R, "requestId"> : never) : never;
+
+export interface RunnerReady {
+  banner: string;
+  backendLine: string;
+}
+
+export declare interface RunnerProcess {
+  on(event: "output", listener: (event: OutputEvent) => void): this;
+  on(event: "restarted", listener: (reason: string) => void): this;
+}
+
+export class RunnerProcess extends EventEmitter {
+  private child!: ChildProcess;
+  private nextRequestId = 1;
+  private readonly pending = new Map<number, { resolve: (event: DoneEvent) => void; kind: string }>();
+  private interruptTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  ready!: Promise<RunnerReady>;
+
+  constructor(private readonly cwd: string) {
+    super();
+    this.launch();
+  }
+
+  private launch(): void {
+    const script = path.join(__dirname, "cell-runner.js");
+    // stdin carries answers to prompt(); stdout/stderr only carry what native
+    // code writes directly (JavaScript output travels over IPC, in order).
+    const child = spawn(process.execPath, [script], { cwd: this.cwd, stdio: ["pipe", "pipe", "pipe", "ipc"], env: process.env });
+    this.child = child;
+    child.stdout!.on("data", (chunk) => process.stderr.write(chunk));
+    child.stderr!.on("data", (chunk) => process.stderr.write(chunk));
+    child.stdin!.on("error", () => undefined);
+    this.ready = new Promise((resolve, reject) => {
+      child.once("exit", (code) => reject(new Error(`cell runner exited during startup (code ${code})`)));
+      child.on("message", (event: RunnerEvent) => {
+        if (event.kind === "ready") resolve(event);
+        else this.route(event);
+      });
+    });
+    this.ready.catch(() => undefined);
+    child.on("exit", (code, signal) => {
+      if (this.child !== child || this.stopping) return;
+      this.replace(`the cell runner exited (${signal ?? `code ${code}`})`);
+    });
+  }
+
+  private route(event: RunnerEvent): void {
+    if (event.kind === "execute_done" || event.kind === "complete_done" || event.kind === "inspect_done") {
+      const waiting = this.pending.get(event.requestId);
+      this.pending.delete(event.requestId);
+      if (event.kind === "execute_done") this.clearInterruptTimer();
+      waiting?.resolve(event);
+    } else if (event.kind !== "ready") {
+      this.emit("output", event);
+    }
+  }
+
+  /** Sends a request; resolves with its done event (or a synthetic error one if the runner dies). */
+  request(body: RequestBody, onSent?: (requestId: number) => void): Promise<DoneEvent> {
+    const requestId = this.nextRequestId++;
+    onSent?.(requestId);
+    return new Promise((resolve) => {
+      this.pending.set(requestId, { resolve, kind: body.kind });
+      void this.ready.then(
+        () => this.child.send({ ...body, requestId } as RunnerRequest),
+        () => undefined,
+      );
+    });
+  }
+
+  /** The answer to a prompt() the running cell is blocked on. */
+  answerInput(value: string | null): void {
+    const line = value === null ? { interrupted: true } : { value };
+    this.child.stdin?.write(JSON.stringify(line) + "\n");
+  }
+
+  interrupt(): void {
+    const executing = [...this.pending.values()].some((entry) => entry.kind === "execute");
+    if (!executing) return;
+    this.child.kill("SIGINT");
+    // A cell stuck in synchronous code after an await cannot see SIGINT; then
+    // only replacing the process gets the kernel back.
+    this.clearInterruptTimer();
+    this.interruptTimer = setTimeout(() => {
+      this.interruptTimer = null;
+      this.replace("the cell did not stop within 1.5 s of the interrupt");
+    }, INTERRUPT_DEADLINE_MS);
+  }
+
+  private clearInterruptTimer(): void {
+    if (this.interruptTimer) clearTimeout(this.interruptTimer);
+    this.interruptTimer = null;
+  }
+
+  /** Kills the runner, fails what it was doing, and starts a fresh one (its variables are lost). */
+  private replace(reason: string): void {
+    this.clearInterruptTimer();
+    const old = this.child;
+    old.removeAllListeners();
+    old.kill("SIGKILL");
+    const failed = [...this.pending.entries()];
+    this.pending.clear();
+    this.launch();
+    const message = `${reason}; the kernel restarted its cell runner and earlier variables are gone`;
+    this.emit("restarted", message);
+    for (const [requestId, { resolve, kind }] of failed) {
+      if (kind === "execute") {
+        resolve({ kind: "execute_done", requestId, error: { ename: "KernelRestarted", evalue: message, traceback: [`KernelRestarted: ${message}`] } });
+      } else if (kind === "complete") {
+        resolve({ kind: "complete_done", requestId, matches: [], cursorStart: 0, cursorEnd: 0 });
+      } else {
+        resolve({ kind: "inspect_done", requestId, found: false, data: {} });
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopping = true;
+    this.clearInterruptTimer();
+    this.child.kill("SIGKILL");
+  }
+}
