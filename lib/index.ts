@@ -1,5 +1,12 @@
 // gplab: Gaussian processes with lazy, tiled covariance operators.
+// Import order matters only for backend: it picks and initialises tfjs first.
 export * as backend from "./backend";
 export * as reductions from "./reductions";
+export * as operators from "./operators";
+export * as algorithms from "./algorithms";
 export * as errors from "./errors";
-export { setSeed } from "./random";
+export { setSeed, RandomSource } from "./random";
+export type { TensorLike } from "./tensorLike";
+export { registerRenderer, setLiveDisplay, getLiveDisplay, JUPYTER_DISPLAY } from "./displayHooks";
+export type { LiveDisplay, LiveHandle } from "./displayHooks";
+export type { MimeBundle } from "./displayHooks";

@@ -1,0 +1,110 @@
+// f64 Cholesky with GPyTorch's jitter ladder, and triangular solves.
+
+import { NotPSDError, ShapeError } from "../errors";
+import { type Mat, mat } from "./matrix";
+
+/** Jitter added to the diagonal, in order, when plain Cholesky fails. */
+export const JITTER_LADDER = [1e-6, 1e-5, 1e-4] as const;
+
+export interface CholeskyResult {
+  /** Lower-triangular factor. shape: [n, n] */
+  L: Mat;
+  /** The jitter that made it succeed (0 if none was needed). */
+  jitter: number;
+}
+
+/** Plain Cholesky; returns the failing pivot index instead of throwing. */
+function tryCholesky(a: Mat, jitter: number): { L: Mat } | { failedAt: number; pivot: number } {
+  const n = a.rows;
+  const L = mat(n, n);
+  const A = a.data, Ld = L.data;
+  for (let j = 0; j < n; j++) {
+    let d = A[j * n + j] + jitter;
+    const jr = j * n;
+    for (let k = 0; k < j; k++) d -= Ld[jr + k] * Ld[jr + k];
+    if (!(d > 0) || !Number.isFinite(d)) return { failedAt: j, pivot: d };
+    const ljj = Math.sqrt(d);
+    Ld[jr + j] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      const ir = i * n;
+      let s = A[ir + j];
+      for (let k = 0; k < j; k++) s -= Ld[ir + k] * Ld[jr + k];
+      Ld[ir + j] = s / ljj;
+    }
+  }
+  return { L };
+}
+
+/**
+ * Cholesky of a symmetric matrix; on failure retries with 1e-6, 1e-5, 1e-4
+ * on the diagonal (warning each time), then throws NotPSDError.
+ */
+export function choleskyWithJitter(a: Mat, what = "matrix"): CholeskyResult {
+  if (a.rows !== a.cols) throw new ShapeError(`Cholesky needs a square matrix, got ${a.rows} x ${a.cols}`);
+  let attempt = tryCholesky(a, 0);
+  if ("L" in attempt) return { L: attempt.L, jitter: 0 };
+  let last = attempt;
+  for (const jitter of JITTER_LADDER) {
+    process.emitWarning(
+      `${what} (${a.rows} x ${a.cols}) is not numerically positive definite (pivot ${last.failedAt} = ${last.pivot.toExponential(2)}); retrying with ${jitter} added to the diagonal`,
+      "NumericalWarning",
+    );
+    attempt = tryCholesky(a, jitter);
+    if ("L" in attempt) return { L: attempt.L, jitter };
+    last = attempt;
+  }
+  throw new NotPSDError(
+    `${what} (${a.rows} x ${a.cols}) is not positive definite even with jitter ${JITTER_LADDER[JITTER_LADDER.length - 1]} on its diagonal ` +
+      `(pivot ${last.failedAt} = ${last.pivot.toExponential(2)}). Common causes: duplicate inputs with too little noise, or ` +
+      `a lengthscale much larger than the data's spread. Fix: raise the likelihood noise or add a larger diagonal with addDiagonal().`,
+  );
+}
+
+/** Solves L X = B (L lower triangular). shapes: [n, n], [n, t] -> [n, t] */
+export function solveLower(L: Mat, B: Mat): Mat {
+  const n = L.rows, t = B.cols;
+  if (B.rows !== n) throw new ShapeError(`triangular solve: L is ${n} x ${n} but right-hand side has ${B.rows} rows`);
+  const X = mat(n, t, B.data.slice());
+  const Ld = L.data, Xd = X.data;
+  for (let i = 0; i < n; i++) {
+    const ir = i * n;
+    for (let k = 0; k < i; k++) {
+      const lik = Ld[ir + k];
+      if (lik === 0) continue;
+      for (let c = 0; c < t; c++) Xd[i * t + c] -= lik * Xd[k * t + c];
+    }
+    const d = Ld[ir + i];
+    for (let c = 0; c < t; c++) Xd[i * t + c] /= d;
+  }
+  return X;
+}
+
+/** Solves L^T X = B (L lower triangular). */
+export function solveLowerTransposed(L: Mat, B: Mat): Mat {
+  const n = L.rows, t = B.cols;
+  if (B.rows !== n) throw new ShapeError(`triangular solve: L is ${n} x ${n} but right-hand side has ${B.rows} rows`);
+  const X = mat(n, t, B.data.slice());
+  const Ld = L.data, Xd = X.data;
+  for (let i = n - 1; i >= 0; i--) {
+    for (let k = i + 1; k < n; k++) {
+      const lki = Ld[k * n + i];
+      if (lki === 0) continue;
+      for (let c = 0; c < t; c++) Xd[i * t + c] -= lki * Xd[k * t + c];
+    }
+    const d = Ld[i * n + i];
+    for (let c = 0; c < t; c++) Xd[i * t + c] /= d;
+  }
+  return X;
+}
+
+/** A^{-1} B from A's Cholesky factor. */
+export function choleskySolve(L: Mat, B: Mat): Mat {
+  return solveLowerTransposed(L, solveLower(L, B));
+}
+
+/** log det(L L^T) = 2 sum log diag(L). */
+export function choleskyLogdet(L: Mat): number {
+  let s = 0;
+  for (let i = 0; i < L.rows; i++) s += Math.log(L.data[i * L.cols + i]);
+  return 2 * s;
+}

@@ -1,0 +1,13 @@
+export * from "./matrix";
+export { choleskyWithJitter, choleskySolve, choleskyLogdet, solveLower, solveLowerTransposed, JITTER_LADDER } from "./cholesky";
+export type { CholeskyResult } from "./cholesky";
+export { conjugateGradients } from "./cg";
+export type { CGOptions, CGResult } from "./cg";
+export { lanczos, lanczosRoot } from "./lanczos";
+export { tridiagonalEigen } from "./tridiagonal";
+export { pivotedCholesky } from "./pivotedCholesky";
+export { LowRankPlusDiag } from "./lowRankPlusDiag";
+export { iterativeSolve } from "./iterative";
+export type { IterativeResult, IterativeReport } from "./iterative";
+export { resolveSolveOptions, formatBytes } from "./settings";
+export type { SolveOptions, ResolvedSolveOptions } from "./settings";

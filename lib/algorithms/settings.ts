@@ -1,0 +1,58 @@
+// Numerical settings, passed per call (no global mutable switches).
+// Defaults follow GPyTorch where it has one; tolerances are tighter because
+// gplab's CG runs in f64.
+
+import { type RandomSource, globalRandom } from "../random";
+
+export interface SolveOptions {
+  /** Exact Cholesky at or below this size, CG / stochastic Lanczos above (GPyTorch: 800). */
+  maxCholeskySize?: number;
+  /** Relative residual at which CG stops (default 1e-6). */
+  cgTolerance?: number;
+  /** CG iteration cap (default 1000); a warning is emitted when it is hit. */
+  maxCgIterations?: number;
+  /** Probe vectors for stochastic log-determinants (GPyTorch: 10). */
+  numProbes?: number;
+  /** Rank of the pivoted-Cholesky preconditioner (GPyTorch: 15). */
+  preconditionerRank?: number;
+  /** Lanczos iterations for root decompositions (default 100). */
+  maxLanczosIterations?: number;
+  /**
+   * CG multiplies the same operator many times: if a dense f64 copy of a lazy
+   * operator fits in this many bytes, materialise it once (default 256 MiB;
+   * 0 turns it off).
+   */
+  denseCacheBytes?: number;
+  /** Byte budget for dense work (Cholesky copies, toDense) (default 1 GiB). */
+  maxDenseBytes?: number;
+  /** Random source for probes (default: the seeded global one). */
+  random?: RandomSource;
+}
+
+export type ResolvedSolveOptions = Required<SolveOptions>;
+
+export function resolveSolveOptions(o: SolveOptions = {}): ResolvedSolveOptions {
+  return {
+    maxCholeskySize: o.maxCholeskySize ?? 800,
+    cgTolerance: o.cgTolerance ?? 1e-6,
+    maxCgIterations: o.maxCgIterations ?? 1000,
+    numProbes: o.numProbes ?? 10,
+    preconditionerRank: o.preconditionerRank ?? 15,
+    maxLanczosIterations: o.maxLanczosIterations ?? 100,
+    denseCacheBytes: o.denseCacheBytes ?? 256 * 2 ** 20,
+    maxDenseBytes: o.maxDenseBytes ?? 2 ** 30,
+    random: o.random ?? globalRandom,
+  };
+}
+
+/** "3.6 TiB" style byte counts for messages. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v >= 100 || u === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[u]}`;
+}

@@ -1,0 +1,43 @@
+// Lets lib/display attach rich renderers to objects that lower layers define
+// (operators, kernels, models) without those layers importing the display
+// code: the arrows point display -> models -> operators, never back.
+
+export type MimeBundle = Record<string, unknown> & { "text/plain": string };
+
+type Renderer = (value: unknown) => MimeBundle | Promise<MimeBundle>;
+
+const renderers = new Map<string, Renderer>();
+
+/** Called by lib/display for each kind of object it can draw. */
+export function registerRenderer(kind: string, renderer: Renderer): void {
+  renderers.set(kind, renderer);
+}
+
+/** The bundle for `value` of `kind`, or plain text when no renderer is registered. */
+export function renderBundle(kind: string, value: unknown, fallback: () => string): MimeBundle | Promise<MimeBundle> {
+  const r = renderers.get(kind);
+  return r ? r(value) : { "text/plain": fallback() };
+}
+
+export const JUPYTER_DISPLAY = Symbol.for("Jupyter.display");
+
+/** A live output area that can be redrawn in place (a notebook display handle). */
+export interface LiveHandle {
+  update(value: unknown): void;
+}
+
+export interface LiveDisplay {
+  /** Shows `value` (anything with a Jupyter.display method) and returns a handle to redraw it. */
+  show(value: unknown): LiveHandle;
+}
+
+let live: LiveDisplay | null = null;
+
+/** Installed by a notebook kernel so that long runs (gp.train.fit) can update one chart in place. */
+export function setLiveDisplay(display: LiveDisplay | null): void {
+  live = display;
+}
+
+export function getLiveDisplay(): LiveDisplay | null {
+  return live;
+}

@@ -1,0 +1,106 @@
+import { type Mat, mat } from "../algorithms/matrix";
+import { formatBytes } from "../algorithms/settings";
+import { type BilinearWeights, type ReductionOptions, pairwiseBilinear, pairwiseEntries, pairwiseMatmul, pairwiseRows } from "../reductions/engine";
+import type { Factor, Formula } from "../reductions/formula";
+import { DenseLinearOperator } from "./DenseLinearOperator";
+import { LinearOperator, type StructureNode } from "./LinearOperator";
+
+export interface KernelOperatorOptions {
+  /** Shown in structure trees: "Kernel[<label>]" (default: the formula's name). */
+  label?: string;
+  /** K(x, x): symmetric by construction. */
+  symmetric?: boolean;
+  /** Executor / threads for every reduction of this operator. */
+  reduction?: ReductionOptions;
+}
+
+/**
+ * The lazy kernel matrix K[i, j] = k(x_i, y_j): every product, diagonal,
+ * entry and derivative is a tiled reduction over the formula, so memory is
+ * O(n + m) (times the tile), never O(n m). shape: [n, m]
+ */
+export class KernelLinearOperator extends LinearOperator {
+  readonly shape: readonly [number, number];
+  readonly label: string;
+  private readonly isSymmetric: boolean;
+  readonly reductionOptions: ReductionOptions;
+
+  constructor(readonly formula: Formula, options: KernelOperatorOptions = {}) {
+    super();
+    this.shape = [formula.n, formula.m];
+    this.label = options.label ?? formula.name;
+    this.isSymmetric = options.symmetric ?? false;
+    this.reductionOptions = options.reduction ?? {};
+  }
+
+  override get symmetric(): boolean {
+    return this.isSymmetric;
+  }
+
+  matmulF64(rhs: Mat): Mat {
+    this.checkRhs(rhs);
+    return mat(this.shape[0], rhs.cols, pairwiseMatmul(this.formula, rhs.data, rhs.cols, this.reductionOptions));
+  }
+
+  /** k(x_i, y_i) for each i: n pair evaluations, never the matrix. */
+  diagonalF64(): Float64Array {
+    const k = Math.min(this.shape[0], this.shape[1]);
+    const idx = Int32Array.from({ length: k }, (_, i) => i);
+    return pairwiseEntries(this.formula, idx, idx, this.reductionOptions);
+  }
+
+  entriesF64(rows: Int32Array, cols: Int32Array): Float64Array {
+    return pairwiseEntries(this.formula, rows, cols, this.reductionOptions);
+  }
+
+  override rowsF64(idx: Int32Array): Mat {
+    return mat(idx.length, this.shape[1], pairwiseRows(this.formula, idx, this.reductionOptions));
+  }
+
+  /**
+   * Derivative accumulators of sum_ij M_ij k_ij with respect to the formula's
+   * parameters (layout: reductions.gradientLayout). Low-rank M never forms n x m.
+   */
+  bilinearDerivative(weights: BilinearWeights): Float64Array {
+    return pairwiseBilinear(this.formula, weights, this.reductionOptions);
+  }
+
+  transpose(): LinearOperator {
+    const f = this.formula;
+    const factors: Factor[] = f.factors.map((fa) => ({
+      ...fa,
+      x: fa.y,
+      y: fa.x,
+      table: fa.table && fa.tableSize ? transposeTable(fa.table, fa.tableSize) : fa.table,
+    }));
+    return new KernelLinearOperator(
+      { ...f, n: f.m, m: f.n, factors },
+      { label: this.label, symmetric: this.isSymmetric, reduction: this.reductionOptions },
+    );
+  }
+
+  structure(): StructureNode {
+    return { label: `Kernel[${this.label}]`, shape: this.shape, children: [] };
+  }
+
+  /** CG reuses the operator many times: within the budget, evaluate it once. */
+  override forRepeatedProducts(budgetBytes: number): { operator: LinearOperator; bytes: number } {
+    const bytes = this.shape[0] * this.shape[1] * 8;
+    if (budgetBytes <= 0 || bytes > budgetBytes) return { operator: this, bytes: 0 };
+    if (!this.denseCopy) {
+      this.denseCopy = new DenseLinearOperator(this.materialise());
+      process.emitWarning(
+        `materialised ${this.describe()} (${formatBytes(bytes)}) once for repeated products, within the ${formatBytes(budgetBytes)} budget (SolveOptions.denseCacheBytes)`,
+        "GPLabInfo",
+      );
+    }
+    return { operator: this.denseCopy, bytes };
+  }
+  private denseCopy: DenseLinearOperator | null = null;
+}
+
+function transposeTable(t: Float64Array, size: number): Float64Array {
+  const out = new Float64Array(t.length);
+  for (let a = 0; a < size; a++) for (let b = 0; b < size; b++) out[b * size + a] = t[a * size + b];
+  return out;
+}

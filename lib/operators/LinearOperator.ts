@@ -1,0 +1,341 @@
+// LinearOperator: a matrix known by what it can do (products, diagonal,
+// entries, solves) rather than by its entries. Subclasses implement the f64
+// core (matmulF64, diagonalF64, entriesF64, transpose, structure) and
+// override the fast paths their structure allows. Public methods take and
+// return tf tensors; the *F64 methods are the precise core the models use.
+
+import type * as tf from "@tensorflow/tfjs-core";
+import { choleskyLogdet, choleskySolve, choleskyWithJitter } from "../algorithms/cholesky";
+import { type IterativeReport, type IterativeResult, iterativeSolve } from "../algorithms/iterative";
+import { lanczos, lanczosRoot } from "../algorithms/lanczos";
+import type { LowRankPlusDiag } from "../algorithms/lowRankPlusDiag";
+import { type Mat, mat } from "../algorithms/matrix";
+import { type ResolvedSolveOptions, type SolveOptions, formatBytes, resolveSolveOptions } from "../algorithms/settings";
+import { JUPYTER_DISPLAY, type MimeBundle, renderBundle } from "../displayHooks";
+import { ArgumentError, DenseTooLargeError, ShapeError } from "../errors";
+import { type TensorLike, matToTensor, toMat, toVector, vectorToTensor } from "../tensorLike";
+
+/** One node of an operator's structure tree, for display and reports. */
+export interface StructureNode {
+  /** e.g. "AddedDiag", "Kernel[RBF]", "Dense". */
+  label: string;
+  shape: readonly [number, number];
+  children: StructureNode[];
+}
+
+export interface DenseOptions {
+  /** Refuse when the dense f64 matrix would take more bytes (default 1 GiB). */
+  maxBytes?: number;
+}
+
+/** How the last solve / logdet of an operator was computed. */
+export type SolveReport =
+  | { method: "cholesky"; size: number; jitter: number }
+  | (IterativeReport & { materialised: boolean; materialisedBytes: number })
+  | { method: "structured"; detail: string };
+
+export const DEFAULT_MAX_DENSE_BYTES = 2 ** 30;
+
+export abstract class LinearOperator {
+  /** [rows, columns] */
+  abstract readonly shape: readonly [number, number];
+  readonly dtype = "float64" as const;
+
+  /** A rhs. shapes: [n, m] @ [m, t] -> [n, t] */
+  abstract matmulF64(rhs: Mat): Mat;
+  /** Main diagonal, O(n) for every structured operator. shape: [min(n, m)] */
+  abstract diagonalF64(): Float64Array;
+  /** Entries A[rows[p], cols[p]]. shape: [p] */
+  abstract entriesF64(rows: Int32Array, cols: Int32Array): Float64Array;
+  abstract transpose(): LinearOperator;
+  abstract structure(): StructureNode;
+
+  /**
+   * True when the subclass overrides solveF64 / logdetF64 with exact
+   * structured algorithms (Diag, Kronecker, BlockDiag, ...), so generic code
+   * must not densify it.
+   */
+  protected get hasStructuredSolves(): boolean {
+    return false;
+  }
+
+  /** Whether A = A^T by construction (kernel K(x, x), diagonals, sums of those). */
+  get symmetric(): boolean {
+    return false;
+  }
+
+  /** How the most recent solve/logdet ran (Cholesky or CG, iterations, ...). */
+  lastSolveReport: SolveReport | null = null;
+
+  // ---------------------------------------------------------------- public tf API
+
+  matmul(rhs: TensorLike): tf.Tensor2D {
+    return matToTensor(this.matmulF64(this.checkRhs(toMat(rhs, "right-hand side"))));
+  }
+
+  diagonal(): tf.Tensor1D {
+    return vectorToTensor(this.diagonalF64());
+  }
+
+  /** Entries at index pairs. */
+  getIndices(rows: ArrayLike<number>, cols: ArrayLike<number>): tf.Tensor1D {
+    return vectorToTensor(this.entriesF64(this.indexArray(rows, this.shape[0], "row"), this.indexArray(cols, this.shape[1], "column")));
+  }
+
+  /** Whole rows. shape: [idx.length, m] */
+  rows(idx: ArrayLike<number>): tf.Tensor2D {
+    return matToTensor(this.rowsF64(this.indexArray(idx, this.shape[0], "row")));
+  }
+
+  /** The dense matrix as a float32 tensor; refuses above `maxBytes` of f64. */
+  toDense(options: DenseOptions = {}): tf.Tensor2D {
+    return matToTensor(this.toDenseF64(options));
+  }
+
+  /** A^{-1} rhs for symmetric positive-definite A. shape: [n, t] */
+  async solve(rhs: TensorLike, options: SolveOptions = {}): Promise<tf.Tensor2D> {
+    return matToTensor(this.solveF64(toMat(rhs, "right-hand side"), options));
+  }
+
+  async logdet(options: SolveOptions = {}): Promise<number> {
+    return this.logdetF64(options);
+  }
+
+  /** sum_columns rhs^T A^{-1} rhs and log det A, sharing one solve. */
+  async invQuadLogdet(rhs: TensorLike, options: SolveOptions & { logdet?: boolean } = {}): Promise<{ invQuad: number; logdet: number }> {
+    return this.invQuadLogdetF64(toMat(rhs, "right-hand side"), options);
+  }
+
+  // ------------------------------------------------------------------ algebra
+
+  /** A + B: Diag + Diag stays Diag, K + Diag is AddedDiag, anything else is Sum. */
+  add(other: LinearOperator | TensorLike): LinearOperator {
+    const b = other instanceof LinearOperator ? other : denseFrom(other);
+    if (b.shape[0] !== this.shape[0] || b.shape[1] !== this.shape[1]) {
+      throw new ShapeError(`cannot add ${fmtShape(this.shape)} and ${fmtShape(b.shape)} operators: shapes differ`);
+    }
+    return algebra.add(this, b);
+  }
+
+  /** c * A for a number c. (Elementwise products of kernels: use kernel.mul(kernel).) */
+  mul(c: number | LinearOperator): LinearOperator {
+    if (typeof c !== "number") {
+      throw new ArgumentError("LinearOperator.mul takes a number; for the elementwise product of two kernels use k1.mul(k2) on the kernels");
+    }
+    if (!Number.isFinite(c)) throw new ArgumentError(`cannot scale an operator by ${c}`);
+    return algebra.scale(this, c);
+  }
+
+  /** A + diag(d): d a number (constant) or a vector [n]. */
+  addDiagonal(d: number | TensorLike): LinearOperator {
+    this.requireSquare("addDiagonal");
+    const diag = typeof d === "number" ? algebra.constantDiag(d, this.shape[0]) : algebra.diag(toVector(d, "diagonal"));
+    if (diag.shape[0] !== this.shape[0]) throw new ShapeError(`addDiagonal: operator is ${fmtShape(this.shape)} but the diagonal has ${diag.shape[0]} entries`);
+    return this.add(diag);
+  }
+
+  // ------------------------------------------------------------------ f64 core
+
+  rowsF64(idx: Int32Array): Mat {
+    const m = this.shape[1];
+    const rows = new Int32Array(idx.length * m);
+    const cols = new Int32Array(idx.length * m);
+    for (let a = 0; a < idx.length; a++) {
+      for (let j = 0; j < m; j++) {
+        rows[a * m + j] = idx[a];
+        cols[a * m + j] = j;
+      }
+    }
+    return mat(idx.length, m, this.entriesF64(rows, cols));
+  }
+
+  toDenseF64(options: DenseOptions = {}): Mat {
+    const [n, m] = this.shape;
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_DENSE_BYTES;
+    const bytes = n * m * 8;
+    if (bytes > maxBytes) {
+      throw new DenseTooLargeError(
+        `toDense would need ${formatBytes(bytes)} for this ${fmtShape(this.shape)} float64 matrix, above the ${formatBytes(maxBytes)} budget. ` +
+          `Use matmul(v), diagonal(), rows(idx) or getIndices(i, j), which never store the whole matrix, or pass { maxBytes } if you really have the memory.`,
+        bytes,
+        maxBytes,
+      );
+    }
+    return this.materialise();
+  }
+
+  /** Dense f64 copy; callers have checked the budget. */
+  protected materialise(): Mat {
+    const idx = Int32Array.from({ length: this.shape[0] }, (_, i) => i);
+    return this.rowsF64(idx);
+  }
+
+  solveF64(rhs: Mat, options: SolveOptions = {}): Mat {
+    this.requireSquare("solve");
+    this.checkRhs(rhs);
+    const o = resolveSolveOptions(options);
+    if (this.shape[0] <= o.maxCholeskySize) return choleskySolve(this.choleskyFactor(o), rhs);
+    return this.iterative(rhs, false, o).solution;
+  }
+
+  logdetF64(options: SolveOptions = {}): number {
+    this.requireSquare("logdet");
+    const o = resolveSolveOptions(options);
+    if (this.shape[0] <= o.maxCholeskySize) return choleskyLogdet(this.choleskyFactor(o));
+    return this.iterative(null, true, o).logdet;
+  }
+
+  invQuadLogdetF64(rhs: Mat, options: SolveOptions & { logdet?: boolean } = {}): { invQuad: number; logdet: number } {
+    this.requireSquare("invQuadLogdet");
+    this.checkRhs(rhs);
+    const o = resolveSolveOptions(options);
+    const wantLogdet = options.logdet ?? true;
+    let solution: Mat;
+    let logdet = Number.NaN;
+    if (this.hasStructuredSolves) {
+      solution = this.solveF64(rhs, options);
+      if (wantLogdet) logdet = this.logdetF64(options);
+    } else if (this.shape[0] <= o.maxCholeskySize) {
+      const L = this.choleskyFactor(o);
+      solution = choleskySolve(L, rhs);
+      if (wantLogdet) logdet = choleskyLogdet(L);
+    } else {
+      const r = this.iterative(rhs, wantLogdet, o);
+      solution = r.solution;
+      logdet = r.logdet;
+    }
+    let invQuad = 0;
+    for (let i = 0; i < rhs.data.length; i++) invQuad += rhs.data[i] * solution.data[i];
+    return { invQuad, logdet };
+  }
+
+  /**
+   * R with R R^T ~ A: the Cholesky factor at or below maxCholeskySize, a
+   * Lanczos root (rank maxLanczosIterations) above.
+   */
+  rootDecomposition(options: SolveOptions = {}): LinearOperator {
+    this.requireSquare("rootDecomposition");
+    const o = resolveSolveOptions(options);
+    if (this.shape[0] <= o.maxCholeskySize) return algebra.lowRankRoot(this.choleskyFactor(o));
+    const l = lanczos((v) => this.matmulF64(v), this.shape[0], o.maxLanczosIterations, o.random);
+    return algebra.lowRankRoot(lanczosRoot(l));
+  }
+
+  /**
+   * CG / SLQ with this operator's preconditioner; exposed for models that
+   * need the probe solves for gradients.
+   */
+  iterative(rhs: Mat | null, wantLogdet: boolean, o: ResolvedSolveOptions): IterativeResult {
+    const { operator, bytes } = this.forRepeatedProducts(o.denseCacheBytes);
+    const result = iterativeSolve(
+      { size: this.shape[0], apply: (v) => operator.matmulF64(v), preconditioner: this.preconditioner(o) },
+      rhs,
+      wantLogdet,
+      o,
+    );
+    this.lastSolveReport = { ...result.report, materialised: bytes > 0, materialisedBytes: bytes };
+    return result;
+  }
+
+  /** Cholesky factor of the dense matrix (jitter ladder), cached per operator. */
+  choleskyFactor(o: ResolvedSolveOptions = resolveSolveOptions()): Mat {
+    if (!this.cachedCholesky) {
+      const dense = this.toDenseF64({ maxBytes: o.maxDenseBytes });
+      const r = choleskyWithJitter(dense, this.describe());
+      this.cachedCholesky = r.L;
+      this.lastSolveReport = { method: "cholesky", size: this.shape[0], jitter: r.jitter };
+    }
+    return this.cachedCholesky;
+  }
+  private cachedCholesky: Mat | null = null;
+
+  /** A preconditioner for CG (AddedDiag provides pivoted Cholesky + diag). */
+  preconditioner(_o: ResolvedSolveOptions): LowRankPlusDiag | null {
+    return null;
+  }
+
+  /**
+   * The operator CG should multiply with. Lazy operators whose dense f64 copy
+   * fits `budgetBytes` return that copy (built once, reused every iteration).
+   */
+  forRepeatedProducts(_budgetBytes: number): { operator: LinearOperator; bytes: number } {
+    return { operator: this, bytes: 0 };
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  /** "AddedDiag(Kernel[RBF] 1,000 x 1,000, ConstantDiag)" style one-liner. */
+  describe(): string {
+    return describeNode(this.structure(), true);
+  }
+
+  toString(): string {
+    return `${this.describe()} [${fmtShape(this.shape)}, float64]`;
+  }
+
+  [JUPYTER_DISPLAY](): MimeBundle | Promise<MimeBundle> {
+    return renderBundle("operator", this, () => this.toString());
+  }
+
+  protected requireSquare(what: string): void {
+    if (this.shape[0] !== this.shape[1]) throw new ShapeError(`${what} needs a square operator, this one is ${fmtShape(this.shape)}`);
+  }
+
+  protected checkRhs(rhs: Mat): Mat {
+    if (rhs.rows !== this.shape[1]) {
+      throw new ShapeError(
+        `operator is ${fmtShape(this.shape)} but the right-hand side has ${rhs.rows} rows; it needs ${this.shape[1]} rows (shape [${this.shape[1]}, t])`,
+      );
+    }
+    return rhs;
+  }
+
+  private indexArray(idx: ArrayLike<number>, limit: number, what: string): Int32Array {
+    const out = Int32Array.from(idx as ArrayLike<number>);
+    for (let i = 0; i < out.length; i++) {
+      if (out[i] !== idx[i] || out[i] < 0 || out[i] >= limit) {
+        throw new ShapeError(`${what} index ${idx[i]} is not an integer in [0, ${limit})`);
+      }
+    }
+    return out;
+  }
+}
+
+export function fmtShape(shape: readonly [number, number]): string {
+  return `${shape[0].toLocaleString("en-US")} x ${shape[1].toLocaleString("en-US")}`;
+}
+
+function describeNode(node: StructureNode, top: boolean): string {
+  const inner = node.children.length ? `(${node.children.map((c) => describeNode(c, false)).join(", ")})` : "";
+  const leafShape = node.children.length === 0 && !top ? ` ${fmtShape(node.shape)}` : "";
+  return `${node.label}${inner}${leafShape}`;
+}
+
+/**
+ * Constructors the base class dispatches to, filled in by operators/algebra.ts
+ * (the subclasses import this file, so it cannot import them).
+ */
+export const algebra = {
+  add: (_a: LinearOperator, _b: LinearOperator): LinearOperator => {
+    throw new Error("operator algebra not loaded");
+  },
+  scale: (_a: LinearOperator, _c: number): LinearOperator => {
+    throw new Error("operator algebra not loaded");
+  },
+  diag: (_d: Float64Array): LinearOperator => {
+    throw new Error("operator algebra not loaded");
+  },
+  constantDiag: (_v: number, _n: number): LinearOperator => {
+    throw new Error("operator algebra not loaded");
+  },
+  lowRankRoot: (_r: Mat): LinearOperator => {
+    throw new Error("operator algebra not loaded");
+  },
+  dense: (_m: Mat): LinearOperator => {
+    throw new Error("operator algebra not loaded");
+  },
+};
+
+function denseFrom(x: TensorLike): LinearOperator {
+  return algebra.dense(toMat(x, "operand"));
+}

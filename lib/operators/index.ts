@@ -1,0 +1,17 @@
+import "./algebra";
+
+export { LinearOperator, fmtShape } from "./LinearOperator";
+export type { StructureNode, DenseOptions, SolveReport } from "./LinearOperator";
+export { DenseLinearOperator } from "./DenseLinearOperator";
+export { DiagLinearOperator } from "./DiagLinearOperator";
+export { ConstantDiagLinearOperator } from "./ConstantDiagLinearOperator";
+export { IdentityLinearOperator } from "./IdentityLinearOperator";
+export { AddedDiagLinearOperator } from "./AddedDiagLinearOperator";
+export { SumLinearOperator } from "./SumLinearOperator";
+export { ConstantMulLinearOperator } from "./ConstantMulLinearOperator";
+export { LowRankRootLinearOperator } from "./LowRankRootLinearOperator";
+export { TriangularLinearOperator } from "./TriangularLinearOperator";
+export { KroneckerProductLinearOperator } from "./KroneckerProductLinearOperator";
+export { BlockDiagLinearOperator } from "./BlockDiagLinearOperator";
+export { KernelLinearOperator } from "./KernelLinearOperator";
+export type { KernelOperatorOptions } from "./KernelLinearOperator";
