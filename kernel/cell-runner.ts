@@ -10,6 +10,8 @@ import { CellCompiler } from "./cell-compiler";
 import { CellModuleLoader, requiredSpecifiers } from "./module-loader";
 import { toMimeBundle } from "./mime-bundle";
 import { describeError, interruptedError } from "./cell-errors";
+import { addAwaitCheckpoints, CHECKPOINT_NAME } from "./await-checkpoints";
+import { watchInterruptPipe } from "./interrupt-watch";
 import { gplabRoot, gplabVersion } from "./paths";
 import type { ErrorContent, MimeBundle, RunnerEvent, RunnerRequest } from "./executor-messages";
 
@@ -97,6 +99,8 @@ class CellRunner {
   private pendingOutputs = new Set<Promise<void>>();
   private displayIdsShownBy = new Map<number, Set<string>>();
   private rejectOnInterrupt: ((error: Error) => void) | null = null;
+  /** Set on interrupt, cleared when the next cell starts; read by every await in cell code. */
+  private readonly interrupted = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(
     private readonly preloaded: Preloaded,
@@ -119,6 +123,12 @@ class CellRunner {
       },
     });
     (globalThis as any)[Symbol.for("gplab.cell")] = { exports: this.scope, require: this.loader.require };
+    (globalThis as any)[CHECKPOINT_NAME] = <T>(value: T): T => {
+      if (Atomics.load(this.interrupted, 0) !== 0) throw interruptedError();
+      return value;
+    };
+    const reductionFlag = preloaded.gp?.reductions?.interruptFlag;
+    watchInterruptPipe(reductionFlag instanceof Int32Array ? [this.interrupted, reductionFlag] : [this.interrupted]);
   }
 
   warmUp(): void {
@@ -158,8 +168,8 @@ class CellRunner {
   };
 
   onInterruptSignal(): void {
-    const reductions = this.preloaded.gp?.reductions;
-    reductions?.requestInterrupt?.();
+    Atomics.store(this.interrupted, 0, 1);
+    this.preloaded.gp?.reductions?.requestInterrupt?.();
     const reject = this.rejectOnInterrupt;
     if (reject) setTimeout(() => reject(interruptedError()), INTERRUPT_GRACE_MS);
   }
@@ -180,7 +190,7 @@ class CellRunner {
   }
 
   private async execute(code: string, silent: boolean): Promise<{ result?: { data: MimeBundle; metadata: Record<string, unknown> }; error?: ErrorContent }> {
-    this.clearInterruptFlag();
+    this.clearInterruptFlags();
     const compiled = this.compiler.compile(code);
     if (!compiled.ok) {
       const [first] = compiled.diagnostics;
@@ -192,7 +202,7 @@ class CellRunner {
       await this.loader.prepare(requiredSpecifiers(cell.javascript));
       const wrapper = cell.hasTopLevelAwait ? "(async function (exports, require) {" : "(function (exports, require) {";
       const holder = "globalThis[Symbol.for('gplab.cell')]";
-      const source = `${wrapper}${cell.javascript}\n})(${holder}.exports, ${holder}.require)`;
+      const source = `${wrapper}${addAwaitCheckpoints(cell.javascript)}\n})(${holder}.exports, ${holder}.require)`;
       // breakOnSigint makes a synchronous loop in the cell throw on SIGINT.
       const returned = vm.runInThisContext(source, { filename, breakOnSigint: true });
       if (cell.hasTopLevelAwait) await this.untilSettledOrInterrupted(returned as Promise<unknown>);
@@ -206,8 +216,6 @@ class CellRunner {
     } catch (error) {
       await this.flushPendingOutputs();
       return { error: describeError(error) };
-    } finally {
-      this.clearInterruptFlag();
     }
   }
 
@@ -220,7 +228,8 @@ class CellRunner {
     while (this.pendingOutputs.size > 0) await Promise.allSettled([...this.pendingOutputs]);
   }
 
-  private clearInterruptFlag(): void {
+  private clearInterruptFlags(): void {
+    Atomics.store(this.interrupted, 0, 0);
     const flag = this.preloaded.gp?.reductions?.interruptFlag;
     if (flag instanceof Int32Array) Atomics.store(flag, 0, 0);
   }

@@ -5,9 +5,12 @@ import { ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
 import { EventEmitter } from "node:events";
 import type { RunnerEvent, RunnerRequest } from "./executor-messages";
+import { INTERRUPT_PIPE_FD } from "./interrupt-watch";
 
+/** How long a cell gets to stop through the interrupt flags (reductions stop between tiles) before SIGINT. */
+export const SIGNAL_AFTER_MS = 250;
 /** After SIGINT, how long a cell may take to stop before its process is replaced. */
-export const INTERRUPT_DEADLINE_MS = 1500;
+export const REPLACE_AFTER_MS = 1200;
 
 type DoneEvent = Extract<RunnerEvent, { kind: "execute_done" | "complete_done" | "inspect_done" }>;
 type OutputEvent = Exclude<RunnerEvent, DoneEvent | { kind: "ready" }>;
@@ -39,12 +42,16 @@ export class RunnerProcess extends EventEmitter {
   private launch(): void {
     const script = path.join(__dirname, "cell-runner.js");
     // stdin carries answers to prompt(); stdout/stderr only carry what native
-    // code writes directly (JavaScript output travels over IPC, in order).
-    const child = spawn(process.execPath, [script], { cwd: this.cwd, stdio: ["pipe", "pipe", "pipe", "ipc"], env: process.env });
+    // code writes directly (JavaScript output travels over IPC, in order);
+    // fd 4 carries interrupts to a watcher thread.
+    const stdio = ["pipe", "pipe", "pipe", "ipc", "pipe"] as const;
+    if (stdio[INTERRUPT_PIPE_FD] !== "pipe") throw new Error("the interrupt pipe must be fd 4");
+    const child = spawn(process.execPath, [script], { cwd: this.cwd, stdio: [...stdio], env: process.env });
     this.child = child;
     child.stdout!.on("data", (chunk) => process.stderr.write(chunk));
     child.stderr!.on("data", (chunk) => process.stderr.write(chunk));
     child.stdin!.on("error", () => undefined);
+    this.interruptPipe().on("error", () => undefined);
     this.ready = new Promise((resolve, reject) => {
       child.once("exit", (code) => reject(new Error(`cell runner exited during startup (code ${code})`)));
       child.on("message", (event: RunnerEvent) => {
@@ -89,17 +96,32 @@ export class RunnerProcess extends EventEmitter {
     this.child.stdin?.write(JSON.stringify(line) + "\n");
   }
 
+  private interruptPipe(): NodeJS.WritableStream {
+    return this.child.stdio[INTERRUPT_PIPE_FD] as NodeJS.WritableStream;
+  }
+
+  private executing(): boolean {
+    return [...this.pending.values()].some((entry) => entry.kind === "execute");
+  }
+
+  /**
+   * Stops the running cell: first through the shared interrupt flags (a
+   * reduction stops cleanly between tiles, an await throws when it resumes),
+   * then with SIGINT (which breaks a synchronous loop), and as a last resort
+   * by replacing the process (a synchronous loop after an await cannot see SIGINT).
+   */
   interrupt(): void {
-    const executing = [...this.pending.values()].some((entry) => entry.kind === "execute");
-    if (!executing) return;
-    this.child.kill("SIGINT");
-    // A cell stuck in synchronous code after an await cannot see SIGINT; then
-    // only replacing the process gets the kernel back.
+    if (!this.executing()) return;
+    this.interruptPipe().write("!");
     this.clearInterruptTimer();
     this.interruptTimer = setTimeout(() => {
-      this.interruptTimer = null;
-      this.replace("the cell did not stop within 1.5 s of the interrupt");
-    }, INTERRUPT_DEADLINE_MS);
+      if (!this.executing()) return;
+      this.child.kill("SIGINT");
+      this.interruptTimer = setTimeout(() => {
+        this.interruptTimer = null;
+        this.replace("the cell did not stop within 1.5 s of the interrupt");
+      }, REPLACE_AFTER_MS);
+    }, SIGNAL_AFTER_MS);
   }
 
   private clearInterruptTimer(): void {
