@@ -12,6 +12,7 @@ import { toMimeBundle } from "./mime-bundle";
 import { describeError, interruptedError } from "./cell-errors";
 import { addAwaitCheckpoints, CHECKPOINT_NAME } from "./await-checkpoints";
 import { watchInterruptPipe } from "./interrupt-watch";
+import { OrderedOutput } from "./ordered-output";
 import { gplabRoot, gplabVersion } from "./paths";
 import type { ErrorContent, MimeBundle, RunnerEvent, RunnerRequest } from "./executor-messages";
 
@@ -21,6 +22,9 @@ const INTERRUPT_GRACE_MS = 300;
 function send(event: RunnerEvent): void {
   process.send?.(event);
 }
+
+/** Cell output (streams, displays) in the order the cell produced it. */
+const output = new OrderedOutput(send);
 
 /** Which request a piece of output belongs to, also in timers and promises a cell started. */
 const requestContext = new AsyncLocalStorage<number>();
@@ -32,7 +36,7 @@ function routeStdio(): void {
     const stream = process[name];
     stream.write = ((chunk: string | Uint8Array, encoding?: unknown, callback?: unknown): boolean => {
       const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-      send({ kind: "stream", requestId: currentRequestId(), name, text });
+      void output.emit({ kind: "stream", requestId: currentRequestId(), name, text });
       const done = typeof encoding === "function" ? encoding : callback;
       if (typeof done === "function") process.nextTick(done as () => void);
       return true;
@@ -95,8 +99,6 @@ class CellRunner {
   private readonly compiler = new CellCompiler(process.cwd());
   private readonly scope: Record<string, unknown>;
   private cellNumber = 0;
-  /** Display bundles still being computed; a cell is done once they are sent. */
-  private pendingOutputs = new Set<Promise<void>>();
   private displayIdsShownBy = new Map<number, Set<string>>();
   private rejectOnInterrupt: ((error: Error) => void) | null = null;
   /** Set on interrupt, cleared when the next cell starts; read by every await in cell code. */
@@ -142,13 +144,11 @@ class CellRunner {
     this.displayIdsShownBy.set(requestId, shown);
     const metadata = options.metadata ?? {};
     const publish = (shownValue: unknown, update: boolean): Promise<void> => {
-      const sending = toMimeBundle(shownValue).then(
-        (data) => send({ kind: "display", requestId, update, data, metadata, displayId: id }),
-        (error) => console.error(`display failed: ${(error as Error).stack ?? error}`),
+      const event = toMimeBundle(shownValue).then(
+        (data): RunnerEvent => ({ kind: "display", requestId, update, data, metadata, displayId: id }),
+        (error): RunnerEvent => ({ kind: "stream", requestId, name: "stderr", text: `display failed: ${(error as Error).stack ?? error}\n` }),
       );
-      this.pendingOutputs.add(sending);
-      void sending.finally(() => this.pendingOutputs.delete(sending));
-      return sending;
+      return output.emit(event);
     };
     // The same id shown twice by one cell updates the first output in place.
     void publish(value, shown.has(id));
@@ -157,11 +157,12 @@ class CellRunner {
   };
 
   readonly clearOutput = (wait = false): void => {
-    send({ kind: "clear_output", requestId: currentRequestId(), wait });
+    void output.emit({ kind: "clear_output", requestId: currentRequestId(), wait });
   };
 
   readonly prompt = (message = "", defaultValue?: string): string | null => {
     send({ kind: "input_request", requestId: currentRequestId(), prompt: message, password: false });
+    // (input_request goes out at once: the cell is blocked until it is answered.)
     const reply = readReplyLineSync();
     if (reply.interrupted) throw interruptedError();
     return reply.value ?? defaultValue ?? null;
@@ -224,8 +225,8 @@ class CellRunner {
     return Promise.race([running, interrupted]).finally(() => (this.rejectOnInterrupt = null));
   }
 
-  private async flushPendingOutputs(): Promise<void> {
-    while (this.pendingOutputs.size > 0) await Promise.allSettled([...this.pendingOutputs]);
+  private flushPendingOutputs(): Promise<void> {
+    return output.drained();
   }
 
   private clearInterruptFlags(): void {

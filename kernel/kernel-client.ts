@@ -158,6 +158,19 @@ export class KernelClient {
     }
   }
 
+  /** Sends a message that has no reply (comm_open, comm_msg ...) and waits for the kernel's idle. */
+  async notify(channel: RequestChannel, msgType: string, content: Record<string, unknown>, timeoutMs = 30_000): Promise<JupyterMessage[]> {
+    const message = this.message(msgType, content);
+    const waiter = this.watchIopub(message.header.msg_id);
+    await this.senders[channel].send(encodeMessage(message, this.signer));
+    try {
+      await withTimeout(waiter.idle, timeoutMs, msgType);
+      return waiter.messages;
+    } finally {
+      this.iopubWaiters.delete(message.header.msg_id);
+    }
+  }
+
   async execute(code: string, options: ExecuteOptions = {}): Promise<ExecuteOutcome> {
     this.inputHandler = options.onInput ?? null;
     const { reply, iopub } = await this.request("shell", "execute_request", {
