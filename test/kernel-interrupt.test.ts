@@ -1,0 +1,86 @@
+// Interrupts: a 30-second loop, a long gplab reduction, an awaiting cell and
+// a prompt all stop within 2 s, and the kernel keeps its state.
+import { after, before, describe, test } from "node:test";
+import * as assert from "node:assert/strict";
+import { resultText, run, startKernel, LaunchedKernel } from "./kernel/harness";
+import type { ExecuteOutcome } from "../kernel/kernel-client";
+
+const LONG_REDUCTION_SETUP = `
+const n = 200000; // 4e10 kernel pairs: minutes of work on any CPU
+const xs = Float64Array.from({ length: n }, (_, i) => i / n);
+const formula: gp.reductions.Formula = {
+  name: "RBF", n, m: n, terms: [{ coef: 1, factors: [0] }],
+  factors: [{ statistic: "sqdist", dims: 1, x: xs, y: xs, profile: gp.reductions.profiles.rbfProfile, params: new Float64Array(0) }],
+};
+const ones = new Float64Array(n).fill(1);
+const small = { ...formula, n: 100, m: 100, factors: [{ ...formula.factors[0], x: xs.subarray(0, 100), y: xs.subarray(0, 100) }] };
+`;
+
+describe("kernel interrupts", () => {
+  let kernel: LaunchedKernel;
+  before(async () => {
+    kernel = await startKernel();
+    await run(kernel, "let kept = 7;");
+  });
+  after(async () => {
+    await kernel.shutdown();
+  });
+
+  /** Starts `code`, interrupts it after `waitMs`, returns the outcome and how long the interrupt took. */
+  async function interruptAfter(code: string, waitMs: number, options = {}): Promise<{ outcome: ExecuteOutcome; stopMs: number }> {
+    const running = run(kernel, code, options);
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    const start = Date.now();
+    const { reply } = await kernel.client.request("control", "interrupt_request", {});
+    assert.equal(reply.header.msg_type, "interrupt_reply");
+    const outcome = await running;
+    return { outcome, stopMs: Date.now() - start };
+  }
+
+  test("a synchronous 30-second loop stops within 2 s; state survives; next cell works", async () => {
+    const { outcome, stopMs } = await interruptAfter("const t0 = Date.now(); while (Date.now() - t0 < 30_000) {}", 700);
+    assert.equal(outcome.reply.content.status, "error");
+    assert.equal(outcome.reply.content.ename, "InterruptedError");
+    assert.ok(stopMs < 2000, `stopped in ${stopMs} ms`);
+    assert.equal(resultText(await run(kernel, "kept")), "7");
+  });
+
+  test("a long gplab reduction stops within 2 s with the library's InterruptedError; the next reduction works", async () => {
+    const setup = await run(kernel, LONG_REDUCTION_SETUP);
+    assert.equal(setup.reply.content.status, "ok", JSON.stringify(setup.reply.content));
+    const { outcome, stopMs } = await interruptAfter("gp.reductions.pairwiseMatmul(formula, ones, 1)[0]", 1000);
+    assert.equal(outcome.reply.content.ename, "InterruptedError");
+    assert.ok(stopMs < 2000, `stopped in ${stopMs} ms`);
+    const next = await run(kernel, "gp.reductions.pairwiseMatmul(small, ones.subarray(0, 100), 1).length");
+    assert.equal(resultText(next), "100");
+    assert.equal(resultText(await run(kernel, "kept")), "7");
+  });
+
+  test("an awaiting cell stops, and a loop it started in the background stops at its next await", async () => {
+    const { outcome, stopMs } = await interruptAfter(`
+      (globalThis as any).ticks = 0;
+      while (true) { await new Promise((r) => setTimeout(r, 20)); (globalThis as any).ticks++; }`, 500);
+    assert.equal(outcome.reply.content.ename, "InterruptedError");
+    assert.ok(stopMs < 2000, `stopped in ${stopMs} ms`);
+    const ticks = Number(resultText(await run(kernel, "(globalThis as any).ticks")));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const later = Number(resultText(await run(kernel, "(globalThis as any).ticks")));
+    assert.equal(later, ticks, "the loop no longer runs");
+    assert.equal(resultText(await run(kernel, "kept")), "7");
+  });
+
+  test("a cell blocked in prompt() is interrupted", async () => {
+    const { outcome, stopMs } = await interruptAfter('prompt("never answered")', 300, { onInput: () => new Promise<string>(() => undefined) });
+    assert.equal(outcome.reply.content.ename, "InterruptedError");
+    assert.ok(stopMs < 2000, `stopped in ${stopMs} ms`);
+    assert.equal(resultText(await run(kernel, "kept")), "7");
+  });
+
+  test("a busy loop after an await (which no signal can break) gets a fresh cell runner within 2 s", async () => {
+    const { outcome, stopMs } = await interruptAfter("await Promise.resolve(); const t1 = Date.now(); while (Date.now() - t1 < 30_000) {}", 500);
+    assert.equal(outcome.reply.content.ename, "KernelRestarted");
+    assert.ok(stopMs < 2000, `stopped in ${stopMs} ms`);
+    assert.equal(resultText(await run(kernel, "1 + 1")), "2");
+    await run(kernel, "let kept = 7;");
+  });
+});
