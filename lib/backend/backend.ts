@@ -114,13 +114,22 @@ function silenceCpuBanner(): void {
 let readyPromise: Promise<BackendInfo> | null = null;
 
 /**
- * Resolves once the backend asked for by GPLAB_BACKEND (if any) is active.
- * The kernel awaits this before the first cell.
+ * Finishes backend selection: GPLAB_BACKEND if set, else the best available
+ * (tfjs-node-gpu, tfjs-node, wasm, cpu). wasm initialises asynchronously, so
+ * until this resolves the library runs on the synchronous choice made at
+ * import (tensorflow or cpu). The notebook kernel awaits it before the first
+ * cell; scripts should `await gp.backend.ready()` once.
  */
 export function ready(): Promise<BackendInfo> {
   if (!readyPromise) {
-    const forced = process.env.GPLAB_BACKEND;
-    readyPromise = forced && forced !== state.backend ? use(forced as BackendName) : Promise.resolve(info());
+    const forced = process.env.GPLAB_BACKEND as BackendName | undefined;
+    if (forced && forced !== state.backend) readyPromise = use(forced);
+    else if (!forced && state.backend === "cpu" && packageInstalled("@tensorflow/tfjs-backend-wasm")) {
+      readyPromise = use("wasm").catch((err: Error) => {
+        state.notes.push(`wasm backend unavailable (${err.message}); staying on cpu`);
+        return info();
+      });
+    } else readyPromise = Promise.resolve(info());
   }
   return readyPromise;
 }

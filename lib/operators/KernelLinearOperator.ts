@@ -1,5 +1,4 @@
 import { type Mat, mat } from "../algorithms/matrix";
-import { formatBytes } from "../algorithms/settings";
 import { type BilinearWeights, type ReductionOptions, pairwiseBilinear, pairwiseEntries, pairwiseMatmul, pairwiseRows } from "../reductions/engine";
 import type { Factor, Formula } from "../reductions/formula";
 import { DenseLinearOperator } from "./DenseLinearOperator";
@@ -87,13 +86,8 @@ export class KernelLinearOperator extends LinearOperator {
   override forRepeatedProducts(budgetBytes: number): { operator: LinearOperator; bytes: number } {
     const bytes = this.shape[0] * this.shape[1] * 8;
     if (budgetBytes <= 0 || bytes > budgetBytes) return { operator: this, bytes: 0 };
-    if (!this.denseCopy) {
-      this.denseCopy = new DenseLinearOperator(this.materialise());
-      process.emitWarning(
-        `materialised ${this.describe()} (${formatBytes(bytes)}) once for repeated products, within the ${formatBytes(budgetBytes)} budget (SolveOptions.denseCacheBytes)`,
-        "GPLabInfo",
-      );
-    }
+    // Reported through lastSolveReport (materialised, materialisedBytes) of the solving operator.
+    this.denseCopy ??= new DenseLinearOperator(this.materialise());
     return { operator: this.denseCopy, bytes };
   }
   private denseCopy: DenseLinearOperator | null = null;

@@ -1,0 +1,1 @@
+export { Constraint, Interval, GreaterThan, Positive, LessThan, softplus, inverseSoftplus, sigmoid } from "./Interval";

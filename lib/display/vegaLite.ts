@@ -1,0 +1,36 @@
+// Vega-Lite v5 specs out, SVG back: the chart JupyterLab 4 draws in the
+// browser and the static picture for viewers without JavaScript come from
+// the same spec. vega / vega-lite load on first use (they take a while to
+// import and most `import "gplab"` never draws).
+
+export const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
+export const VEGALITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
+
+/** A Vega-Lite spec (JSON); kept loose because the renderers build it as plain data. */
+export type VegaLiteSpec = Record<string, unknown>;
+
+type VegaModule = typeof import("vega");
+type VegaLiteModule = typeof import("vega-lite");
+let vegaModules: { vega: VegaModule; vl: VegaLiteModule } | null = null;
+
+function modules(): { vega: VegaModule; vl: VegaLiteModule } {
+  vegaModules ??= { vega: require("vega") as VegaModule, vl: require("vega-lite") as VegaLiteModule };
+  return vegaModules;
+}
+
+/** A complete top-level spec: schema, white background, the given body. */
+export function vegaLiteSpec(body: VegaLiteSpec): VegaLiteSpec {
+  return { $schema: VEGALITE_SCHEMA, background: "white", ...body };
+}
+
+/** Server-side SVG of a Vega-Lite spec (no canvas, no DOM). */
+export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
+  const { vega, vl } = modules();
+  const compiled = vl.compile(spec as unknown as Parameters<VegaLiteModule["compile"]>[0]).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}

@@ -1,0 +1,157 @@
+// The parameter tree of GPyTorch-style models: modules own named raw
+// parameters and child modules; dotted camelCase paths address them
+// ("covarModule.baseKernel.rawLengthscale"), and GPyTorch's snake_case
+// state_dict keys are accepted wherever a path is.
+
+import { ArgumentError } from "../errors";
+import type { HyperparameterRow } from "../displayData";
+import { type NestedNumbers, Parameter, flatten } from "./Parameter";
+
+/** "covar_module.base_kernel.raw_lengthscale" -> "covarModule.baseKernel.rawLengthscale" */
+export function camelPath(path: string): string {
+  return path.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+function rawName(name: string): string {
+  return `raw${name[0].toUpperCase()}${name.slice(1)}`;
+}
+
+export type StateDict = Record<string, NestedNumbers>;
+
+export class Module {
+  private readonly params = new Map<string, Parameter>();
+  private readonly children = new Map<string, Module>();
+  /** Attribute name -> dotted path it stands for (GaussianLikelihood.noise -> noiseCovar.noise). */
+  private readonly aliases = new Map<string, string>();
+
+  /** Registers a raw parameter; by convention its name starts with "raw" when constrained. */
+  protected registerParameter(name: string, p: Parameter): Parameter {
+    this.params.set(name, p);
+    return p;
+  }
+
+  protected registerModule<M extends Module>(name: string, m: M): M {
+    this.children.set(name, m);
+    return m;
+  }
+
+  protected registerAlias(name: string, path: string): void {
+    this.aliases.set(name, path);
+  }
+
+  /** Every parameter with its dotted raw path, depth first, like GPyTorch's named_parameters(). */
+  namedParameters(prefix = ""): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    const seen = new Set<Parameter>();
+    const visit = (m: Module, pre: string) => {
+      for (const [n, p] of m.params) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        out.push([pre + n, p]);
+      }
+      for (const [n, c] of m.children) visit(c, `${pre}${n}.`);
+    };
+    visit(this, prefix);
+    return out;
+  }
+
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  namedModules(prefix = ""): [string, Module][] {
+    const out: [string, Module][] = [[prefix.replace(/\.$/, ""), this]];
+    for (const [n, c] of this.children) out.push(...c.namedModules(`${prefix}${n}.`));
+    return out;
+  }
+
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.zeroGrad();
+  }
+
+  /** The child module at a dotted path ("" for this one). */
+  module(path: string): Module {
+    if (path === "") return this;
+    let m: Module = this;
+    for (const part of camelPath(path).split(".")) {
+      const next = m.children.get(part);
+      if (!next) throw new ArgumentError(`no module "${part}" in ${m.constructor.name} (has: ${[...m.children.keys()].join(", ") || "none"})`);
+      m = next;
+    }
+    return m;
+  }
+
+  /** Resolves "a.b.lengthscale" / "a.b.rawLengthscale" to a parameter and whether the path named the raw value. */
+  resolveParameter(path: string): { param: Parameter; raw: boolean } {
+    const camel = camelPath(path);
+    const dot = camel.lastIndexOf(".");
+    const owner = this.module(dot < 0 ? "" : camel.slice(0, dot));
+    const attr = dot < 0 ? camel : camel.slice(dot + 1);
+    const alias = owner.aliases.get(attr);
+    if (alias) return owner.resolveParameter(alias);
+    const direct = owner.params.get(attr);
+    if (direct) return { param: direct, raw: direct.constraint !== null || attr.startsWith("raw") };
+    const constrained = owner.params.get(rawName(attr));
+    if (constrained) return { param: constrained, raw: false };
+    const names = [...owner.params.keys()].flatMap((n) => (n.startsWith("raw") ? [n, n[3].toLowerCase() + n.slice(4)] : [n]));
+    throw new ArgumentError(`${owner.constructor.name} has no parameter "${attr}" (path "${path}"); it has: ${[...names, ...owner.aliases.keys()].join(", ") || "none"}`);
+  }
+
+  /**
+   * Sets constrained values (or raw ones for "raw..." names) by dotted path,
+   * like GPyTorch's initialize. Returns this, for chaining.
+   */
+  initialize(values: Record<string, number | NestedNumbers | ArrayLike<number>>): this {
+    for (const [path, v] of Object.entries(values)) {
+      const { param, raw } = this.resolveParameter(path);
+      const val = typeof v === "number" ? v : flatten(v as NestedNumbers);
+      if (raw) param.setRaw(val);
+      else param.setValue(val);
+    }
+    return this;
+  }
+
+  /** Raw values keyed by GPyTorch's state_dict names, camelCased. */
+  stateDict(): StateDict {
+    const out: StateDict = {};
+    for (const [n, p] of this.namedParameters()) out[n] = p.rawNested();
+    return out;
+  }
+
+  /**
+   * Loads raw values. Keys may be camelCase or GPyTorch snake_case; GPyTorch's
+   * constraint buffers ("..._constraint.lower_bound") are ignored. With
+   * `strict` (default) every parameter must be present and no key unknown.
+   */
+  loadStateDict(dict: Record<string, unknown>, options: { strict?: boolean } = {}): this {
+    const strict = options.strict ?? true;
+    const own = new Map(this.namedParameters());
+    const loaded = new Set<string>();
+    for (const [key, v] of Object.entries(dict)) {
+      const camel = camelPath(key);
+      if (/Constraint\.(lowerBound|upperBound)$/.test(camel) || /Constraint\./.test(camel)) continue;
+      const p = own.get(camel);
+      if (!p) {
+        if (strict) throw new ArgumentError(`loadStateDict: unknown key "${key}"; this model has: ${[...own.keys()].join(", ")}`);
+        continue;
+      }
+      p.setRaw(flatten(v as NestedNumbers));
+      loaded.add(camel);
+    }
+    if (strict) {
+      const missing = [...own.keys()].filter((k) => !loaded.has(k));
+      if (missing.length) throw new ArgumentError(`loadStateDict: missing keys ${missing.join(", ")} (pass { strict: false } to allow)`);
+    }
+    return this;
+  }
+
+  /** Constrained values for display: one row per parameter, "raw" dropped from the name. */
+  hyperparameterRows(prefix = ""): HyperparameterRow[] {
+    return this.namedParameters(prefix).map(([n, p]) => ({
+      name: n.replace(/(^|\.)raw([A-Z])/, (_, dot: string, c: string) => dot + c.toLowerCase()),
+      value: Array.from(p.value()),
+      shape: [...p.shape],
+      constraint: p.constraint ? p.constraint.toString() : "none",
+    }));
+  }
+}

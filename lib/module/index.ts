@@ -1,0 +1,4 @@
+export { Module, camelPath } from "./Module";
+export type { StateDict } from "./Module";
+export { Parameter, flatten } from "./Parameter";
+export type { NestedNumbers } from "./Parameter";
