@@ -17,6 +17,13 @@ export interface TfjsOptions {
 
 const DEFAULT_TILE_BYTES = 64 * 2 ** 20;
 
+/**
+ * Squared distances of up to this many dims are taken from differences, not
+ * from |u|^2 + |v|^2 - 2 u.v: in float32 the expansion leaves ~1e-7 |u|^2 of
+ * noise at r = 0, which sqrt-based profiles (Matern 1/2) turn into ~3e-4.
+ */
+const DIRECT_SQDIST_MAX_DIMS = 8;
+
 /** tfjs takes Float32Array; the formula holds f64. */
 const f32 = (a: Float64Array): Float32Array => Float32Array.from(a);
 
@@ -28,7 +35,10 @@ interface FactorTensors {
 
 /** Tile rows such that the widest temporary ([rows, m, dims] for sinsq) fits the budget. */
 function tileRowsFor(formula: Formula, columns: number, tileBytes: number): number {
-  const widest = Math.max(1, ...formula.factors.map((f) => (f.statistic === "sinsq" ? f.dims : 1)));
+  const widest = Math.max(
+    1,
+    ...formula.factors.map((f) => (f.statistic === "sinsq" || (f.statistic === "sqdist" && f.dims <= DIRECT_SQDIST_MAX_DIMS) ? f.dims : 1)),
+  );
   const perRow = columns * 4 * (widest + 4);
   return Math.max(1, Math.min(formula.n, Math.floor(tileBytes / perRow)));
 }
@@ -56,7 +66,8 @@ interface FactorVars {
 function factorValue(f: Factor, xs: tf.Tensor2D, ys: tf.Tensor2D, paired: boolean, vars: FactorVars): tf.Tensor {
   let s: tf.Tensor;
   if (f.statistic === "table") {
-    const size = f.tableSize as number;
+    // An int32 scalar: a plain number would promote the indices to float32.
+    const size = tf.scalar(f.tableSize as number, "int32");
     const xi = tf.cast(tf.reshape(xs, [-1]), "int32");
     const yi = tf.cast(tf.reshape(ys, [-1]), "int32");
     const idx = paired ? tf.add(tf.mul(xi, size), yi) : tf.add(tf.mul(tf.expandDims(xi, 1), size), tf.expandDims(yi, 0));
@@ -68,6 +79,7 @@ function factorValue(f: Factor, xs: tf.Tensor2D, ys: tf.Tensor2D, paired: boolea
       s = paired ? tf.sum(tf.mul(u, v), 1) : tf.matMul(u, v, false, true);
     } else if (f.statistic === "sqdist") {
       if (paired) s = tf.sum(tf.square(tf.sub(u, v)), 1);
+      else if (f.dims <= DIRECT_SQDIST_MAX_DIMS) s = tf.sum(tf.square(tf.sub(tf.expandDims(u, 1), tf.expandDims(v, 0))), -1);
       else {
         const uu = tf.sum(tf.square(u), 1, true);
         const vv = tf.reshape(tf.sum(tf.square(v), 1), [1, -1]);
@@ -92,7 +104,7 @@ function formulaValue(
   const values = formula.factors.map((f, fi) => factorValue(f, xs[fi], ys[fi], paired, vars[fi]));
   let total: tf.Tensor | null = null;
   formula.terms.forEach((t, ti) => {
-    let prod: tf.Tensor = tf.gather(coefs, ti);
+    let prod: tf.Tensor = tf.reshape(tf.slice(coefs, [ti], [1]), []);
     for (const fi of t.factors) prod = tf.mul(prod, values[fi]);
     total = total ? tf.add(total, prod) : prod;
   });
