@@ -157,7 +157,7 @@ export abstract class Kernel extends Module {
     return data;
   }
 
-  toString(): string {
+  override toString(): string {
     const rows = this.hyperparameterRows().map((r) => `  ${r.name}: ${r.value.map((v) => +v.toPrecision(6)).join(", ")}`);
     return [this.name, ...rows].join("\n");
   }

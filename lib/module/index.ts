@@ -1,4 +1,5 @@
 export { Module, camelPath } from "./Module";
 export type { StateDict } from "./Module";
 export { Parameter, flatten } from "./Parameter";
+export { ModuleList } from "./ModuleList";
 export type { NestedNumbers } from "./Parameter";

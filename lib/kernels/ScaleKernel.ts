@@ -1,0 +1,41 @@
+import type { Mat } from "../algorithms/matrix";
+import { type Constraint, Positive } from "../constraints/Interval";
+import { Parameter } from "../module/Parameter";
+import { Kernel } from "./Kernel";
+import type { KernelFormula } from "./KernelFormula";
+
+export interface ScaleOptions {
+  outputscale?: number;
+  outputscaleConstraint?: Constraint;
+}
+
+/** outputscale * base(x, x'): multiplies every term's coefficient. */
+export class ScaleKernel extends Kernel {
+  /** shape: [] */
+  readonly rawOutputscale: Parameter;
+
+  constructor(readonly baseKernel: Kernel, options: ScaleOptions = {}) {
+    super();
+    this.rawOutputscale = this.registerParameter("rawOutputscale", new Parameter([], options.outputscaleConstraint ?? new Positive(), options.outputscale));
+    this.registerModule("baseKernel", baseKernel);
+  }
+
+  get outputscale(): number {
+    return this.rawOutputscale.valueAt(0);
+  }
+  set outputscale(v: number) {
+    this.rawOutputscale.setValue(v);
+  }
+
+  override get name(): string {
+    return `ScaleKernel(${this.baseKernel.name})`;
+  }
+
+  override inputDims(): number | null {
+    return this.baseKernel.inputDims();
+  }
+
+  protected formulaFor(x1: Mat, x2: Mat): KernelFormula {
+    return this.baseKernel.buildFormula(x1, x2).scaled({ param: this.rawOutputscale, index: 0 });
+  }
+}
