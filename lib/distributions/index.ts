@@ -1,0 +1,1 @@
+export { MultivariateNormal } from "./MultivariateNormal";

@@ -1,0 +1,5 @@
+export { GaussianLikelihoodBase } from "./Likelihood";
+export { GaussianLikelihood, HomoskedasticNoise } from "./GaussianLikelihood";
+export type { GaussianLikelihoodOptions } from "./GaussianLikelihood";
+export { FixedNoiseGaussianLikelihood } from "./FixedNoiseGaussianLikelihood";
+export type { FixedNoiseOptions } from "./FixedNoiseGaussianLikelihood";
