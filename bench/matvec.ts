@@ -1,0 +1,122 @@
+// K @ V benchmark: a lazy RBF kernel operator (d = 3) against a baseline that
+// materialises K densely and then multiplies, measured in the same run so the
+// ratio is stable on a noisy machine. Each case runs in its own child process
+// so that its peak RSS is its own. Prints one JSON line per measurement.
+//
+//   npm run bench -- matvec [--sizes 1000,10000,100000] [--rhs 1,16] [--executors fused,tfjs] [--repeats N]
+
+import { execFileSync } from "node:child_process";
+import * as gp from "../lib";
+
+interface CaseResult {
+  bench: "matvec";
+  case: "lazy" | "dense-baseline";
+  n: number;
+  d: number;
+  t: number;
+  executor: string;
+  backend: string;
+  threads: number;
+  repeats: number;
+  medianSeconds: number;
+  minSeconds: number;
+  maxSeconds: number;
+  pairsPerSecond: number;
+  peakRssBytes: number;
+}
+
+const D = 3;
+/** The dense baseline runs where its f64 N x N copy fits in this many bytes. */
+const DENSE_BASELINE_BYTES = 4 * 2 ** 30;
+
+function inputs(n: number, t: number): { x: Float64Array; v: Float64Array } {
+  let s = 2024;
+  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const x = gp.reductions.sharedF64(n * D);
+  for (let i = 0; i < n * D; i++) x[i] = next() * 5;
+  const v = Float64Array.from({ length: n * t }, () => next() - 0.5);
+  return { x, v };
+}
+
+function operator(x: Float64Array, n: number, executor: gp.backend.ExecutorName) {
+  return new gp.operators.KernelLinearOperator(
+    {
+      name: "RBF", n, m: n,
+      factors: [{ statistic: "sqdist", dims: D, x, y: x, profile: gp.reductions.profiles.rbfProfile, params: new Float64Array(0) }],
+      terms: [{ coef: 1, factors: [0] }],
+    },
+    { symmetric: true, reduction: { executor } },
+  );
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** One case, in this process (the child). */
+async function runCase(kind: CaseResult["case"], n: number, t: number, executor: gp.backend.ExecutorName, repeats: number): Promise<CaseResult> {
+  if (executor === "tfjs") await gp.backend.ready();
+  const { x, v } = inputs(n, t);
+  const V = gp.algorithms.mat(n, t, v);
+  const times: number[] = [];
+  const once = () => {
+    const start = performance.now();
+    if (kind === "lazy") operator(x, n, executor).matmulF64(V);
+    else {
+      // The naive way: evaluate every entry into memory, then multiply.
+      const dense = operator(x, n, executor).toDenseF64({ maxBytes: DENSE_BASELINE_BYTES });
+      gp.algorithms.matmulMat(dense, V);
+    }
+    return (performance.now() - start) / 1000;
+  };
+  once(); // warm-up: code generation, worker start, JIT
+  for (let r = 0; r < repeats; r++) times.push(once());
+  const med = median(times);
+  return {
+    bench: "matvec", case: kind, n, d: D, t, executor, backend: gp.backend.info().backend,
+    threads: gp.reductions.lastReport()?.threads ?? 1, repeats,
+    medianSeconds: med, minSeconds: Math.min(...times), maxSeconds: Math.max(...times),
+    pairsPerSecond: (n * n) / med, peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+}
+
+function arg(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === "--case") {
+    const [, kind, n, t, executor, repeats] = args;
+    console.log(JSON.stringify(await runCase(kind as CaseResult["case"], Number(n), Number(t), executor as gp.backend.ExecutorName, Number(repeats))));
+    return;
+  }
+  const sizes = arg(args, "sizes", "1000,3000,10000,30000,100000").split(",").map(Number);
+  const rhs = arg(args, "rhs", "1,16").split(",").map(Number);
+  const executors = arg(args, "executors", "fused").split(",");
+  const repeatsArg = args.includes("--repeats") ? Number(arg(args, "repeats", "5")) : null;
+  for (const n of sizes) {
+    // Long cases get fewer repeats; the figure is still a median of what ran.
+    const repeats = repeatsArg ?? (n <= 10_000 ? 5 : n <= 30_000 ? 3 : 1);
+    for (const t of rhs) {
+      const kinds: CaseResult["case"][] = ["lazy"];
+      if (n * n * 8 <= DENSE_BASELINE_BYTES) kinds.push("dense-baseline");
+      for (const executor of executors) {
+        for (const kind of kinds) {
+          const out = execFileSync(process.execPath, [__filename, "--case", kind, String(n), String(t), executor, String(repeats)], {
+            encoding: "utf8", maxBuffer: 1 << 20,
+          });
+          process.stdout.write(out.trim().split("\n").pop() + "\n");
+        }
+      }
+    }
+  }
+}
+
+main().then(() => process.exit(0), (err) => {
+  console.error(err);
+  process.exit(1);
+});
