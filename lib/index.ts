@@ -14,3 +14,7 @@ export type { MimeBundle } from "./displayHooks";
 export * as kernels from "./kernels";
 export * as constraints from "./constraints";
 export * as models from "./models";
+export * as means from "./means";
+export * as likelihoods from "./likelihoods";
+export * as distributions from "./distributions";
+export * as mlls from "./mlls";

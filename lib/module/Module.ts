@@ -39,6 +39,22 @@ export class Module {
     this.aliases.set(name, path);
   }
 
+  /**
+   * Registered children, then modules assigned to properties (a subclass's
+   * `this.covarModule = ...`), like GPyTorch's attribute registration.
+   */
+  private childEntries(): [string, Module][] {
+    const out = [...this.children];
+    const known = new Set(this.children.values());
+    for (const [k, v] of Object.entries(this)) {
+      if (v instanceof Module && !known.has(v) && v !== this) {
+        known.add(v);
+        out.push([k, v]);
+      }
+    }
+    return out;
+  }
+
   /** Every parameter with its dotted raw path, depth first, like GPyTorch's named_parameters(). */
   namedParameters(prefix = ""): [string, Parameter][] {
     const out: [string, Parameter][] = [];
@@ -49,7 +65,7 @@ export class Module {
         seen.add(p);
         out.push([pre + n, p]);
       }
-      for (const [n, c] of m.children) visit(c, `${pre}${n}.`);
+      for (const [n, c] of m.childEntries()) visit(c, `${pre}${n}.`);
     };
     visit(this, prefix);
     return out;
@@ -61,7 +77,7 @@ export class Module {
 
   namedModules(prefix = ""): [string, Module][] {
     const out: [string, Module][] = [[prefix.replace(/\.$/, ""), this]];
-    for (const [n, c] of this.children) out.push(...c.namedModules(`${prefix}${n}.`));
+    for (const [n, c] of this.childEntries()) out.push(...c.namedModules(`${prefix}${n}.`));
     return out;
   }
 
@@ -74,8 +90,9 @@ export class Module {
     if (path === "") return this;
     let m: Module = this;
     for (const part of camelPath(path).split(".")) {
-      const next = m.children.get(part);
-      if (!next) throw new ArgumentError(`no module "${part}" in ${m.constructor.name} (has: ${[...m.children.keys()].join(", ") || "none"})`);
+      const entries = m.childEntries();
+      const next = entries.find(([n]) => n === part)?.[1];
+      if (!next) throw new ArgumentError(`no module "${part}" in ${m.constructor.name} (has: ${entries.map(([n]) => n).join(", ") || "none"})`);
       m = next;
     }
     return m;

@@ -1,0 +1,125 @@
+// log p(y | X, theta) / n for an ExactGP (GPyTorch's ExactMarginalLogLikelihood),
+// and its gradient w.r.t. every raw parameter, all in f64.
+//
+// With K^ = K + diag(noise), r = y - m, alpha = K^^{-1} r:
+//   L     = -1/2 r^T alpha - 1/2 log det K^ - n/2 log(2 pi)
+//   dL/dK = M = 1/2 (alpha alpha^T - K^^{-1})   (pushed through the kernel's
+//           bilinear derivative), dL/dnoise_i = M_ii, dL/dm = alpha.
+// n <= maxCholeskySize: exact (Cholesky, dense M). Above: CG for alpha and the
+// probe solves K^^{-1} z (z ~ N(0, P), P the preconditioner), SLQ for log det,
+// and the unbiased trace estimate tr(K^^{-1} dK) ~ mean_z (K^^{-1} z)^T dK (P^{-1} z),
+// so M = U W^T with U = [alpha, K^^{-1} Z], W = [alpha / 2, -P^{-1} Z / (2 p)]:
+// rank p + 1, never n x n.
+
+import { choleskyLogdet, choleskySolve } from "../algorithms/cholesky";
+import { type Mat, mat } from "../algorithms/matrix";
+import { type SolveOptions, resolveSolveOptions } from "../algorithms/settings";
+import { ArgumentError } from "../errors";
+import { KernelOperator } from "../kernels/KernelOperator";
+import type { GaussianLikelihoodBase } from "../likelihoods/Likelihood";
+import type { ExactGP } from "../models/ExactGP";
+import type { SolveReport } from "../operators/LinearOperator";
+import { choleskyInverse } from "./choleskyInverse";
+
+export interface MLLOptions {
+  solve?: SolveOptions;
+}
+
+export interface MLLResult {
+  /** log p(y) / n */
+  value: number;
+  /** How the solve and log-determinant were computed. */
+  report: SolveReport | null;
+}
+
+export class ExactMarginalLogLikelihood {
+  lastReport: SolveReport | null = null;
+
+  constructor(readonly likelihood: GaussianLikelihoodBase, readonly model: ExactGP, readonly options: MLLOptions = {}) {
+    if (model.likelihood !== likelihood) throw new ArgumentError("ExactMarginalLogLikelihood: the likelihood must be the model's own likelihood");
+  }
+
+  /** GPyTorch's value: log p(y) / n. */
+  async evaluate(options: MLLOptions = {}): Promise<number> {
+    return this.compute(false, options).value;
+  }
+
+  /**
+   * The value, and d(value)/d(raw) ADDED to every parameter's `grad`
+   * (call model.zeroGrad() first, as with torch).
+   */
+  async evaluateWithGradient(options: MLLOptions = {}): Promise<MLLResult> {
+    return this.compute(true, options);
+  }
+
+  /** Synchronous core. */
+  compute(withGradient: boolean, options: MLLOptions = {}): MLLResult {
+    const model = this.model;
+    const o = resolveSolveOptions({ ...model.solveOptions, ...this.options.solve, ...options.solve });
+    const key = model.stateKey();
+    const sys = model.trainingSystem();
+    const n = sys.residual.length;
+    const r = mat(n, 1, sys.residual);
+    const covar = sys.prior.lazyCovarianceMatrix;
+    if (withGradient && !(covar instanceof KernelOperator)) {
+      throw new ArgumentError(
+        `gradients need the prior covariance to be a kernel operator (kernel.call(x)); forward(x) returned ${covar.describe()}`,
+      );
+    }
+    let alpha: Float64Array;
+    let logdet: number;
+    const dNoise = new Float64Array(n);
+    if (n <= o.maxCholeskySize) {
+      const L = sys.covariance.choleskyFactor(o);
+      alpha = choleskySolve(L, r).data;
+      logdet = choleskyLogdet(L);
+      model.storeSolve(key, alpha, L, sys.covariance);
+      if (withGradient) {
+        const Kinv = choleskyInverse(L);
+        const M = Kinv.data; // becomes (alpha alpha^T - K^^{-1}) / (2 n) in place
+        const s = 1 / (2 * n);
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) M[i * n + j] = s * (alpha[i] * alpha[j] - M[i * n + j]);
+          dNoise[i] = M[i * n + i];
+        }
+        (covar as KernelOperator).backward({ kind: "dense", M });
+      }
+    } else {
+      const res = sys.covariance.iterative(r, true, o);
+      alpha = res.solution.data;
+      logdet = res.logdet;
+      model.storeSolve(key, alpha, null, sys.covariance);
+      if (withGradient) {
+        const p = res.probes.cols;
+        const pre = sys.covariance.preconditioner(o);
+        const Pz: Mat = pre ? pre.solve(res.probes) : res.probes;
+        const T = p + 1;
+        const U = new Float64Array(n * T);
+        const W = new Float64Array(n * T);
+        for (let i = 0; i < n; i++) {
+          U[i * T] = alpha[i];
+          W[i * T] = alpha[i] / (2 * n);
+          let diagEst = 0;
+          for (let c = 0; c < p; c++) {
+            const sz = res.probeSolves.data[i * p + c];
+            const pz = Pz.data[i * p + c];
+            U[i * T + 1 + c] = sz;
+            W[i * T + 1 + c] = -pz / (2 * n * p);
+            diagEst += sz * pz;
+          }
+          dNoise[i] = (alpha[i] * alpha[i] - diagEst / p) / (2 * n);
+        }
+        (covar as KernelOperator).backward({ kind: "lowRank", U, W, T });
+      }
+    }
+    this.lastReport = sys.covariance.lastSolveReport;
+    if (withGradient) {
+      this.likelihood.backwardNoise(dNoise);
+      if (sys.prior.meanOrigin) sys.prior.meanOrigin.backward(alpha.map((a) => a / n));
+    }
+    let quad = 0;
+    for (let i = 0; i < n; i++) quad += sys.residual[i] * alpha[i];
+    const value = (-0.5 * (quad + logdet + n * Math.log(2 * Math.PI))) / n;
+    return { value, report: this.lastReport };
+  }
+}

@@ -1,0 +1,3 @@
+export { ExactMarginalLogLikelihood } from "./ExactMarginalLogLikelihood";
+export type { MLLOptions, MLLResult } from "./ExactMarginalLogLikelihood";
+export { choleskyInverse } from "./choleskyInverse";
