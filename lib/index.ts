@@ -18,3 +18,4 @@ export * as means from "./means";
 export * as likelihoods from "./likelihoods";
 export * as distributions from "./distributions";
 export * as mlls from "./mlls";
+export * as train from "./train";

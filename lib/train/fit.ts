@@ -1,0 +1,124 @@
+// gp.train.fit: minimise -MLL/n over the model's raw parameters with Adam
+// (or L-BFGS). Gradients come from mll.evaluateWithGradient (exact below
+// maxCholeskySize, CG probes above), so memory stays O(n) for large n.
+// Yields to the event loop between iterations so an AbortSignal, a notebook
+// interrupt or a live chart can act.
+
+import type { SolveOptions } from "../algorithms/settings";
+import { liveFitChart } from "../display/liveFitChart";
+import { getLiveDisplay } from "../displayHooks";
+import { ArgumentError } from "../errors";
+import type { ExactMarginalLogLikelihood } from "../mlls/ExactMarginalLogLikelihood";
+import type { Module } from "../module/Module";
+import { FitRun, type FitProgress } from "./FitRun";
+import { Adam, LBFGS } from "./optimizers";
+
+export interface FitOptions {
+  /** Optimiser steps (default 100). */
+  iterations?: number;
+  /** Learning rate (default 0.1 for Adam, 1 for L-BFGS's initial step). */
+  lr?: number;
+  optimizer?: "adam" | "lbfgs";
+  /** Adam's (beta1, beta2), default [0.9, 0.999]. */
+  betas?: [number, number];
+  /** Stops after the current iteration; the run is returned with cancelled = true. */
+  signal?: AbortSignal;
+  /** Called after every iteration. */
+  onProgress?: (progress: FitProgress) => void;
+  /** Draw a live loss chart when running in a notebook (default true). */
+  live?: boolean;
+  /** Numerical settings for every MLL evaluation. */
+  solve?: SolveOptions;
+}
+
+/** An objective to maximise with gradients into a module's parameters (ExactMarginalLogLikelihood fits). */
+export interface Objective {
+  evaluateWithGradient(options?: { solve?: SolveOptions }): Promise<{ value: number }>;
+  evaluate(options?: { solve?: SolveOptions }): Promise<number>;
+}
+
+export async function fit(model: Module, mll: Objective | ExactMarginalLogLikelihood, options: FitOptions = {}): Promise<FitRun> {
+  const iterations = options.iterations ?? 100;
+  if (!Number.isInteger(iterations) || iterations < 0) throw new ArgumentError(`iterations must be a non-negative integer, got ${iterations}`);
+  const kind = options.optimizer ?? "adam";
+  if (kind !== "adam" && kind !== "lbfgs") throw new ArgumentError(`optimizer must be "adam" or "lbfgs", got ${kind}`);
+  const params = model.parameters();
+  const size = params.reduce((s, p) => s + p.size, 0);
+  const x = new Float64Array(size);
+  const pack = () => {
+    let o = 0;
+    for (const p of params) {
+      x.set(p.raw, o);
+      o += p.size;
+    }
+  };
+  const unpack = (v: Float64Array) => {
+    let o = 0;
+    for (const p of params) {
+      p.raw.set(v.subarray(o, o + p.size));
+      o += p.size;
+    }
+  };
+  const solve = options.solve ? { solve: options.solve } : {};
+  /** loss = -MLL/n and its gradient w.r.t. the packed raw values. */
+  const lossAndGrad = async (): Promise<{ loss: number; grad: Float64Array }> => {
+    for (const p of params) p.zeroGrad();
+    const { value } = await mll.evaluateWithGradient(solve);
+    const grad = new Float64Array(size);
+    let o = 0;
+    for (const p of params) {
+      for (let i = 0; i < p.size; i++) grad[o + i] = -p.grad[i];
+      o += p.size;
+    }
+    return { loss: -value, grad };
+  };
+
+  const run = new FitRun(kind);
+  const chart = options.live === false || !getLiveDisplay() ? null : liveFitChart();
+  const start = performance.now();
+  const adam = new Adam(size, { lr: options.lr ?? 0.1, betas: options.betas });
+  const lbfgs = new LBFGS({ lr: options.lr ?? 1 });
+  try {
+    pack();
+    let current = kind === "lbfgs" ? await lossAndGrad() : null;
+    for (let it = 0; it < iterations; it++) {
+      if (options.signal?.aborted) {
+        run.cancelled = true;
+        break;
+      }
+      let loss: number;
+      if (kind === "adam") {
+        const r = await lossAndGrad();
+        loss = r.loss;
+        adam.step(x, r.grad);
+        unpack(x);
+      } else {
+        const c = current as { loss: number; grad: Float64Array };
+        loss = c.loss;
+        current = await lbfgs.step(x, c.loss, c.grad, async (v) => {
+          unpack(v);
+          return lossAndGrad();
+        });
+        unpack(x);
+      }
+      if (!Number.isFinite(loss)) throw new ArgumentError(`the loss became ${loss} at iteration ${it}; lower the learning rate or check the data`);
+      const progress: FitProgress = { iteration: it, loss, hyperparameters: hyperparameters(model), seconds: (performance.now() - start) / 1000 };
+      run.history.push(progress);
+      options.onProgress?.(progress);
+      chart?.update(run.displayData());
+      // Let abort signals, interrupts and display timers run.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    run.finalLoss = -(await mll.evaluate(solve));
+    run.done = !run.cancelled;
+  } finally {
+    chart?.close(run.displayData());
+  }
+  return run;
+}
+
+function hyperparameters(model: Module): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const r of model.hyperparameterRows()) out[r.name] = r.value;
+  return out;
+}
