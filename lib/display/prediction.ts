@@ -87,9 +87,9 @@ export function predictionSpec(d: PredictionDisplayData, options: PredictionDisp
         ];
   const thinned = picked.length < n ? `, ${fmtInt(picked.length)} of ${fmtInt(n)} points shown` : "";
   const subtitle = {
-    "1d": `mean, +-2 sigma band${d.train ? ", training points" : ""}${thinned}`,
-    observed: `predicted mean +-2 sigma against observed; dashed: y = x${thinned}`,
-    index: `mean +-2 sigma at each test point (${d.inputDims}-D inputs)${thinned}`,
+    "1d": `mean, ±2σ band${d.train ? ", training points" : ""}${thinned}`,
+    observed: `predicted mean ±2σ against observed; dashed: y = x${thinned}`,
+    index: `mean ±2σ at each test point (${d.inputDims}-D inputs)${thinned}`,
   }[layout];
   const title = { text: `prediction of ${what(d)}`, subtitle, anchor: "start" };
   const usermeta = { gplab: { kind: "prediction", layout, tasks, points: picked.length } };

@@ -45,7 +45,7 @@ export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
   }
 }
 
-/** Path and transform coordinates to 2 decimals (1/100 px): a smaller file, the same picture. */
+/** Geometry attributes (paths, transforms, positions) to 2 decimals (1/100 px): a smaller file, the same picture. */
 function roundGeometry(svg: string): string {
-  return svg.replace(/ (d|transform)="([^"]*)"/g, (_, attr: string, value: string) => ` ${attr}="${value.replace(/(\.\d\d)\d+/g, "$1")}"`);
+  return svg.replace(/ (d|transform|x|y|x1|y1|x2|y2|width|height)="([^"]*)"/g, (_, attr: string, value: string) => ` ${attr}="${value.replace(/(\.\d\d)\d+/g, "$1")}"`);
 }

@@ -63,11 +63,14 @@ export function relErr(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(1e-300, Math.abs(b));
 }
 
-/** `<path` elements inside the first SVG group whose class contains `markClass`. */
-export function countPathsInMark(svg: string, markClass: string): number {
+/**
+ * Items (`<path>`, or `<line>` for rules) inside the first SVG mark group whose
+ * class contains `markClass`, e.g. "mark-rect role-mark concat_1_marks".
+ */
+export function countPathsInMark(svg: string, markClass: string, tag: "path" | "line" = "path"): number {
   const start = svg.indexOf(markClass);
   if (start < 0) return 0;
-  // A mark group holds only its items (paths) and closes with </g>.
+  // A mark group holds only its items and closes with </g>.
   const end = svg.indexOf("</g>", start);
-  return (svg.slice(start, end).match(/<path /g) ?? []).length;
+  return (svg.slice(start, end).match(new RegExp(`<${tag} `, "g")) ?? []).length;
 }
