@@ -139,6 +139,26 @@ describe("executors agree with a naive f64 loop", () => {
     assert.ok(relErr(pairwiseMatmul(f, W, 20, { executor: "fused" }), ref) < 1e-12);
     assert.ok(relErr(pairwiseMatmul(f, W, 20, { executor: "fused", threads: 1 }), ref) < 1e-12);
   });
+  it("the WebAssembly SIMD kernels (RBF, Matern) agree with generated JavaScript and with the naive loop", () => {
+    const rand2 = rng(8);
+    for (const profile of [profiles.rbfProfile, profiles.matern12Profile, profiles.matern32Profile, profiles.matern52Profile]) {
+      // m odd exercises the padded column; t = 5 the unrolled accumulators.
+      const f: Formula = { name: profile.name, n: 301, m: 299, factors: [factor("sqdist", profile, 301, 299, 3, rand2)], terms: [{ coef: 2.5, factors: [0] }] };
+      const W = randomArray(299 * 5, rand2);
+      const ref = naiveMatmul(f, W, 5);
+      const wasm = pairwiseMatmul(f, W, 5, { executor: "fused" });
+      assert.equal(gp.reductions.lastReport()?.code, "wasm-simd", `${profile.name} took the SIMD kernel`);
+      process.env.GPLAB_FUSED_WASM = "0";
+      try {
+        const js = pairwiseMatmul(f, W, 5, { executor: "fused" });
+        assert.equal(gp.reductions.lastReport()?.code, "js");
+        assert.ok(relErr(js, ref) < 1e-12);
+      } finally {
+        delete process.env.GPLAB_FUSED_WASM;
+      }
+      assert.ok(relErr(wasm, ref) < 1e-12, `${profile.name}: wasm ${relErr(wasm, ref)}`);
+    }
+  });
   it("reports which executor ran", () => {
     const f = formulas(n, m)[0];
     pairwiseMatmul(f, V, T, { executor: "tfjs" });

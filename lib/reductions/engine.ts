@@ -30,6 +30,8 @@ export interface ReductionReport {
   pairs: number;
   seconds: number;
   threads: number;
+  /** Fused executor only: WebAssembly SIMD kernel or generated JavaScript. */
+  code?: "wasm-simd" | "js";
 }
 
 let last: ReductionReport | null = null;
@@ -65,13 +67,15 @@ export function pairwiseMatmul(formula: Formula, V: Float64Array, T: number, opt
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
+  let code: "wasm-simd" | "js" | undefined;
   if (executor === "tfjs") out = tfjsMatmul(formula, V, T, options);
   else {
     const r = runFused(formula, "matmul", { V, T }, { totalRows: formula.n, pairsPerRow: formula.m, outLength: formula.n * T, perThreadAccumulator: false }, options);
     out = r.out;
     threads = r.threads;
+    code = r.code;
   }
-  record({ operation: "matmul", formula: formula.name, executor, n: formula.n, m: formula.m, t: T, pairs: formula.n * formula.m, seconds: (performance.now() - start) / 1000, threads });
+  record({ operation: "matmul", formula: formula.name, executor, n: formula.n, m: formula.m, t: T, pairs: formula.n * formula.m, seconds: (performance.now() - start) / 1000, threads, code });
   return out;
 }
 

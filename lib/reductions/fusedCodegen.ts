@@ -5,6 +5,7 @@
 // Accumulation is in f64.
 
 import { type Formula, gradientLayout, structureKey } from "./formula";
+import { wasmMatmulSource } from "./wasm/wasmSource";
 
 export type FusedKind =
   /** OUT[i, t] = sum_j k(x_i, y_j) V[j, t]. A: V [m, T], OUT [n, T] */
@@ -24,20 +25,25 @@ const UNROLL_RHS = 16;
 export interface GeneratedSource {
   key: string;
   source: string;
+  /** "wasm-simd" for the WebAssembly kernels, "js" for generated JavaScript loops. */
+  code: "wasm-simd" | "js";
 }
 
 /** Source of `function (r0, r1, A)`, cached by structure, kind and rhs count. */
 export function generateFused(formula: Formula, kind: FusedKind, rhsCount: number): GeneratedSource {
   const unrollT = kind === "matmul" && rhsCount <= UNROLL_RHS ? rhsCount : 0;
-  const key = `${kind}|${unrollT}|${structureKey(formula)}`;
+  const wasmKey = process.env.GPLAB_FUSED_WASM === "0" ? "js" : "auto";
+  const key = `${kind}|${unrollT}|${wasmKey}|${structureKey(formula)}`;
   const cached = sourceCache.get(key);
-  if (cached) return { key, source: cached };
-  const source = buildSource(formula, kind, unrollT);
-  sourceCache.set(key, source);
-  return { key, source };
+  if (cached) return cached;
+  // K @ V of a plain stationary kernel has a WebAssembly SIMD kernel; the rest is generated JS.
+  const wasm = kind === "matmul" && unrollT ? wasmMatmulSource(formula, unrollT) : null;
+  const gen: GeneratedSource = wasm ? { key, source: wasm, code: "wasm-simd" } : { key, source: buildSource(formula, kind, unrollT), code: "js" };
+  sourceCache.set(key, gen);
+  return gen;
 }
 
-const sourceCache = new Map<string, string>();
+const sourceCache = new Map<string, GeneratedSource>();
 
 function buildSource(formula: Formula, kind: FusedKind, unrollT: number): string {
   const lines: string[] = [];

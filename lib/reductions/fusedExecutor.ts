@@ -138,6 +138,7 @@ export interface FusedResult {
   out: Float64Array;
   threads: number;
   tiles: number;
+  code: "wasm-simd" | "js";
 }
 
 /**
@@ -162,7 +163,7 @@ export function runFused(
   const tileRows = Math.max(1, Math.min(shape.totalRows, Math.floor(TILE_PAIRS / Math.max(1, shape.pairsPerRow))));
   const tiles = Math.ceil(shape.totalRows / tileRows);
 
-  const base: Record<string, unknown> = { P: packParams(formula), m: formula.m, ...extra };
+  const base: Record<string, unknown> = { P: packParams(formula), m: formula.m, tileRows, ...extra };
   formula.factors.forEach((f, fi) => {
     base[`X${fi}`] = f.x;
     base[`Y${fi}`] = f.y;
@@ -177,7 +178,7 @@ export function runFused(
       const r0 = t * tileRows;
       fn(r0, Math.min(shape.totalRows, r0 + tileRows), args);
     }
-    return { out, threads: 1, tiles };
+    return { out, threads: 1, tiles, code: gen.code };
   }
 
   // Shared memory for everything the workers read or write.
@@ -205,10 +206,10 @@ export function runFused(
     mainArgs,
   });
   checkInterrupt(where);
-  if (!shape.perThreadAccumulator) return { out: outAll, threads, tiles };
+  if (!shape.perThreadAccumulator) return { out: outAll, threads, tiles, code: gen.code };
   const summed = new Float64Array(shape.outLength);
   for (let t = 0; t < threads; t++) {
     for (let s = 0; s < shape.outLength; s++) summed[s] += outAll[t * shape.outLength + s];
   }
-  return { out: summed, threads, tiles };
+  return { out: summed, threads, tiles, code: gen.code };
 }

@@ -1,0 +1,157 @@
+// A minimal WebAssembly binary writer: just what the fused SIMD kernels
+// need (one imported memory, one exported function, structured loops,
+// scalar and 128-bit SIMD instructions). Emitting bytes directly keeps the
+// fast path free of toolchain dependencies.
+
+export const I32 = 0x7f;
+export const F64 = 0x7c;
+export const V128 = 0x7b;
+
+export function uleb(value: number): number[] {
+  const out: number[] = [];
+  let v = value >>> 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+}
+
+export function sleb(value: number): number[] {
+  const out: number[] = [];
+  let v = value | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+function f64Bytes(value: number): number[] {
+  return Array.from(new Uint8Array(new Float64Array([value]).buffer));
+}
+
+function name(s: string): number[] {
+  const bytes = Array.from(new TextEncoder().encode(s));
+  return [...uleb(bytes.length), ...bytes];
+}
+
+function section(id: number, payload: number[]): number[] {
+  return [id, ...uleb(payload.length), ...payload];
+}
+
+/** SIMD opcodes used here (prefix 0xfd, LEB128 sub-opcode). */
+export const Simd = {
+  load: 0x00,
+  store: 0x0b,
+  f64x2Splat: 0x14,
+  f64x2ExtractLane: 0x21,
+  f64x2Nearest: 0x94,
+  i64x2ExtendLowI32x4S: 0xc7,
+  i64x2Shl: 0xcb,
+  i64x2Add: 0xce,
+  f64x2Sqrt: 0xef,
+  f64x2Add: 0xf0,
+  f64x2Sub: 0xf1,
+  f64x2Mul: 0xf2,
+  f64x2Max: 0xf5,
+  i32x4TruncSatF64x2SZero: 0xfc,
+} as const;
+
+/** Instruction stream of one function body. */
+export class Code {
+  readonly bytes: number[] = [];
+
+  private push(...b: number[]): this {
+    this.bytes.push(...b);
+    return this;
+  }
+  localGet(i: number): this {
+    return this.push(0x20, ...uleb(i));
+  }
+  localSet(i: number): this {
+    return this.push(0x21, ...uleb(i));
+  }
+  localTee(i: number): this {
+    return this.push(0x22, ...uleb(i));
+  }
+  i32Const(v: number): this {
+    return this.push(0x41, ...sleb(v));
+  }
+  f64Const(v: number): this {
+    return this.push(0x44, ...f64Bytes(v));
+  }
+  i32Add(): this {
+    return this.push(0x6a);
+  }
+  i32Mul(): this {
+    return this.push(0x6c);
+  }
+  i32GeU(): this {
+    return this.push(0x4f);
+  }
+  f64Add(): this {
+    return this.push(0xa0);
+  }
+  f64Mul(): this {
+    return this.push(0xa2);
+  }
+  /** memarg: align 2^3, offset 0. */
+  f64Load(): this {
+    return this.push(0x2b, 3, 0);
+  }
+  f64Store(): this {
+    return this.push(0x39, 3, 0);
+  }
+  block(): this {
+    return this.push(0x02, 0x40);
+  }
+  loop(): this {
+    return this.push(0x03, 0x40);
+  }
+  end(): this {
+    return this.push(0x0b);
+  }
+  br(depth: number): this {
+    return this.push(0x0c, ...uleb(depth));
+  }
+  brIf(depth: number): this {
+    return this.push(0x0d, ...uleb(depth));
+  }
+  simd(op: number, ...immediates: number[]): this {
+    return this.push(0xfd, ...uleb(op), ...immediates);
+  }
+  v128Load(): this {
+    return this.simd(Simd.load, 3, 0);
+  }
+  v128Store(): this {
+    return this.simd(Simd.store, 3, 0);
+  }
+  f64x2Splat(): this {
+    return this.simd(Simd.f64x2Splat);
+  }
+  /** Pushes a constant f64x2 with both lanes = v. */
+  f64x2Const(v: number): this {
+    return this.f64Const(v).f64x2Splat();
+  }
+}
+
+/**
+ * A module importing memory "env"."mem" and exporting one function "run".
+ * locals: groups of [count, type] after the parameters.
+ */
+export function buildModule(params: number[], locals: [number, number][], body: Code): Uint8Array {
+  const type = section(1, [1, 0x60, ...uleb(params.length), ...params, 0]);
+  const imports = section(2, [1, ...name("env"), ...name("mem"), 0x02, 0x00, 1]);
+  const funcs = section(3, [1, 0]);
+  const exports = section(7, [1, ...name("run"), 0x00, 0]);
+  const fn = [...uleb(locals.length), ...locals.flatMap(([count, t]) => [...uleb(count), t]), ...body.bytes, 0x0b];
+  const code = section(10, [1, ...uleb(fn.length), ...fn]);
+  return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...imports, ...funcs, ...exports, ...code]);
+}
