@@ -5,8 +5,10 @@
 // d and the number of right-hand sides T are baked in (unrolled).
 //
 // Memory layout (byte offsets passed in): Y^T [d, mPad], V^T [T, mPad],
-// X rows [rows, d], OUT [rows, T]; mPad = m rounded up to even, padded
-// columns of V^T are 0.
+// X rows [rows, d], OUT [rows, T]; mPad = m rounded up to a multiple of
+// COLUMN_STEP, padded columns of V^T are 0. Each loop iteration handles
+// COLUMN_STEP columns as independent f64x2 chains, so the long exp
+// polynomial of one chain overlaps the other's.
 
 import { Code, F64, I32, Simd, V128, buildModule } from "./binary";
 
@@ -18,11 +20,13 @@ const LN2_HI = 6.93147180369123816490e-1;
 const LN2_LO = 1.90821492927058770002e-10;
 /** Keeps 2^k inside the normal range; exp(-700) ~ 1e-304 stands in for smaller values. */
 const EXP_FLOOR = -700;
+/** Columns per inner-loop iteration (two f64x2 chains). */
+export const COLUMN_STEP = 4;
 
 /** Parameters of `run`. */
 const P = { yOff: 0, vOff: 1, xOff: 2, outOff: 3, rows: 4, mPad: 5, coef: 6 } as const;
 
-export function stationaryMatmulModule(profile: StationaryProfileName, d: number, T: number): Uint8Array {
+export function stationaryMatmulModule(profile: StationaryProfileName, d: number, T: number, columnStep = COLUMN_STEP): Uint8Array {
   // Locals after the 7 params.
   let next = 7;
   const iRow = next++, j8 = next++, colBytes = next++, xRow = next++, outRow = next++;
@@ -31,7 +35,8 @@ export function stationaryMatmulModule(profile: StationaryProfileName, d: number
   const i32Count = next - 7;
   const xk = Array.from({ length: d }, () => next++);
   const acc = Array.from({ length: T }, () => next++);
-  const s = next++, kv = next++, t1 = next++, t2 = next++;
+  const chains = columnStep / 2;
+  const scratch = Array.from({ length: chains }, () => ({ s: next++, kv: next++, t1: next++, t2: next++ }));
   const v128Count = next - 7 - i32Count;
 
   const c = new Code();
@@ -52,18 +57,24 @@ export function stationaryMatmulModule(profile: StationaryProfileName, d: number
     c.block().loop();
     {
       c.localGet(j8).localGet(colBytes).i32GeU().brIf(1);
-      // s = sum_k (x_k - y_k[j..j+1])^2
-      xk.forEach((l, k) => {
-        c.localGet(l).localGet(yCol[k]).localGet(j8).i32Add().v128Load().simd(Simd.f64x2Sub).localTee(t1);
-        c.localGet(t1).simd(Simd.f64x2Mul);
-        if (k > 0) c.simd(Simd.f64x2Add);
+      scratch.forEach(({ s, kv, t1, t2 }, chain) => {
+        // s = sum_k (x_k - y_k[j..j+1])^2 for columns j = j8/8 + 2 chain
+        xk.forEach((l, k) => {
+          c.localGet(l).localGet(yCol[k]).localGet(j8).i32Add().i32Const(16 * chain).i32Add().v128Load().simd(Simd.f64x2Sub).localTee(t1);
+          c.localGet(t1).simd(Simd.f64x2Mul);
+          if (k > 0) c.simd(Simd.f64x2Add);
+        });
+        c.localSet(s);
+        emitProfile(c, profile, s, kv, t1, t2);
       });
-      c.localSet(s);
-      emitProfile(c, profile, s, kv, t1, t2);
       acc.forEach((l, t) => {
-        c.localGet(l).localGet(kv).localGet(vCol[t]).localGet(j8).i32Add().v128Load().simd(Simd.f64x2Mul).simd(Simd.f64x2Add).localSet(l);
+        c.localGet(l);
+        scratch.forEach(({ kv }, chain) => {
+          c.localGet(kv).localGet(vCol[t]).localGet(j8).i32Add().i32Const(16 * chain).i32Add().v128Load().simd(Simd.f64x2Mul).simd(Simd.f64x2Add);
+        });
+        c.localSet(l);
       });
-      c.localGet(j8).i32Const(16).i32Add().localSet(j8);
+      c.localGet(j8).i32Const(16 * chains).i32Add().localSet(j8);
       c.br(0);
     }
     c.end().end();

@@ -4,7 +4,7 @@
 // copies Y^T and V^T in once, then per tile the x rows in and the results out.
 
 import type { Formula } from "../formula";
-import { type StationaryProfileName, WASM_STATIONARY_PROFILES, stationaryMatmulModule } from "./stationaryMatmul";
+import { COLUMN_STEP, type StationaryProfileName, WASM_STATIONARY_PROFILES, stationaryMatmulModule } from "./stationaryMatmul";
 
 const MAX_DIMS = 16;
 const MAX_RHS = 16;
@@ -50,7 +50,7 @@ return function fused(r0, r1, A) {
   const rows = r1 - r0;
   if (job !== A || rows > capacityRows) {
     const m = A.m;
-    mPad = (m + 1) & ~1;
+    mPad = Math.ceil(m / ${COLUMN_STEP}) * ${COLUMN_STEP};
     capacityRows = Math.max(rows, A.tileRows | 0);
     yOff = 0; vOff = ${D} * mPad * 8; xOff = vOff + ${T} * mPad * 8; outOff = xOff + capacityRows * ${D} * 8;
     ensure(outOff + capacityRows * ${T} * 8);
@@ -59,12 +59,12 @@ return function fused(r0, r1, A) {
     for (let k = 0; k < ${D}; k++) {
       const base = yOff / 8 + k * mPad;
       for (let j = 0; j < m; j++) f[base + j] = Y[j * ${D} + k];
-      if (mPad > m) f[base + m] = 0;
+      for (let j = m; j < mPad; j++) f[base + j] = 0;
     }
     for (let t = 0; t < ${T}; t++) {
       const base = vOff / 8 + t * mPad;
       for (let j = 0; j < m; j++) f[base + j] = V[j * ${T} + t];
-      if (mPad > m) f[base + m] = 0;
+      for (let j = m; j < mPad; j++) f[base + j] = 0;
     }
     job = A;
   }
