@@ -137,6 +137,7 @@ test("fit run: loss curve and one trajectory per hyperparameter; text gives firs
   assert.equal(svg.split("mark-line role-mark concat_1_marks").length - 1, 2, "two trajectories");
   assert.match(svg, /likelihood\.noise/);
   // loss[0] = 2; loss[30] = 1 + e^-3 - 0.5 = 0.5498 is the best.
+  assert.match(svg, /50 iterations \(done\)/);
   assert.match(b["text/plain"], /50 iterations \(done\) in 0\.5 s; loss 2 -> 1\.007 \(best 0\.5498 at iteration 30\)/);
   assert.match(b["text/plain"], /covarModule\.outputscale\s+1\s+1\.98/);
   save("fit", svg);
@@ -150,11 +151,12 @@ const hyperparameters = [
 test("kernel: structure tree, hyperparameter table and the k(x0, x) slice", async () => {
   const sx = xs.map((v) => 4 * v - 2);
   const data: KernelDisplayData = { kind: "kernel", name: "ScaleKernel(AdditiveKernel(RBFKernel, PeriodicKernel))", hyperparameters, slice: { x: sx, k: sx.map((v) => 2 * Math.exp(-2 * v * v)) } };
-  const b = await gp.display.bundle(data);
+  const b = await gp.display.bundle(data, { html: true });
   assert.match(b["text/plain"], /ScaleKernel\n\s+└─ AdditiveKernel\n\s+├─ RBFKernel\n\s+└─ PeriodicKernel/);
   assert.match(b["text/plain"], /baseKernel\.lengthscale\s+\[0\.5, 1, 2\]\s+\[1, 3\]\s+Positive \(softplus\)/);
   assert.match(b["text/html"] as string, /<td[^>]*>\[0\.5, 1, 2\]<\/td>/);
   assert.equal(countPathsInMark(b["image/svg+xml"] as string, "mark-line role-mark marks"), 1);
+  assert.match(b["image/svg+xml"] as string, /baseKernel\.lengthscale = \[0\.5, 1, 2\]/, "the chart titles carry the hyperparameters");
   save("kernel", b["image/svg+xml"] as string);
 });
 
@@ -183,4 +185,32 @@ test("a user's own class chooses its bundle with the same symbol; anything else 
   }
   assert.deepEqual(await gp.display.bundle(new Money(1999)), { "text/plain": "$19.99", "text/html": "<b>$19.99</b>" });
   assert.deepEqual(await gp.display.bundle({ a: 1 }), { "text/plain": "{ a: 1 }" });
+});
+
+test("the README's user-class example: a Vega-Lite chart and its SVG", async () => {
+  class Dataset {
+    constructor(
+      readonly name: string,
+      readonly x: number[],
+      readonly y: number[],
+    ) {}
+
+    async [Symbol.for("Jupyter.display")]() {
+      const spec = {
+        $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+        title: `${this.name}: ${this.x.length} points`,
+        data: { values: this.x.map((x, i) => ({ x, y: this.y[i] })) },
+        mark: "point",
+        encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } },
+      };
+      return {
+        "text/plain": `${this.name}: ${this.x.length} points`,
+        "application/vnd.vegalite.v5+json": spec,
+        "image/svg+xml": await gp.display.renderSvg(spec),
+      };
+    }
+  }
+  const b = await gp.display.bundle(new Dataset("train", [0, 0.5, 1], [0.1, 0.9, 0.2]));
+  assert.equal(b["text/plain"], "train: 3 points");
+  assert.equal(countPathsInMark(b["image/svg+xml"] as string, "mark-symbol role-mark marks"), 3);
 });

@@ -78,7 +78,7 @@ test("over the pair budget the heatmap holds exact entries on an evenly spaced s
 test("N <= b shows the exact small matrix, including composed operators", async () => {
   const c: RbfCase = { n: 20, d: 1, x: points(20, 1, 3), lengthscale: 0.5, outputscale: 2 };
   const K = rbfOperator(c).addDiagonal(0.25).mul(3);
-  const bundle = await gp.display.bundle(K, { svg: false });
+  const bundle = await gp.display.bundle(K, { svg: false, html: true });
   const spec = bundle[VL] as Spec;
   assert.equal(spec.usermeta.gplab.heatmap.mode, "exact");
   const cells = spec.datasets.blocks;
@@ -144,6 +144,8 @@ test("the operator SVG fallback draws the diagonal envelope and one rect per hea
   const noise = new Float64Array(c.n).map((_, i) => 0.1 + 0.05 * Math.sin(i / 200));
   const K = rbfOperator(c).add(new gp.operators.DiagLinearOperator(noise));
   const bundle = await gp.display.bundle(K);
+  // JupyterLab prefers text/html (rank 50) over Vega-Lite (57): by default a chart bundle has no HTML.
+  assert.deepEqual(Object.keys(bundle).sort(), ["application/vnd.vegalite.v5+json", "image/svg+xml", "text/plain"]);
   const svg = bundle["image/svg+xml"] as string;
   assert.match(svg, /^<svg/);
   assert.equal(countPathsInMark(svg, "mark-area role-mark concat_0_layer_0_marks"), 1, "envelope band");

@@ -4,15 +4,12 @@
 import type { FitRunDisplayData } from "../displayData";
 import type { MimeBundle } from "../displayHooks";
 import { escapeHtml, fmtInt, fmtNum, htmlTable, textTable } from "./format";
-import type { ChartOptions } from "./kernel";
-import { VEGALITE_MIME, type VegaLiteSpec, renderSvg, vegaLiteSpec } from "./vegaLite";
+import { type ChartOptions, chartBundle } from "./chartBundle";
+import { type VegaLiteSpec, vegaLiteSpec } from "./vegaLite";
 
 export async function fitRunBundle(data: FitRunDisplayData, options: ChartOptions = {}): Promise<MimeBundle> {
-  const spec = fitRunSpec(data);
   const { text, html } = fitRunTables(data);
-  const bundle: MimeBundle = { "text/plain": text, "text/html": html, [VEGALITE_MIME]: spec };
-  if (options.svg ?? true) bundle["image/svg+xml"] = await renderSvg(spec);
-  return bundle;
+  return chartBundle(text, html, fitRunSpec(data), options);
 }
 
 export function fitRunSpec(d: FitRunDisplayData): VegaLiteSpec {
@@ -43,9 +40,8 @@ export function fitRunSpec(d: FitRunDisplayData): VegaLiteSpec {
       color: { field: "name", type: "nominal", title: null, legend: { orient: "bottom", columns: 2, labelLimit: 260 } },
     },
   };
-  const status = d.done ? "done" : "running";
   return vegaLiteSpec({
-    title: { text: `fit: ${fmtInt(d.iterations.length)} iterations (${status})`, anchor: "start" },
+    title: { text: "fit run", subtitle: fitRunHeadline(d), anchor: "start" },
     datasets: { losses, hyperparameters: params },
     hconcat: params.length ? [lossChart, paramChart] : [lossChart],
     spacing: 40,
@@ -54,7 +50,8 @@ export function fitRunSpec(d: FitRunDisplayData): VegaLiteSpec {
   });
 }
 
-function fitRunTables(d: FitRunDisplayData): { text: string; html: string } {
+/** "fit run: 100 iterations (done) in 3.2 s; loss 1.2 -> 0.5 (best 0.49 at iteration 97)" */
+function fitRunHeadline(d: FitRunDisplayData): string {
   const k = d.losses.length;
   let best = -1;
   for (let i = 0; i < k; i++) if (Number.isFinite(d.losses[i]) && (best < 0 || d.losses[i] < d.losses[best])) best = i;
@@ -63,6 +60,11 @@ function fitRunTables(d: FitRunDisplayData): { text: string; html: string } {
     `fit run: ${fmtInt(d.iterations.length)} iterations (${d.done ? "done" : "running"}) in ${fmtNum(seconds, 3)} s` +
     (k ? `; loss ${fmtNum(d.losses[0])} -> ${fmtNum(d.losses[k - 1])}` : "") +
     (best >= 0 ? ` (best ${fmtNum(d.losses[best])} at iteration ${d.iterations[best]})` : "");
+  return head;
+}
+
+function fitRunTables(d: FitRunDisplayData): { text: string; html: string } {
+  const head = fitRunHeadline(d);
   const rows = Object.entries(d.hyperparameters).map(([name, v]) => [name, v.length ? fmtNum(v[0]) : "", v.length ? fmtNum(v[v.length - 1]) : ""]);
   const header = ["hyperparameter", "first", "last"];
   return {

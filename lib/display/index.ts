@@ -8,7 +8,8 @@ import type { DisplayData } from "../displayData";
 import { JUPYTER_DISPLAY, type MimeBundle, registerRenderer } from "../displayHooks";
 import { LinearOperator } from "../operators/LinearOperator";
 import { fitRunBundle } from "./fitRun";
-import { type ChartOptions, kernelBundle } from "./kernel";
+import type { ChartOptions } from "./chartBundle";
+import { kernelBundle } from "./kernel";
 import { modelBundle } from "./model";
 import { operatorBundle } from "./operator";
 import type { OperatorDisplayOptions } from "./operatorSummary";
@@ -69,7 +70,7 @@ export type { BlockSummary, BlockSummaryOptions, BlockSummaryMode } from "./bloc
 export { diagonalSeries, diagonalStats } from "./diagonalSeries";
 export type { DiagonalSeries, DiagonalStats } from "./diagonalSeries";
 export { kernelBundle, kernelSliceSpec } from "./kernel";
-export type { ChartOptions } from "./kernel";
+export type { ChartOptions } from "./chartBundle";
 export { modelBundle } from "./model";
 export { predictionBundle, predictionSpec } from "./prediction";
 export type { PredictionDisplayOptions } from "./prediction";

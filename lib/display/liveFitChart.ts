@@ -13,7 +13,7 @@
 //    timer that does not keep the process alive), so the chart never lags far
 //    behind. `data` is copied when drawn; the caller may keep mutating its own
 //    arrays.
-//  - Live redraws carry text/plain, text/html and Vega-Lite but no SVG (the
+//  - Live redraws carry text/plain and Vega-Lite but no SVG (the
 //    server-side SVG costs tens of ms); `close()` draws the final state with
 //    the SVG too, so saved notebooks have a static picture.
 //  - `chart.close(finalData?)` once, in a finally block: it cancels the timer

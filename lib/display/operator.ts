@@ -1,22 +1,21 @@
-// The MIME bundle of a covariance operator: text/plain and text/html with
-// its structure, shape, dtype, backend, dense size and diagonal stats; a
-// Vega-Lite chart of the diagonal and a b x b summary heatmap; the same chart
-// as SVG. Numbers come from operatorSummary.ts (never n x m).
+// The MIME bundle of a covariance operator: text/plain (and text/html on
+// request, see chartBundle.ts) with its structure, shape, dtype, backend,
+// dense size and diagonal stats; a Vega-Lite chart of the diagonal and a
+// b x b summary heatmap, titled with the same facts; the same chart as SVG.
+// Numbers come from operatorSummary.ts (never n x m).
 
 import type { MimeBundle } from "../displayHooks";
 import type { LinearOperator } from "../operators/LinearOperator";
 import type { BlockSummary } from "./blockSummary";
+import { chartBundle } from "./chartBundle";
 import { escapeHtml, fmtBytes, fmtInt, fmtNum, htmlTable } from "./format";
 import { type OperatorDisplayOptions, type OperatorSummary, summarizeOperator } from "./operatorSummary";
 import { operatorTree, treeLines } from "./structureTree";
-import { VEGALITE_MIME, type VegaLiteSpec, renderSvg, vegaLiteSpec } from "./vegaLite";
+import { type VegaLiteSpec, vegaLiteSpec } from "./vegaLite";
 
 export async function operatorBundle(op: LinearOperator, options: OperatorDisplayOptions = {}): Promise<MimeBundle> {
   const s = summarizeOperator(op, options);
-  const spec = operatorSpec(s);
-  const bundle: MimeBundle = { "text/plain": operatorText(s), "text/html": operatorHtml(s), [VEGALITE_MIME]: spec };
-  if (options.svg ?? true) bundle["image/svg+xml"] = await renderSvg(spec);
-  return bundle;
+  return chartBundle(operatorText(s), operatorHtml(s), operatorSpec(s), options);
 }
 
 const shapeText = (s: OperatorSummary) => `${fmtInt(s.shape[0])} x ${fmtInt(s.shape[1])}`;
@@ -98,7 +97,10 @@ export function operatorSpec(s: OperatorSummary): VegaLiteSpec {
     series.mode === "exact"
       ? series.points.map((p) => ({ i: p.i, value: num(p.value) }))
       : series.buckets.map((bk) => ({ start: bk.start, end: bk.end, mid: (bk.start + bk.end - 1) / 2, min: num(bk.min), mean: num(bk.mean), max: num(bk.max) }));
-  const x = { type: "quantitative", title: "index i" };
+  // Large indices as 200k, 1M: full numbers collide on a 320 px axis.
+  const compact = "datum.value >= 1e6 ? format(datum.value / 1e6, '~r') + 'M' : datum.value >= 1e3 ? format(datum.value / 1e3, '~r') + 'k' : format(datum.value, '~r')";
+  const indexAxis = (size: number) => (size >= 1e5 ? { axis: { labelExpr: compact } } : {});
+  const x = { type: "quantitative", title: "index i", ...indexAxis(Math.min(n, m)) };
   const yScale = diagonalScale(s);
   const diagonalChart =
     series.mode === "exact"
@@ -150,9 +152,9 @@ export function operatorSpec(s: OperatorSummary): VegaLiteSpec {
     data: { name: "blocks" },
     mark: { type: "rect" },
     encoding: {
-      x: { field: "c0", type: "quantitative", title: "column j", scale: { domain: [0, m], nice: false, zero: false } },
+      x: { field: "c0", type: "quantitative", title: "column j", scale: { domain: [0, m], nice: false, zero: false }, ...indexAxis(m) },
       x2: { field: "c1" },
-      y: { field: "r0", type: "quantitative", title: "row i", scale: { domain: [0, n], nice: false, zero: false, reverse: true } },
+      y: { field: "r0", type: "quantitative", title: "row i", scale: { domain: [0, n], nice: false, zero: false, reverse: true }, ...indexAxis(n) },
       y2: { field: "r1" },
       color: { field: "value", type: "quantitative", title: b.mode === "blockMeans" ? "mean" : "K[i, j]", scale: { scheme: "viridis" } },
       tooltip,
@@ -160,7 +162,12 @@ export function operatorSpec(s: OperatorSummary): VegaLiteSpec {
   };
 
   return vegaLiteSpec({
-    title: { text: `${s.className}: ${shapeText(s)}`, subtitle: s.description, anchor: "start" },
+    // The text/plain facts, so that the chart alone (all JupyterLab shows) tells them.
+    title: {
+      text: `${s.className}: ${shapeText(s)}, ${s.dtype}`,
+      subtitle: [s.description, `${denseText(s)}; backend ${s.backend}`, `diagonal ${diagonalText(s)}`],
+      anchor: "start",
+    },
     datasets: { diagonal: diagonalValues, blocks: cells },
     usermeta: {
       gplab: {

@@ -5,13 +5,12 @@
 import { info as backendInfo } from "../backend/backend";
 import type { LinearOperator, StructureNode } from "../operators/LinearOperator";
 import { type BlockSummary, type BlockSummaryOptions, blockSummary } from "./blockSummary";
+import type { ChartOptions } from "./chartBundle";
 import { type DiagonalSeries, type DiagonalStats, diagonalSeries, diagonalStats } from "./diagonalSeries";
 
-export interface OperatorDisplayOptions extends BlockSummaryOptions {
+export interface OperatorDisplayOptions extends BlockSummaryOptions, ChartOptions {
   /** Most points in the diagonal chart; a longer diagonal becomes a min / mean / max envelope (default 1000). */
   diagonalPoints?: number;
-  /** Include the server-side image/svg+xml (default true). */
-  svg?: boolean;
 }
 
 export interface OperatorSummary {

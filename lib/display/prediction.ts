@@ -5,8 +5,8 @@
 import type { PredictionDisplayData } from "../displayData";
 import type { MimeBundle } from "../displayHooks";
 import { escapeHtml, fmtInt, fmtNum, htmlTable, textTable } from "./format";
-import type { ChartOptions } from "./kernel";
-import { VEGALITE_MIME, type VegaLiteSpec, renderSvg, vegaLiteSpec } from "./vegaLite";
+import { type ChartOptions, chartBundle } from "./chartBundle";
+import { type VegaLiteSpec, vegaLiteSpec } from "./vegaLite";
 
 export interface PredictionDisplayOptions extends ChartOptions {
   /** Most test points drawn per task; more are thinned evenly (default 2000). */
@@ -16,11 +16,8 @@ export interface PredictionDisplayOptions extends ChartOptions {
 export type PredictionLayout = "1d" | "observed" | "index";
 
 export async function predictionBundle(data: PredictionDisplayData, options: PredictionDisplayOptions = {}): Promise<MimeBundle> {
-  const spec = predictionSpec(data, options);
   const { text, html } = predictionTables(data);
-  const bundle: MimeBundle = { "text/plain": text, "text/html": html, [VEGALITE_MIME]: spec };
-  if (options.svg ?? true) bundle["image/svg+xml"] = await renderSvg(spec);
-  return bundle;
+  return chartBundle(text, html, predictionSpec(data, options), options);
 }
 
 const taskCount = (d: PredictionDisplayData) => d.mean[0]?.length ?? 1;
