@@ -82,7 +82,7 @@ export async function measureCellMemory(kernel: LaunchedKernel, count: number, w
 
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 1000);
-  const kernel = await launchKernel({ stderr: "ignore" });
+  const kernel = await launchKernel({ stderr: process.env.GPLAB_KERNEL_LOG ? "inherit" : "ignore" });
   try {
     const report = await measureCellMemory(kernel, count);
     console.log(JSON.stringify({ bench: "kernel-memory", ...report }));

@@ -25,6 +25,27 @@ declare function prompt(message?: string, defaultValue?: string): string | null;
 
 let forkWithOurOptions: { ts: TypeScript; setNotebookDir(dir: string): void } | undefined;
 
+/** Set when a file or directory the compiler read has changed on disk. */
+let filesChanged = false;
+
+/**
+ * tslab's converter can hold one pending compiler timer at a time, and throws
+ * ("Unexpected pending rebuildTimer") when a file watcher schedules a second
+ * one, e.g. when a package is reinstalled or a local module is edited while
+ * the kernel runs. So our watchers only note that something changed, and the
+ * compiler is rebuilt (keeping the cells' declarations) before the next use.
+ */
+function watchWithoutCallbacks(ts: TypeScript): void {
+  const sys = ts.sys as tsfork.System;
+  const watchFile = sys.watchFile?.bind(sys);
+  const watchDirectory = sys.watchDirectory?.bind(sys);
+  const noted = () => {
+    filesChanged = true;
+  };
+  if (watchFile) sys.watchFile = (path, _callback, interval, options) => watchFile(path, noted, interval, options);
+  if (watchDirectory) sys.watchDirectory = (path, _callback, recursive, options) => watchDirectory(path, noted, recursive, options);
+}
+
 /**
  * tslab's converter hard-codes its compiler options and reads them through
  * the fork's module object, whose properties are read-only getters; so we
@@ -45,6 +66,7 @@ function installCompilerOptions(): { ts: TypeScript; setNotebookDir(dir: string)
       original.call(ts, rootFiles, { ...options, ...ourCompilerOptions(ts, notebookDir) }, ...rest),
   });
   require.cache[forkPath]!.exports = copy;
+  watchWithoutCallbacks(ts);
   forkWithOurOptions = { ts, setNotebookDir: (dir) => (notebookDir = dir) };
   return forkWithOurOptions;
 }
@@ -70,6 +92,8 @@ export interface CompiledCell {
   /** The `exports` key holding the cell's last expression, if it ends in one. */
   lastExpressionKey?: string;
   hasTopLevelAwait: boolean;
+  /** JavaScript for local .ts/.js files the cell imports (new or changed ones only), by absolute .js path. */
+  localModules: Array<{ path: string; javascript: string }>;
   /** Makes this cell's declarations visible to later cells (call once it ran). */
   commit(): void;
 }
@@ -84,16 +108,30 @@ export interface Completion {
 
 export class CellCompiler {
   private readonly ts: TypeScript;
-  private readonly converter: Converter;
+  private converterInstance: Converter;
   private declarations = PRELUDE_DECLARATIONS;
 
   constructor(notebookDir: string) {
     const fork = installCompilerOptions();
     fork.setNotebookDir(notebookDir);
     this.ts = fork.ts;
+    this.converterInstance = CellCompiler.createConverter();
+  }
+
+  private static createConverter(): Converter {
     // tslab's converter roots its virtual files at the current directory.
     const { createConverter } = require("tslab/dist/converter") as typeof import("tslab/dist/converter");
-    this.converter = createConverter({});
+    return createConverter({});
+  }
+
+  /** The converter, rebuilt first if files it read have changed since. */
+  private get converter(): Converter {
+    if (filesChanged) {
+      filesChanged = false;
+      this.converterInstance.close();
+      this.converterInstance = CellCompiler.createConverter();
+    }
+    return this.converterInstance;
   }
 
   compile(code: string): CompileOutcome {
@@ -108,6 +146,7 @@ export class CellCompiler {
         javascript: converted.output ?? "",
         lastExpressionKey: converted.lastExpressionVar,
         hasTopLevelAwait: converted.hasToplevelAwait ?? false,
+        localModules: (converted.sideOutputs ?? []).map((output) => ({ path: output.path, javascript: output.data })),
         commit: () => {
           this.declarations = declarations;
         },
@@ -136,7 +175,7 @@ export class CellCompiler {
   }
 
   close(): void {
-    this.converter.close();
+    this.converterInstance.close();
   }
 }
 

@@ -175,7 +175,19 @@ class CellRunner {
     if (reject) setTimeout(() => reject(interruptedError()), INTERRUPT_GRACE_MS);
   }
 
+  /** Answers every request, also when answering fails (a request left unanswered would hang the kernel). */
   async handle(request: RunnerRequest): Promise<void> {
+    try {
+      await this.answer(request);
+    } catch (error) {
+      console.error(`gplab cell runner: ${request.kind} failed: ${(error as Error).stack ?? error}`);
+      if (request.kind === "execute") send({ kind: "execute_done", requestId: request.requestId, error: describeError(error) });
+      else if (request.kind === "complete") send({ kind: "complete_done", requestId: request.requestId, matches: [], cursorStart: request.cursorPos, cursorEnd: request.cursorPos });
+      else send({ kind: "inspect_done", requestId: request.requestId, found: false, data: {} });
+    }
+  }
+
+  private async answer(request: RunnerRequest): Promise<void> {
     if (request.kind === "complete") {
       const completion = this.compiler.complete(request.code, request.cursorPos);
       send({ kind: "complete_done", requestId: request.requestId, ...completion });
@@ -200,6 +212,7 @@ class CellRunner {
     const cell = compiled.cell;
     const filename = `cell-${++this.cellNumber}.js`;
     try {
+      this.loader.addLocalModules(cell.localModules);
       await this.loader.prepare(requiredSpecifiers(cell.javascript));
       const wrapper = cell.hasTopLevelAwait ? "(async function (exports, require) {" : "(function (exports, require) {";
       const holder = "globalThis[Symbol.for('gplab.cell')]";

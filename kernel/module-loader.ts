@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as url from "node:url";
-import { createRequire } from "node:module";
+import Module, { createRequire } from "node:module";
 import { types } from "node:util";
 import { gplabRoot } from "./paths";
 
@@ -96,9 +96,43 @@ export class CellModuleLoader {
     this.fromGplab = createRequire(path.join(gplabRoot, "package.json"));
   }
 
+  /** Compiled local .ts files (from the cell compiler), by absolute .js path, and their loaded modules. */
+  private readonly localSources = new Map<string, string>();
+  private readonly localModules = new Map<string, Module>();
+
+  /** Registers new or changed local modules; a changed one is loaded afresh next time. */
+  addLocalModules(modules: Array<{ path: string; javascript: string }>): void {
+    for (const { path: file, javascript } of modules) {
+      this.localSources.set(path.resolve(file), javascript);
+      this.localModules.delete(path.resolve(file));
+    }
+  }
+
+  /** Loads a compiled local module, whose own relative imports may be compiled ones too. */
+  private loadLocal(specifier: string, fromDir: string): unknown {
+    let file = path.resolve(fromDir, specifier);
+    if (path.extname(file) === "") file += ".js";
+    if (!this.localSources.has(file)) return undefined;
+    const cached = this.localModules.get(file);
+    if (cached) return cached.exports;
+    const mod = new Module(file, module);
+    mod.filename = file;
+    mod.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.dirname(file));
+    const ownRequire = createRequire(file);
+    mod.require = ((id: string) =>
+      isRelative(id) ? this.loadLocal(id, path.dirname(file)) ?? ownRequire(id) : this.require(id)) as NodeRequire;
+    this.localModules.set(file, mod);
+    (mod as unknown as { _compile(source: string, filename: string): void })._compile(this.localSources.get(file)!, file);
+    return mod.exports;
+  }
+
   /** The `require` that compiled cells call. */
   readonly require = (specifier: string): unknown => {
     if (this.imported.has(specifier)) return this.imported.get(specifier);
+    if (isRelative(specifier)) {
+      const local = this.loadLocal(specifier, this.notebookDir);
+      if (local !== undefined) return local;
+    }
     if (specifier === "gplab") return this.fromGplab(gplabRoot);
     try {
       return asInteropModule(this.fromNotebook(specifier));

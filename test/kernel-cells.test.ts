@@ -75,6 +75,19 @@ describe("kernel cells", () => {
     assert.equal(typed.reply.content.ename, "TSError");
   });
 
+  test("a local .ts module imports, and an edit to it (or a new package) is picked up without breaking the kernel", async () => {
+    fs.writeFileSync(path.join(notebookDir, "helper.ts"), "export const version: number = 1;\n");
+    assert.equal(resultText(await run(kernel, 'import { version } from "./helper";\nversion')), "1");
+    fs.writeFileSync(path.join(notebookDir, "helper.ts"), 'export const version: string = "two";\n');
+    fs.mkdirSync(path.join(notebookDir, "node_modules", "installed-later"), { recursive: true });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    for (let i = 0; i < 3; i++) {
+      const outcome = await run(kernel, 'import { version as current } from "./helper";\ncurrent');
+      assert.equal(outcome.reply.content.status, "ok", JSON.stringify(outcome.reply.content));
+      assert.equal(resultText(outcome), "'two'");
+    }
+  });
+
   test("packages that gplab depends on import from gplab's install", async () => {
     const outcome = await run(kernel, 'import * as vl from "vega-lite";\ntypeof vl.compile');
     assert.equal(outcome.reply.content.status, "ok", JSON.stringify(outcome.reply.content));

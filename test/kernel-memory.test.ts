@@ -1,5 +1,5 @@
 // Cells that create, multiply and display operators leave the number of live
-// tensors and the memory flat (60 cells here; the benchmark runs 1,000).
+// tensors and the memory flat (40 cells here; the benchmark runs 1,000).
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
 import { measureCellMemory } from "../bench/kernel-memory";
@@ -14,8 +14,8 @@ describe("kernel memory", () => {
     await kernel.shutdown();
   });
 
-  test("60 operator cells: live tensors unchanged, heap and kernel memory flat", async () => {
-    const report = await measureCellMemory(kernel, 60);
+  test("40 operator cells: live tensors unchanged, heap and kernel memory flat", async () => {
+    const report = await measureCellMemory(kernel, 40);
     assert.equal(report.after.numTensors, report.before.numTensors, JSON.stringify(report));
     assert.ok(report.after.heapUsedMB - report.before.heapUsedMB < 8, `cell runner heap grew: ${JSON.stringify(report)}`);
     assert.ok(report.kernelRssAfterMB - report.kernelRssBeforeMB < 30, `protocol process grew: ${JSON.stringify(report)}`);
