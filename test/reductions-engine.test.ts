@@ -159,6 +159,21 @@ describe("executors agree with a naive f64 loop", () => {
       assert.ok(relErr(wasm, ref) < 1e-12, `${profile.name}: wasm ${relErr(wasm, ref)}`);
     }
   });
+  it("symmetric K(x, x) @ V evaluates each pair once and still matches the naive loop", () => {
+    const rand3 = rng(9);
+    for (const n of [5, 203, 1001]) {
+      const f0 = factor("sqdist", profiles.matern52Profile, n, n, 3, rand3);
+      const f: Formula = { name: "sym", n, m: n, factors: [{ ...f0, y: f0.x }], terms: [{ coef: 1.3, factors: [0] }] };
+      for (const T of [1, 5]) {
+        const W = randomArray(n * T, rand3);
+        const ref = naiveMatmul(f, W, T);
+        for (const threads of [1, 2]) {
+          const got = pairwiseMatmul(f, W, T, { executor: "fused", symmetric: true, threads });
+          assert.ok(relErr(got, ref) < 1e-12, `n=${n} T=${T} threads=${threads}: ${relErr(got, ref)}`);
+        }
+      }
+    }
+  });
   it("reports which executor ran", () => {
     const f = formulas(n, m)[0];
     pairwiseMatmul(f, V, T, { executor: "tfjs" });

@@ -29,7 +29,7 @@ export class KernelLinearOperator extends LinearOperator {
     this.shape = [formula.n, formula.m];
     this.label = options.label ?? formula.name;
     this.isSymmetric = options.symmetric ?? false;
-    this.reductionOptions = options.reduction ?? {};
+    this.reductionOptions = { ...(options.reduction ?? {}), symmetric: this.isSymmetric };
   }
 
   override get symmetric(): boolean {

@@ -8,6 +8,7 @@ import { ShapeError } from "../errors";
 import { type Formula, gradientLayout, validateFormula } from "./formula";
 import { runFused } from "./fusedExecutor";
 import { tfjsBilinear, tfjsBlock, tfjsEntries, tfjsMatmul } from "./tfjsExecutor";
+import { SYMMETRIC_ROW_MULTIPLE, wasmMatmulEligible } from "./wasm/wasmSource";
 
 export interface ReductionOptions {
   /** Force an executor; default: "tfjs" on a GPU backend, else "fused". */
@@ -16,6 +17,11 @@ export interface ReductionOptions {
   threads?: number;
   /** tfjs executor: bytes per tile (default 64 MiB). */
   tileBytes?: number;
+  /**
+   * The formula is K(x, x) (x and y features equal): K @ V may evaluate each
+   * pair once. Set by kernel operators built on one input.
+   */
+  symmetric?: boolean;
 }
 
 export interface ReductionReport {
@@ -70,7 +76,10 @@ export function pairwiseMatmul(formula: Formula, V: Float64Array, T: number, opt
   let code: "wasm-simd" | "js" | undefined;
   if (executor === "tfjs") out = tfjsMatmul(formula, V, T, options);
   else {
-    const r = runFused(formula, "matmul", { V, T }, { totalRows: formula.n, pairsPerRow: formula.m, outLength: formula.n * T, perThreadAccumulator: false }, options);
+    const symmetric = options.symmetric === true && formula.n === formula.m && wasmMatmulEligible(formula, T);
+    const r = symmetric
+      ? runFused(formula, "matmulSymmetric", { V, T, SYMMETRIC: true }, { totalRows: formula.n, pairsPerRow: formula.m, outLength: formula.n * T, perThreadAccumulator: true, rowMultiple: SYMMETRIC_ROW_MULTIPLE }, options)
+      : runFused(formula, "matmul", { V, T }, { totalRows: formula.n, pairsPerRow: formula.m, outLength: formula.n * T, perThreadAccumulator: false }, options);
     out = r.out;
     threads = r.threads;
     code = r.code;

@@ -10,6 +10,8 @@ import { wasmMatmulSource } from "./wasm/wasmSource";
 export type FusedKind =
   /** OUT[i, t] = sum_j k(x_i, y_j) V[j, t]. A: V [m, T], OUT [n, T] */
   | "matmul"
+  /** The same for K(x, x), each pair evaluated once (WebAssembly kernels only). A: V, ACC [n, T] per thread */
+  | "matmulSymmetric"
   /** OUT[a, j] = k(x_{RI[a]}, y_j). A: RI [a], OUT [a, m] */
   | "block"
   /** OUT[p] = k(x_{RI[p]}, y_{CI[p]}). A: RI, CI, OUT [p] */
@@ -31,13 +33,14 @@ export interface GeneratedSource {
 
 /** Source of `function (r0, r1, A)`, cached by structure, kind and rhs count. */
 export function generateFused(formula: Formula, kind: FusedKind, rhsCount: number): GeneratedSource {
-  const unrollT = kind === "matmul" && rhsCount <= UNROLL_RHS ? rhsCount : 0;
+  const unrollT = (kind === "matmul" || kind === "matmulSymmetric") && rhsCount <= UNROLL_RHS ? rhsCount : 0;
   const wasmKey = process.env.GPLAB_FUSED_WASM === "0" ? "js" : "auto";
   const key = `${kind}|${unrollT}|${wasmKey}|${structureKey(formula)}`;
   const cached = sourceCache.get(key);
   if (cached) return cached;
   // K @ V of a plain stationary kernel has a WebAssembly SIMD kernel; the rest is generated JS.
-  const wasm = kind === "matmul" && unrollT ? wasmMatmulSource(formula, unrollT) : null;
+  const wasm = (kind === "matmul" || kind === "matmulSymmetric") && unrollT ? wasmMatmulSource(formula, unrollT, kind === "matmulSymmetric") : null;
+  if (kind === "matmulSymmetric" && !wasm) throw new Error("symmetric K @ V needs the WebAssembly kernel; use kind matmul");
   const gen: GeneratedSource = wasm ? { key, source: wasm, code: "wasm-simd" } : { key, source: buildSource(formula, kind, unrollT), code: "js" };
   sourceCache.set(key, gen);
   return gen;
@@ -223,13 +226,18 @@ function buildSource(formula: Formula, kind: FusedKind, unrollT: number): string
   return `return function fused(r0, r1, A) {\n${lines.join("\n")}\n};`;
 }
 
-const compiled = new Map<string, (r0: number, r1: number, A: Record<string, unknown>) => void>();
+/** A compiled tile function; `finish` (if any) runs once per thread at the end of a job. */
+export type FusedFunction = ((r0: number, r1: number, A: Record<string, unknown>) => void) & {
+  finish?: (A: Record<string, unknown>) => void;
+};
+
+const compiled = new Map<string, FusedFunction>();
 
 /** Compiles (once per key) a generated source into a callable. */
-export function compileFused(gen: GeneratedSource): (r0: number, r1: number, A: Record<string, unknown>) => void {
+export function compileFused(gen: GeneratedSource): FusedFunction {
   let fn = compiled.get(gen.key);
   if (!fn) {
-    fn = new Function(gen.source)() as (r0: number, r1: number, A: Record<string, unknown>) => void;
+    fn = new Function(gen.source)() as FusedFunction;
     compiled.set(gen.key, fn);
   }
   return fn;

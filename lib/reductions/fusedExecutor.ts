@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { threadCount } from "../backend/backend";
 import { GPLabError } from "../errors";
-import { type FusedKind, compileFused, generateFused } from "./fusedCodegen";
+import { type FusedFunction, type FusedKind, compileFused, generateFused } from "./fusedCodegen";
 import { type Formula, packParams } from "./formula";
 import { checkInterrupt, interruptFlag, interruptRequested } from "./interrupt";
 
@@ -83,7 +83,7 @@ class WorkerPool {
     perThreadSize: number;
     tileRows: number;
     totalRows: number;
-    mainFn: (r0: number, r1: number, A: Record<string, unknown>) => void;
+    mainFn: FusedFunction;
     mainArgs: Record<string, unknown>;
   }): void {
     this.drainAbandoned();
@@ -105,6 +105,7 @@ class WorkerPool {
         const r0 = tile * job.tileRows;
         job.mainFn(r0, Math.min(job.totalRows, r0 + job.tileRows), job.mainArgs);
       }
+      job.mainFn.finish?.(job.mainArgs);
     } catch (err) {
       mainError = err;
       Atomics.store(control, 2, 1);
@@ -149,7 +150,7 @@ export function runFused(
   formula: Formula,
   kind: FusedKind,
   extra: Record<string, unknown>,
-  shape: { totalRows: number; pairsPerRow: number; outLength: number; perThreadAccumulator: boolean },
+  shape: { totalRows: number; pairsPerRow: number; outLength: number; perThreadAccumulator: boolean; rowMultiple?: number },
   options: FusedOptions = {},
 ): FusedResult {
   const where = options.where ?? `${kind} of ${formula.name}`;
@@ -160,7 +161,8 @@ export function runFused(
   const totalPairs = shape.totalRows * shape.pairsPerRow;
   const wanted = Math.max(1, Math.floor(options.threads ?? threadCount()));
   const threads = totalPairs >= PARALLEL_MIN_PAIRS && shape.totalRows > 1 ? Math.min(wanted, shape.totalRows) : 1;
-  const tileRows = Math.max(1, Math.min(shape.totalRows, Math.floor(TILE_PAIRS / Math.max(1, shape.pairsPerRow))));
+  const multiple = shape.rowMultiple ?? 1;
+  const tileRows = Math.max(multiple, Math.min(shape.totalRows, Math.floor(TILE_PAIRS / Math.max(1, shape.pairsPerRow) / multiple) * multiple));
   const tiles = Math.ceil(shape.totalRows / tileRows);
 
   const base: Record<string, unknown> = { P: packParams(formula), m: formula.m, tileRows, ...extra };
@@ -178,6 +180,7 @@ export function runFused(
       const r0 = t * tileRows;
       fn(r0, Math.min(shape.totalRows, r0 + tileRows), args);
     }
+    fn.finish?.(args);
     return { out, threads: 1, tiles, code: gen.code };
   }
 

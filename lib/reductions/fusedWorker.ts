@@ -22,14 +22,15 @@ interface Job {
 }
 
 const interruptFlag: Int32Array = workerData.interruptFlag;
-const compiled = new Map<string, (r0: number, r1: number, A: Record<string, unknown>) => void>();
+type FusedFunction = ((r0: number, r1: number, A: Record<string, unknown>) => void) & { finish?: (A: Record<string, unknown>) => void };
+const compiled = new Map<string, FusedFunction>();
 
 parentPort!.on("message", (job: Job) => {
   const ctl = job.control;
   try {
     let fn = compiled.get(job.key);
     if (!fn) {
-      fn = new Function(job.source)() as (r0: number, r1: number, A: Record<string, unknown>) => void;
+      fn = new Function(job.source)() as FusedFunction;
       compiled.set(job.key, fn);
     }
     const args = { ...job.args };
@@ -45,6 +46,7 @@ parentPort!.on("message", (job: Job) => {
       const r0 = tile * job.tileRows;
       fn(r0, Math.min(job.totalRows, r0 + job.tileRows), args);
     }
+    fn.finish?.(args);
   } catch (err) {
     const text = new TextEncoder().encode(String((err as Error)?.stack ?? err)).subarray(0, job.errorText.length);
     job.errorText.set(text);

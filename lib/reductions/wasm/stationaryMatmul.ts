@@ -23,27 +23,44 @@ const EXP_FLOOR = -700;
 /** Columns per inner-loop iteration (two f64x2 chains). */
 export const COLUMN_STEP = 4;
 
-/** Parameters of `run`. */
-const P = { yOff: 0, vOff: 1, xOff: 2, outOff: 3, rows: 4, mPad: 5, coef: 6 } as const;
+/**
+ * Parameters of `run`. yOff and vOff point at the first column of the range
+ * to process (colCount columns; mPad is the row stride of Y^T and V^T).
+ * Symmetric modules also add k_ij v_i[t] into column accumulators
+ * CT [T, mPad] (at ctOff, same column shift) and read v_i[t] at
+ * vRowOff + t * mPad * 8 + row * 8.
+ */
+const P = { yOff: 0, vOff: 1, xOff: 2, outOff: 3, rows: 4, mPad: 5, coef: 6, colCount: 7, ctOff: 8, vRowOff: 9 } as const;
+const PARAM_COUNT = 10;
 
-export function stationaryMatmulModule(profile: StationaryProfileName, d: number, T: number, columnStep = COLUMN_STEP): Uint8Array {
-  // Locals after the 7 params.
-  let next = 7;
-  const iRow = next++, j8 = next++, colBytes = next++, xRow = next++, outRow = next++;
+export function stationaryMatmulModule(
+  profile: StationaryProfileName,
+  d: number,
+  T: number,
+  options: { columnStep?: number; symmetric?: boolean } = {},
+): Uint8Array {
+  const columnStep = options.columnStep ?? COLUMN_STEP;
+  const symmetric = options.symmetric ?? false;
+  let next = PARAM_COUNT;
+  const iRow = next++, j8 = next++, colBytes = next++, colEnd = next++, xRow = next++, outRow = next++, addr = next++;
   const yCol = Array.from({ length: d }, () => next++);
   const vCol = Array.from({ length: T }, () => next++);
-  const i32Count = next - 7;
+  const ctCol = symmetric ? Array.from({ length: T }, () => next++) : [];
+  const i32Count = next - PARAM_COUNT;
   const xk = Array.from({ length: d }, () => next++);
   const acc = Array.from({ length: T }, () => next++);
+  const vi = symmetric ? Array.from({ length: T }, () => next++) : [];
   const chains = columnStep / 2;
   const scratch = Array.from({ length: chains }, () => ({ s: next++, kv: next++, t1: next++, t2: next++ }));
-  const v128Count = next - 7 - i32Count;
+  const v128Count = next - PARAM_COUNT - i32Count;
 
   const c = new Code();
-  // colBytes = mPad * 8; column base pointers.
+  // colBytes = mPad * 8 (row stride); colEnd = colCount * 8 (loop bound); column base pointers.
   c.localGet(P.mPad).i32Const(8).i32Mul().localSet(colBytes);
+  c.localGet(P.colCount).i32Const(8).i32Mul().localSet(colEnd);
   yCol.forEach((l, k) => c.localGet(P.yOff).localGet(colBytes).i32Const(k).i32Mul().i32Add().localSet(l));
   vCol.forEach((l, t) => c.localGet(P.vOff).localGet(colBytes).i32Const(t).i32Mul().i32Add().localSet(l));
+  ctCol.forEach((l, t) => c.localGet(P.ctOff).localGet(colBytes).i32Const(t).i32Mul().i32Add().localSet(l));
   c.i32Const(0).localSet(iRow);
   c.block().loop();
   {
@@ -53,10 +70,15 @@ export function stationaryMatmulModule(profile: StationaryProfileName, d: number
     c.localGet(P.outOff).localGet(iRow).i32Const(T * 8).i32Mul().i32Add().localSet(outRow);
     xk.forEach((l, k) => c.localGet(xRow).i32Const(k * 8).i32Add().f64Load().f64x2Splat().localSet(l));
     acc.forEach((l) => c.f64x2Const(0).localSet(l));
+    // v_i[t], broadcast, for the column accumulators.
+    vi.forEach((l, t) => {
+      c.localGet(P.vRowOff).localGet(colBytes).i32Const(t).i32Mul().i32Add().localGet(iRow).i32Const(8).i32Mul().i32Add();
+      c.f64Load().f64x2Splat().localSet(l);
+    });
     c.i32Const(0).localSet(j8);
     c.block().loop();
     {
-      c.localGet(j8).localGet(colBytes).i32GeU().brIf(1);
+      c.localGet(j8).localGet(colEnd).i32GeU().brIf(1);
       scratch.forEach(({ s, kv, t1, t2 }, chain) => {
         // s = sum_k (x_k - y_k[j..j+1])^2 for columns j = j8/8 + 2 chain
         xk.forEach((l, k) => {
@@ -74,6 +96,13 @@ export function stationaryMatmulModule(profile: StationaryProfileName, d: number
         });
         c.localSet(l);
       });
+      // Symmetric: the same k_ij also contributes k_ij v_i to row j (column accumulators).
+      ctCol.forEach((l, t) => {
+        scratch.forEach(({ kv }, chain) => {
+          c.localGet(l).localGet(j8).i32Add().i32Const(16 * chain).i32Add().localTee(addr);
+          c.localGet(addr).v128Load().localGet(kv).localGet(vi[t]).simd(Simd.f64x2Mul).simd(Simd.f64x2Add).v128Store();
+        });
+      });
       c.localGet(j8).i32Const(16 * chains).i32Add().localSet(j8);
       c.br(0);
     }
@@ -88,7 +117,7 @@ export function stationaryMatmulModule(profile: StationaryProfileName, d: number
     c.br(0);
   }
   c.end().end();
-  return buildModule([I32, I32, I32, I32, I32, I32, F64], [[i32Count, I32], [v128Count, V128]], c);
+  return buildModule([I32, I32, I32, I32, I32, I32, F64, I32, I32, I32], [[i32Count, I32], [v128Count, V128]], c);
 }
 
 /** kv = profile(s); t1, t2 are scratch. */

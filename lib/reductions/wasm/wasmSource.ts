@@ -1,7 +1,12 @@
-// Wraps a WebAssembly SIMD kernel as fused-executor source: a function
+// Wraps the WebAssembly SIMD kernels as fused-executor source: a function
 // (r0, r1, A) like the generated JavaScript loops, so the worker pool runs it
-// unchanged. Each thread compiles its own instance and memory; per job it
+// unchanged. Each thread compiles its own instances and memory; per job it
 // copies Y^T and V^T in once, then per tile the x rows in and the results out.
+//
+// Symmetric K(x, x) @ V evaluates each pair once: a tile of rows [r0, r1)
+// takes its diagonal block [r0, r1) in full and only the columns to its
+// right, adding k_ij v_i into per-thread column accumulators that `finish`
+// folds into the thread's output at the end of the job.
 
 import type { Formula } from "../formula";
 import { COLUMN_STEP, type StationaryProfileName, WASM_STATIONARY_PROFILES, stationaryMatmulModule } from "./stationaryMatmul";
@@ -26,51 +31,87 @@ export function wasmSimdSupported(): boolean {
   return simdSupported as boolean;
 }
 
-/** The kernel that serves this formula's K @ V, or null to use generated JavaScript. */
-export function wasmMatmulSource(formula: Formula, rhsCount: number): string | null {
-  if (process.env.GPLAB_FUSED_WASM === "0" || !wasmSimdSupported()) return null;
-  if (formula.factors.length !== 1 || formula.terms.length !== 1 || formula.terms[0].factors.length !== 1) return null;
+/** Whether K @ V of this formula has a WebAssembly kernel. */
+export function wasmMatmulEligible(formula: Formula, rhsCount: number): boolean {
+  if (process.env.GPLAB_FUSED_WASM === "0" || !wasmSimdSupported()) return false;
+  if (formula.factors.length !== 1 || formula.terms.length !== 1 || formula.terms[0].factors.length !== 1) return false;
   const f = formula.factors[0];
-  if (f.statistic !== "sqdist" || !WASM_STATIONARY_PROFILES.includes(f.profile.name)) return null;
-  if (f.dims > MAX_DIMS || rhsCount > MAX_RHS) return null;
-  const bytes = stationaryMatmulModule(f.profile.name as StationaryProfileName, f.dims, rhsCount);
-  const base64 = Buffer.from(bytes).toString("base64");
-  const D = f.dims, T = rhsCount;
+  return f.statistic === "sqdist" && WASM_STATIONARY_PROFILES.includes(f.profile.name) && f.dims <= MAX_DIMS && rhsCount >= 1 && rhsCount <= MAX_RHS;
+}
+
+/** Rows per symmetric tile must be a multiple of this (the column step). */
+export const SYMMETRIC_ROW_MULTIPLE = COLUMN_STEP;
+
+/** Source of the kernel for this formula's K @ V, or null to use generated JavaScript. */
+export function wasmMatmulSource(formula: Formula, rhsCount: number, symmetric: boolean): string | null {
+  if (!wasmMatmulEligible(formula, rhsCount)) return null;
+  const f = formula.factors[0];
+  const profile = f.profile.name as StationaryProfileName;
+  const D = f.dims, T = rhsCount, STEP = COLUMN_STEP;
+  const plain = Buffer.from(stationaryMatmulModule(profile, D, T)).toString("base64");
+  const sym = symmetric ? Buffer.from(stationaryMatmulModule(profile, D, T, { symmetric: true })).toString("base64") : "";
   return `
-const wasmModule = new WebAssembly.Module(Buffer.from("${base64}", "base64"));
-let mem = null, inst = null, job = null, yOff = 0, vOff = 0, xOff = 0, outOff = 0, mPad = 0, capacityRows = 0;
+const plainModule = new WebAssembly.Module(Buffer.from("${plain}", "base64"));
+const symModule = ${symmetric ? `new WebAssembly.Module(Buffer.from("${sym}", "base64"))` : "null"};
+let mem = null, plain = null, sym = null, job = null;
+let yOff = 0, vOff = 0, ctOff = 0, xOff = 0, outOff = 0, out2Off = 0, mPad = 0, capacityRows = 0;
 function ensure(bytes) {
   const pages = Math.ceil(bytes / 65536);
   if (!mem) {
     mem = new WebAssembly.Memory({ initial: pages });
-    inst = new WebAssembly.Instance(wasmModule, { env: { mem } });
+    plain = new WebAssembly.Instance(plainModule, { env: { mem } });
+    if (symModule) sym = new WebAssembly.Instance(symModule, { env: { mem } });
   } else if (mem.buffer.byteLength < bytes) mem.grow(pages - mem.buffer.byteLength / 65536);
 }
-return function fused(r0, r1, A) {
-  const rows = r1 - r0;
-  if (job !== A || rows > capacityRows) {
-    const m = A.m;
-    mPad = Math.ceil(m / ${COLUMN_STEP}) * ${COLUMN_STEP};
-    capacityRows = Math.max(rows, A.tileRows | 0);
-    yOff = 0; vOff = ${D} * mPad * 8; xOff = vOff + ${T} * mPad * 8; outOff = xOff + capacityRows * ${D} * 8;
-    ensure(outOff + capacityRows * ${T} * 8);
-    const f = new Float64Array(mem.buffer);
-    const Y = A.Y0, V = A.V;
-    for (let k = 0; k < ${D}; k++) {
-      const base = yOff / 8 + k * mPad;
-      for (let j = 0; j < m; j++) f[base + j] = Y[j * ${D} + k];
-      for (let j = m; j < mPad; j++) f[base + j] = 0;
-    }
-    for (let t = 0; t < ${T}; t++) {
-      const base = vOff / 8 + t * mPad;
-      for (let j = 0; j < m; j++) f[base + j] = V[j * ${T} + t];
-      for (let j = m; j < mPad; j++) f[base + j] = 0;
-    }
-    job = A;
+function setUp(A, rows) {
+  const m = A.m;
+  mPad = Math.ceil(m / ${STEP}) * ${STEP};
+  capacityRows = Math.max(rows, A.tileRows | 0);
+  yOff = 0; vOff = ${D} * mPad * 8; ctOff = vOff + ${T} * mPad * 8;
+  xOff = ctOff + ${symmetric ? T : 0} * mPad * 8; outOff = xOff + capacityRows * ${D} * 8; out2Off = outOff + capacityRows * ${T} * 8;
+  ensure(out2Off + capacityRows * ${T} * 8);
+  const f = new Float64Array(mem.buffer);
+  const Y = A.Y0, V = A.V;
+  for (let k = 0; k < ${D}; k++) {
+    const base = yOff / 8 + k * mPad;
+    for (let j = 0; j < m; j++) f[base + j] = Y[j * ${D} + k];
+    for (let j = m; j < mPad; j++) f[base + j] = 0;
   }
+  for (let t = 0; t < ${T}; t++) {
+    const base = vOff / 8 + t * mPad;
+    for (let j = 0; j < m; j++) f[base + j] = V[j * ${T} + t];
+    for (let j = m; j < mPad; j++) f[base + j] = 0;
+  }
+  f.fill(0, ctOff / 8, xOff / 8);
+  job = A;
+}
+function fused(r0, r1, A) {
+  const rows = r1 - r0;
+  if (job !== A || rows > capacityRows) setUp(A, rows);
   const f = new Float64Array(mem.buffer);
   f.set(A.X0.subarray(r0 * ${D}, r1 * ${D}), xOff / 8);
-  inst.exports.run(yOff, vOff, xOff, outOff, rows, mPad, A.P[0]);
-  A.OUT.set(f.subarray(outOff / 8, outOff / 8 + rows * ${T}), r0 * ${T});
-};`;
+  const coef = A.P[0];
+  if (!A.SYMMETRIC) {
+    plain.exports.run(yOff, vOff, xOff, outOff, rows, mPad, coef, mPad, 0, 0);
+    A.OUT.set(f.subarray(outOff / 8, outOff / 8 + rows * ${T}), r0 * ${T});
+    return;
+  }
+  // Diagonal block [r0, cMid) in full, then the columns right of it once each.
+  const cMid = Math.min(mPad, Math.ceil(r1 / ${STEP}) * ${STEP});
+  plain.exports.run(yOff + r0 * 8, vOff + r0 * 8, xOff, outOff, rows, mPad, coef, cMid - r0, 0, 0);
+  sym.exports.run(yOff + cMid * 8, vOff + cMid * 8, xOff, out2Off, rows, mPad, coef, mPad - cMid, ctOff + cMid * 8, vOff + r0 * 8);
+  const ACC = A.ACC, o1 = outOff / 8, o2 = out2Off / 8;
+  for (let p = 0; p < rows * ${T}; p++) ACC[r0 * ${T} + p] += f[o1 + p] + f[o2 + p];
+}
+fused.finish = function (A) {
+  if (!A.SYMMETRIC || job !== A) return;
+  const f = new Float64Array(mem.buffer);
+  const ACC = A.ACC, m = A.m, coef = A.P[0];
+  for (let t = 0; t < ${T}; t++) {
+    const base = ctOff / 8 + t * mPad;
+    for (let j = 0; j < m; j++) ACC[j * ${T} + t] += coef * f[base + j];
+  }
+  job = null;
+};
+return fused;`;
 }
