@@ -26,6 +26,12 @@ export interface KernelOptions {
   activeDims?: number[];
   /** Constraint of the lengthscale (default Positive). */
   lengthscaleConstraint?: Constraint;
+  /**
+   * [b]: b independent kernels in one module (GPyTorch's batch_shape), e.g.
+   * one per latent function of a multitask GP. Parameters get a leading
+   * dimension b; evaluate member q with kernel.batchMember(q).
+   */
+  batchShape?: number[];
 }
 
 export interface CallOptions {
@@ -60,6 +66,7 @@ export abstract class Kernel extends Module {
 
   constructor(options: KernelOptions = {}) {
     super();
+    this.setBatchShape(options.batchShape);
     this.activeDims = options.activeDims ? [...options.activeDims] : null;
     this.ardNumDims = options.ardNumDims ?? null;
     if (this.ardNumDims !== null && (!Number.isInteger(this.ardNumDims) || this.ardNumDims < 1)) {
@@ -83,6 +90,9 @@ export abstract class Kernel extends Module {
 
   /** The formula on raw inputs (activeDims applied). Composite kernels call this on children. */
   buildFormula(x1: Mat, x2: Mat): KernelFormula {
+    if (this.batchShape.length) {
+      throw new ShapeError(`${this.name} is a batch of ${this.batchShape[0]} kernels (batchShape [${this.batchShape}]); evaluate one of them with kernel.batchMember(q)`);
+    }
     return this.formulaFor(this.selectDims(x1, "x1"), this.selectDims(x2, "x2"));
   }
 

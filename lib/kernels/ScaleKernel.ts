@@ -7,6 +7,8 @@ import type { KernelFormula } from "./KernelFormula";
 export interface ScaleOptions {
   outputscale?: number;
   outputscaleConstraint?: Constraint;
+  /** [b]: one outputscale per batch member (GPyTorch's batch_shape). */
+  batchShape?: number[];
 }
 
 /** outputscale * base(x, x'): multiplies every term's coefficient. */
@@ -15,7 +17,7 @@ export class ScaleKernel extends Kernel {
   readonly rawOutputscale: Parameter;
 
   constructor(readonly baseKernel: Kernel, options: ScaleOptions = {}) {
-    super();
+    super({ batchShape: options.batchShape });
     this.rawOutputscale = this.registerParameter("rawOutputscale", new Parameter([], options.outputscaleConstraint ?? new Positive(), options.outputscale));
     this.registerModule("baseKernel", baseKernel);
   }

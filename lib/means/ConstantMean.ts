@@ -1,9 +1,12 @@
 import type { Mat } from "../algorithms/matrix";
+import { ShapeError } from "../errors";
 import { Parameter } from "../module/Parameter";
 import { Mean } from "./Mean";
 
 export interface ConstantMeanOptions {
   constant?: number;
+  /** [b]: one constant per batch member (GPyTorch's batch_shape). */
+  batchShape?: number[];
 }
 
 /** m(x) = c. GPyTorch 1.12 stores it as "rawConstant" (shape [], unconstrained). */
@@ -12,6 +15,7 @@ export class ConstantMean extends Mean {
 
   constructor(options: ConstantMeanOptions = {}) {
     super();
+    this.setBatchShape(options.batchShape);
     this.rawConstant = this.registerParameter("rawConstant", new Parameter([], null, options.constant));
   }
 
@@ -23,6 +27,7 @@ export class ConstantMean extends Mean {
   }
 
   forwardF64(x: Mat): Float64Array {
+    if (this.batchShape.length) throw new ShapeError(`this ConstantMean is a batch of ${this.batchShape[0]} means; evaluate one with mean.batchMember(q)`);
     return new Float64Array(x.rows).fill(this.constant);
   }
 

@@ -7,10 +7,17 @@ import { ArgumentError } from "../errors";
 import type { HyperparameterRow } from "../displayData";
 import { type NestedNumbers, Parameter, flatten } from "./Parameter";
 
-/** "covar_module.base_kernel.raw_lengthscale" -> "covarModule.baseKernel.rawLengthscale" */
+/**
+ * "covar_module.base_kernel.raw_lengthscale" -> "covarModule.baseKernel.rawLengthscale";
+ * GPyTorch's private attributes lose their leading underscore
+ * ("_variational_distribution" -> "variationalDistribution").
+ */
 export function camelPath(path: string): string {
-  return path.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return path.replace(/(^|\.)_+/g, "$1").replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
+
+/** GPyTorch buffers in a state_dict that carry no parameter (constraint bounds, variational flags). */
+const IGNORED_STATE_KEYS = /Constraint\.|(^|\.)(variationalParamsInitialized|updatedStrategy)$/;
 
 function rawName(name: string): string {
   return `raw${name[0].toUpperCase()}${name.slice(1)}`;
@@ -23,11 +30,29 @@ export class Module {
   private readonly children = new Map<string, Module>();
   /** Attribute name -> dotted path it stands for (GaussianLikelihood.noise -> noiseCovar.noise). */
   private readonly aliases = new Map<string, string>();
+  /**
+   * Leading batch dimensions of this module's parameters (GPyTorch's
+   * batch_shape, e.g. [3] for one kernel per latent function); [] for none.
+   * Set it before registering parameters: each registered parameter of shape
+   * s becomes [...batchShape, ...s], and batchMember(q) views slice q.
+   */
+  batchShape: readonly number[] = [];
+
+  /** Makes this module a batch of `batchShape[0]` modules (call before registering parameters). */
+  protected setBatchShape(batchShape: readonly number[] | undefined): void {
+    if (!batchShape || batchShape.length === 0) return;
+    if (batchShape.length !== 1 || !Number.isInteger(batchShape[0]) || batchShape[0] < 1) {
+      throw new ArgumentError(`batchShape must be [b] with b a positive integer (one batch dimension), got [${batchShape}]`);
+    }
+    if (this.params.size) throw new ArgumentError("setBatchShape must come before parameters are registered");
+    this.batchShape = [...batchShape];
+  }
 
   /** Registers a raw parameter; by convention its name starts with "raw" when constrained. */
   protected registerParameter(name: string, p: Parameter): Parameter {
-    this.params.set(name, p);
-    return p;
+    const stored = this.batchShape.length ? p.batched(this.batchShape) : p;
+    this.params.set(name, stored);
+    return stored;
   }
 
   protected registerModule<M extends Module>(name: string, m: M): M {
@@ -79,6 +104,36 @@ export class Module {
     const out: [string, Module][] = [[prefix.replace(/\.$/, ""), this]];
     for (const [n, c] of this.childEntries()) out.push(...c.namedModules(`${prefix}${n}.`));
     return out;
+  }
+
+  /** Whether this module or a descendant has a batch shape. */
+  isBatched(): boolean {
+    return this.batchShape.length > 0 || this.childEntries().some(([, c]) => c.isBatched());
+  }
+
+  /**
+   * Member q of a batched module: the same module with every batched
+   * parameter replaced by a view of its slice q (shared raw values and
+   * grads), batched children replaced by their members. Unbatched modules
+   * return themselves, shared by all members.
+   */
+  batchMember(q: number): this {
+    if (!this.isBatched()) return this;
+    const b = this.batchShape[0];
+    if (this.batchShape.length && (!Number.isInteger(q) || q < 0 || q >= b)) throw new ArgumentError(`batch member ${q} is out of range [0, ${b})`);
+    const views = new Map<Parameter, Parameter>();
+    for (const p of this.params.values()) views.set(p, this.batchShape.length ? p.member(q) : p);
+    const kids = new Map<Module, Module>();
+    for (const [, c] of this.childEntries()) kids.set(c, c.batchMember(q));
+    const clone = Object.create(Object.getPrototypeOf(this)) as this;
+    for (const [k, v] of Object.entries(this)) {
+      (clone as Record<string, unknown>)[k] = v instanceof Parameter ? views.get(v) ?? v : v instanceof Module ? kids.get(v) ?? v : v;
+    }
+    const c = clone as unknown as { params: Map<string, Parameter>; children: Map<string, Module>; batchShape: readonly number[] };
+    c.params = new Map([...this.params].map(([n, p]) => [n, views.get(p) as Parameter]));
+    c.children = new Map([...this.children].map(([n, m]) => [n, kids.get(m) as Module]));
+    c.batchShape = [];
+    return clone;
   }
 
   zeroGrad(): void {
@@ -146,7 +201,7 @@ export class Module {
     const loaded = new Set<string>();
     for (const [key, v] of Object.entries(dict)) {
       const camel = camelPath(key);
-      if (/Constraint\.(lowerBound|upperBound)$/.test(camel) || /Constraint\./.test(camel)) continue;
+      if (IGNORED_STATE_KEYS.test(camel)) continue;
       const p = own.get(camel);
       if (!p) {
         if (strict) throw new ArgumentError(`loadStateDict: unknown key "${key}"; this model has: ${[...own.keys()].join(", ")}`);

@@ -17,11 +17,39 @@ export class Parameter {
    * @param shape GPyTorch's shape, e.g. [1, 3] for an ARD lengthscale, [] for a scalar.
    * @param initialValue constrained value(s) to start at (raw = 0 when omitted, like GPyTorch).
    */
-  constructor(readonly shape: readonly number[], readonly constraint: Constraint | null = null, initialValue?: number | ArrayLike<number>) {
+  constructor(
+    readonly shape: readonly number[],
+    readonly constraint: Constraint | null = null,
+    initialValue?: number | ArrayLike<number>,
+    /** Share these buffers instead of allocating (batch-member views, see member()). */
+    storage?: { raw: Float64Array; grad: Float64Array },
+  ) {
     this.size = shape.reduce((a, b) => a * b, 1);
-    this.raw = new Float64Array(this.size);
-    this.grad = new Float64Array(this.size);
+    this.raw = storage ? storage.raw : new Float64Array(this.size);
+    this.grad = storage ? storage.grad : new Float64Array(this.size);
+    if (this.raw.length !== this.size || this.grad.length !== this.size) throw new ShapeError(`parameter storage has ${this.raw.length} values for shape [${shape}]`);
     if (initialValue !== undefined) this.setValue(initialValue);
+  }
+
+  /**
+   * Batch member q of a parameter of shape [b, ...rest]: a Parameter of shape
+   * rest whose raw values and grads are views into this one's, so a batched
+   * module's member q reads and trains slice q of the batched tensor.
+   */
+  member(q: number): Parameter {
+    if (this.shape.length === 0 || !Number.isInteger(q) || q < 0 || q >= this.shape[0]) {
+      throw new ShapeError(`batch member ${q} does not exist in a parameter of shape [${this.shape}]`);
+    }
+    const inner = this.size / this.shape[0];
+    const at = (a: Float64Array) => a.subarray(q * inner, (q + 1) * inner);
+    return new Parameter(this.shape.slice(1), this.constraint, undefined, { raw: at(this.raw), grad: at(this.grad) });
+  }
+
+  /** The same constraint and values, repeated over leading batch dimensions. shape: [...batchShape, ...shape] */
+  batched(batchShape: readonly number[]): Parameter {
+    const out = new Parameter([...batchShape, ...this.shape], this.constraint);
+    for (let o = 0; o < out.size; o += this.size) out.raw.set(this.raw, o);
+    return out;
   }
 
   /** Constrained values. shape: [size] */
