@@ -26,6 +26,7 @@ export function denseText(s: OperatorSummary): string {
 
 export function diagonalText(s: OperatorSummary): string {
   const d = s.diagonal;
+  if (d.length === 0) return "(empty)";
   const bad = d.nonFinite ? ` (${fmtInt(d.nonFinite)} non-finite entries left out)` : "";
   return `min ${fmtNum(d.min)}  mean ${fmtNum(d.mean)}  max ${fmtNum(d.max)}${bad}`;
 }
