@@ -22,6 +22,8 @@ export class FitRun {
   finalLoss = Number.NaN;
   done = false;
   cancelled = false;
+  /** L-BFGS only: stopped early because no step could decrease the loss. */
+  converged = false;
 
   constructor(readonly optimizer: "adam" | "lbfgs") {}
 

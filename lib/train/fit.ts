@@ -95,11 +95,17 @@ export async function fit(model: Module, mll: Objective | ExactMarginalLogLikeli
       } else {
         const c = current as { loss: number; grad: Float64Array };
         loss = c.loss;
-        current = await lbfgs.step(x, c.loss, c.grad, async (v) => {
+        const next = await lbfgs.step(x, c.loss, c.grad, async (v) => {
           unpack(v);
           return lossAndGrad();
         });
         unpack(x);
+        if (!next) {
+          // No decrease possible: converged to rounding.
+          run.converged = true;
+          break;
+        }
+        current = next;
       }
       if (!Number.isFinite(loss)) throw new ArgumentError(`the loss became ${loss} at iteration ${it}; lower the learning rate or check the data`);
       const progress: FitProgress = { iteration: it, loss, hyperparameters: hyperparameters(model), seconds: (performance.now() - start) / 1000 };

@@ -52,8 +52,12 @@ export class LBFGS {
   private y: Float64Array[] = [];
   constructor(readonly options: LBFGSOptions = {}) {}
 
-  /** Moves x (in place) and returns the loss and gradient at the new x. */
-  async step(x: Float64Array, loss: number, grad: Float64Array, evaluate: (x: Float64Array) => Promise<{ loss: number; grad: Float64Array }>): Promise<{ loss: number; grad: Float64Array }> {
+  /**
+   * Moves x (in place) and returns the loss and gradient at the new x, or
+   * null when no step decreases the loss (converged to rounding; x unchanged).
+   */
+  async step(x: Float64Array, loss: number, grad: Float64Array, evaluate: (x: Float64Array) => Promise<{ loss: number; grad: Float64Array }>): Promise<{ loss: number; grad: Float64Array } | null> {
+    if (grad.every((g) => Math.abs(g) < 1e-12)) return null;
     const d = this.direction(grad);
     let slope = dot(d, grad);
     if (!(slope < 0)) {
@@ -65,7 +69,7 @@ export class LBFGS {
     }
     let step = this.s.length === 0 ? Math.min(1, 1 / Math.sqrt(dot(grad, grad))) * (this.options.lr ?? 1) : this.options.lr ?? 1;
     const x0 = x.slice();
-    for (let tries = 0; tries < 25; tries++) {
+    for (let tries = 0; tries < 20; tries++) {
       for (let i = 0; i < x.length; i++) x[i] = x0[i] + step * d[i];
       const r = await evaluate(x);
       if (Number.isFinite(r.loss) && r.loss <= loss + 1e-4 * step * slope) {
@@ -84,7 +88,7 @@ export class LBFGS {
       step *= 0.5;
     }
     x.set(x0);
-    return evaluate(x);
+    return null;
   }
 
   /** -H grad by the two-loop recursion. */
