@@ -62,7 +62,8 @@ export async function bundle(x: unknown, options: DisplayOptions = {}): Promise<
   return { "text/plain": inspect(x) };
 }
 
-export { operatorBundle, operatorSpec, operatorText } from "./operator";
+export { operatorBundle, operatorText } from "./operator";
+export { operatorSpec } from "./operatorChart";
 export { summarizeOperator } from "./operatorSummary";
 export type { OperatorDisplayOptions, OperatorSummary } from "./operatorSummary";
 export { blockSummary, blockStarts, DEFAULT_PAIR_BUDGET, MAX_BLOCKS } from "./blockSummary";
