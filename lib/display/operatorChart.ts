@@ -94,13 +94,17 @@ function heatmapChart(s: OperatorSummary): { chart: VegaLiteSpec; values: Record
       width: 260,
       height: 260,
       data: { name: "blocks" },
-      mark: { type: "rect" },
+      transform: [{ calculate: "datum.value", as: "edge" }],
+      mark: { type: "rect", strokeWidth: 0.6 },
       encoding: {
         x: { ...q("c0", "column j"), scale: { domain: [0, m], nice: false, zero: false }, ...indexAxis(m) },
         x2: { field: "c1" },
         y: { ...q("r0", "row i"), scale: { domain: [0, n], nice: false, zero: false, reverse: true }, ...indexAxis(n) },
         y2: { field: "r1" },
         color: { ...q("value", b.mode === "blockMeans" ? "mean" : "K[i, j]"), scale: { scheme: "viridis" } },
+        // A hairline of the cell's own colour closes the anti-aliasing seams between cells.
+        // (A copy of the field, or the colour legend would merge with this one and vanish.)
+        stroke: { field: "edge", type: "quantitative", scale: { scheme: "viridis" }, legend: null },
         tooltip,
       },
     },
