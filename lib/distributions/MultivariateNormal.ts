@@ -9,6 +9,7 @@ import { resolveSolveOptions } from "../algorithms/settings";
 import { ShapeError } from "../errors";
 import { type MeanOrigin, meanOrigin } from "../means/Mean";
 import type { LinearOperator } from "../operators/LinearOperator";
+import { LowRankRootLinearOperator } from "../operators/LowRankRootLinearOperator";
 import { type TensorLike, matToTensor, toVector, vectorToTensor } from "../tensorLike";
 
 export class MultivariateNormal {
@@ -72,13 +73,21 @@ export class MultivariateNormal {
    */
   sampleF64(numSamples = 1, options: SolveOptions = {}): Mat {
     const o = resolveSolveOptions(options);
-    const root = this.lazyCovarianceMatrix.rootDecomposition(o);
-    const k = root.shape[1];
-    const e = mat(k, numSamples, o.random.normals(k * numSamples));
-    const draws = root.matmulF64(e); // [n, numSamples]
+    // rootDecomposition returns R R^T as an operator; sample with R itself.
+    const decomposition = this.lazyCovarianceMatrix.rootDecomposition(o);
+    const root: Mat = decomposition instanceof LowRankRootLinearOperator ? decomposition.root : decomposition.toDenseF64();
+    const k = root.cols;
     const n = this.size;
+    // Draw-major normals: the first s draws do not depend on numSamples.
+    const e = o.random.normals(numSamples * k);
     const out = mat(numSamples, n);
-    for (let s = 0; s < numSamples; s++) for (let i = 0; i < n; i++) out.data[s * n + i] = this.meanF64[i] + draws.data[i * numSamples + s];
+    for (let s = 0; s < numSamples; s++) {
+      for (let i = 0; i < n; i++) {
+        let v = this.meanF64[i];
+        for (let q = 0; q < k; q++) v += root.data[i * k + q] * e[s * k + q];
+        out.data[s * n + i] = v;
+      }
+    }
     return out;
   }
 
