@@ -95,3 +95,17 @@ test("CG/SLQ MLL and gradient at N = 3,000 agree with the exact Cholesky answer 
   gp.setSeed(1234);
   assert.equal(mll.compute(false).value, r.value);
 });
+
+test("prediction at N = 3,000 on the CG path equals the exact prediction (test points see one cluster only)", async () => {
+  const { x, y } = clusteredData(21);
+  const xt = [[0.5, 1, 2], [2.5, 0.3, 1.1], [1.5, 1.5, 1.5]];
+  const exact = makeModel(x.slice(0, PER), y.slice(0, PER)).model;
+  const e = await exact.predict(xt, { noise: true });
+  const { model } = makeModel(x, y);
+  const p = await model.predict(xt, { noise: true });
+  for (let i = 0; i < xt.length; i++) {
+    // CG tolerance 1e-6 on the solves; the constant mean's other clusters do not enter.
+    assert.ok(Math.abs(p.meanF64[i] - e.meanF64[i]) < 1e-4, `mean ${p.meanF64[i]} vs ${e.meanF64[i]}`);
+    assert.ok(Math.abs(p.varianceF64[i] - e.varianceF64[i]) < 1e-4, `variance ${p.varianceF64[i]} vs ${e.varianceF64[i]}`);
+  }
+});
