@@ -11,3 +11,4 @@ export { iterativeSolve } from "./iterative";
 export type { IterativeResult, IterativeReport } from "./iterative";
 export { resolveSolveOptions, formatBytes } from "./settings";
 export type { SolveOptions, ResolvedSolveOptions } from "./settings";
+export { choleskyBackward } from "./choleskyBackward";

@@ -1,1 +1,2 @@
 export { MultivariateNormal } from "./MultivariateNormal";
+export { MultitaskMultivariateNormal } from "./MultitaskMultivariateNormal";

@@ -24,3 +24,5 @@ export { IndexKernel } from "./IndexKernel";
 export type { IndexOptions } from "./IndexKernel";
 export { MultitaskKernel } from "./MultitaskKernel";
 export type { MultitaskOptions } from "./MultitaskKernel";
+export { diagBackward } from "./diagBackward";
+export { inputGradient } from "./inputGradient";

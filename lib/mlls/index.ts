@@ -1,3 +1,7 @@
 export { ExactMarginalLogLikelihood } from "./ExactMarginalLogLikelihood";
 export type { MLLOptions, MLLResult } from "./ExactMarginalLogLikelihood";
 export { choleskyInverse } from "./choleskyInverse";
+export { ApproximateMarginalLogLikelihood } from "./ApproximateMarginalLogLikelihood";
+export type { ApproximateMLLOptions, ApproximateMLLResult } from "./ApproximateMarginalLogLikelihood";
+export { VariationalELBO } from "./VariationalELBO";
+export { PredictiveLogLikelihood } from "./PredictiveLogLikelihood";

@@ -1,0 +1,40 @@
+// Reverse-mode derivative of the Cholesky factorisation, in f64.
+//
+// With A = L L^T and dL/dA written through dA = dL L^T + L dL^T:
+// L^{-1} dA L^{-T} = L^{-1} dL + (L^{-1} dL)^T, and L^{-1} dL is lower
+// triangular, so dL = L Phi(L^{-1} dA L^{-T}) with Phi(X) = the lower
+// triangle of X with its diagonal halved. Phi is self-adjoint, hence for a
+// gradient Lbar = dF/dL:  dF/dA = L^{-T} Phi(L^T Lbar) L^{-1}  (Murray 2016),
+// symmetrised because A only moves symmetrically.
+
+import { solveLowerTransposed } from "./cholesky";
+import { type Mat, mat, transposeMat } from "./matrix";
+
+/**
+ * dF/dA from L = chol(A) and Lbar = dF/dL (only its lower triangle is read).
+ * shapes: L [n, n], Lbar [n, n] -> [n, n] symmetric
+ */
+export function choleskyBackward(L: Mat, Lbar: Mat): Mat {
+  const n = L.rows;
+  // P = Phi(L^T Lbar), lower triangle only.
+  const P = mat(n, n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      // (L^T Lbar)[i, j] = sum_k L[k, i] Lbar[k, j], nonzero for k >= i (L) and k >= j (Lbar).
+      for (let k = i; k < n; k++) s += L.data[k * n + i] * Lbar.data[k * n + j];
+      P.data[i * n + j] = i === j ? s / 2 : s;
+    }
+  }
+  // X = L^{-T} P, then Abar = X L^{-1} = (L^{-T} X^T)^T.
+  const X = solveLowerTransposed(L, P);
+  const Abar = transposeMat(solveLowerTransposed(L, transposeMat(X)));
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < i; j++) {
+      const s = 0.5 * (Abar.data[i * n + j] + Abar.data[j * n + i]);
+      Abar.data[i * n + j] = s;
+      Abar.data[j * n + i] = s;
+    }
+  }
+  return Abar;
+}

@@ -1,0 +1,111 @@
+// The shared shape of GPyTorch's variational objectives on a minibatch of B
+// points (x [B, d], y [B] or [B, T]):
+//   value = (sum_{i,t} term(y_it; mean_it, var_it, noise_t)) / B - beta KL / numData
+// where mean/var are q(f)'s marginals. Subclasses give the per-(point, task)
+// term and its derivatives; the gradient flows back through the marginals
+// (kernel, mean, variational and inducing parameters) and the noise.
+// Only B x T marginals and M x B blocks per latent exist: memory is O(B M).
+
+import { type Mat } from "../algorithms/matrix";
+import { ArgumentError, ShapeError } from "../errors";
+import { taskNoise } from "../likelihoods/taskNoise";
+import type { ApproximateGP } from "../models/ApproximateGP";
+import type { Module } from "../module/Module";
+import { type TensorLike, toMat } from "../tensorLike";
+
+export interface ApproximateMLLOptions {
+  /** Size of the whole training set (GPyTorch's num_data); required. */
+  numData: number;
+  /** Weight of the KL term (default 1). */
+  beta?: number;
+}
+
+export interface ApproximateMLLResult {
+  /** The objective (GPyTorch's value for this batch). */
+  value: number;
+  /** sum of the data terms / B */
+  expectedLogLik: number;
+  /** KL(q(u) || p(u)) summed over latent GPs (not divided). */
+  kl: number;
+}
+
+/** One (point, task) term and its derivatives w.r.t. mean, variance and noise. */
+export interface PointTerm {
+  value: number;
+  dMean: number;
+  dVar: number;
+  dNoise: number;
+}
+
+export abstract class ApproximateMarginalLogLikelihood {
+  readonly numData: number;
+  readonly beta: number;
+
+  constructor(readonly likelihood: Module, readonly model: ApproximateGP, options: ApproximateMLLOptions) {
+    const name = this.constructor.name;
+    if (!likelihood) throw new ArgumentError(`${name} needs a likelihood`);
+    if (!model || typeof model.marginalsF64 !== "function") throw new ArgumentError(`${name} needs an ApproximateGP model`);
+    if (!options || options.numData === undefined) {
+      throw new ArgumentError(`${name} needs { numData }: the size of the whole training set, which scales the KL term against each minibatch`);
+    }
+    if (!Number.isInteger(options.numData) || options.numData < 1) throw new ArgumentError(`numData must be a positive integer, got ${options.numData}`);
+    this.numData = options.numData;
+    this.beta = options.beta ?? 1;
+    taskNoise(likelihood, model.numTasks); // validates the pairing now, not at the first batch
+    model.likelihood ??= likelihood;
+  }
+
+  /** term(y; mean, var, noise) and its derivatives. */
+  protected abstract pointTerm(y: number, mean: number, variance: number, noise: number): PointTerm;
+
+  /** The objective on one batch. x: [B, d], y: [B] or [B, T] */
+  async evaluate(x: TensorLike | Mat, y: TensorLike | Mat): Promise<number> {
+    return this.compute(x, y, false).value;
+  }
+
+  /** The objective, and its gradient ADDED to every parameter's grad (model and likelihood). */
+  async evaluateWithGradient(x: TensorLike | Mat, y: TensorLike | Mat): Promise<ApproximateMLLResult> {
+    return this.compute(x, y, true);
+  }
+
+  /** Model and likelihood parameters, each once (what an optimiser should move). */
+  parameters() {
+    return [...new Set([...this.model.parameters(), ...this.likelihood.parameters()])];
+  }
+
+  compute(x: TensorLike | Mat, y: TensorLike | Mat, withGradient: boolean): ApproximateMLLResult {
+    const X = toMat(x, "inputs");
+    const Y = toMat(y as TensorLike, "targets");
+    const T = this.model.numTasks, B = X.rows;
+    if (Y.rows !== B) throw new ShapeError(`the batch has ${B} inputs but ${Y.rows} targets`);
+    if (Y.cols !== T) {
+      throw new ShapeError(`the targets have ${Y.cols} column${Y.cols === 1 ? "" : "s"} (tasks) but the model has ${T} task${T === 1 ? "" : "s"}; pass y as [B${T === 1 ? "" : `, ${T}`}]`);
+    }
+    if (B > this.numData) {
+      throw new ArgumentError(`numData (${this.numData}) is smaller than this batch (${B} points); numData must be the size of the whole training set`);
+    }
+    const noise = taskNoise(this.likelihood, T);
+    const marg = this.model.marginalsF64(X, { withGradient });
+    const gMean = new Float64Array(B * T);
+    const gVar = new Float64Array(B * T);
+    const dNoise = new Float64Array(T);
+    let sum = 0;
+    for (let i = 0; i < B; i++) {
+      for (let t = 0; t < T; t++) {
+        const k = i * T + t;
+        const r = this.pointTerm(Y.data[k], marg.mean[k], marg.variance[k], noise.values[t]);
+        sum += r.value;
+        gMean[k] = r.dMean / B;
+        gVar[k] = r.dVar / B;
+        dNoise[t] += r.dNoise / B;
+      }
+    }
+    const kl = this.model.klDivergence();
+    const klScale = this.beta / this.numData;
+    if (withGradient) {
+      (marg.backward as NonNullable<typeof marg.backward>)(gMean, gVar, klScale);
+      noise.backward(dNoise);
+    }
+    return { value: sum / B - klScale * kl, expectedLogLik: sum / B, kl };
+  }
+}

@@ -1,0 +1,16 @@
+// GPyTorch's PredictiveLogLikelihood (Jankowiak et al. 2020): the log of the
+// predictive density of each target, log N(y | mu, var + s), averaged over
+// the batch, minus beta KL / numData. Favours calibrated predictive variances.
+
+import { ApproximateMarginalLogLikelihood, type PointTerm } from "./ApproximateMarginalLogLikelihood";
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+export class PredictiveLogLikelihood extends ApproximateMarginalLogLikelihood {
+  protected pointTerm(y: number, mean: number, variance: number, s: number): PointTerm {
+    const r = y - mean;
+    const v = variance + s;
+    const d = 0.5 * ((r * r) / (v * v) - 1 / v);
+    return { value: -0.5 * ((r * r) / v + Math.log(v) + LOG_2PI), dMean: r / v, dVar: d, dNoise: d };
+  }
+}

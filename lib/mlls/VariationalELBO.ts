@@ -1,0 +1,15 @@
+// GPyTorch's VariationalELBO: the expected log likelihood under q(f),
+//   E_q[log N(y | f, s)] = -1/2 ((y - mu)^2 / s + var / s + log s + log 2 pi),
+// averaged over the batch, minus beta KL / numData.
+
+import { ApproximateMarginalLogLikelihood, type PointTerm } from "./ApproximateMarginalLogLikelihood";
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+export class VariationalELBO extends ApproximateMarginalLogLikelihood {
+  protected pointTerm(y: number, mean: number, variance: number, s: number): PointTerm {
+    const r = y - mean;
+    const q = (r * r + variance) / s;
+    return { value: -0.5 * (q + Math.log(s) + LOG_2PI), dMean: r / s, dVar: -0.5 / s, dNoise: 0.5 * (q / s - 1 / s) };
+  }
+}

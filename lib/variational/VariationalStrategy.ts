@@ -1,0 +1,290 @@
+// GPyTorch's whitened VariationalStrategy (SVGP) for a batch of Q
+// independent latent functions f_q, each with inducing points Z_q [M, d]
+// and q(u'_q) = N(m_q, L_q L_q^T) over u'_q = Lz_q^{-1} u_q:
+//   Lz = chol(K_ZZ + jitter I),  A = Lz^{-1} K_Zx          [M, B]
+//   mu(x_i)  = mean(x_i) + a_i^T m
+//   var(x_i) = k(x_i, x_i) + jitter + a_i^T (L L^T - I) a_i
+// k(x_i, x_i) comes from the lazy kernel operator's diagonal (O(B) pair
+// evaluations), never from a B x B matrix. The jitter (1e-6, GPyTorch's
+// float64 variational_cholesky_jitter) is added to K_ZZ before its Cholesky
+// and to the data variances, as GPyTorch does.
+//
+// Gradients are analytic, in f64. With gMu, gVar the objective's gradients
+// w.r.t. the marginals and c the weight of -KL:
+//   dm   = A gMu - c m,       dL = 2 A diag(gVar) A^T L - c (L - diag(1/L_ii))
+//   dA   = m gMu^T + 2 (L L^T - I) A diag(gVar)
+//   dK_Zx = Lz^{-T} dA,      dLz = -tril(dK_Zx A^T),  dK_ZZ = cholesky backward
+// then kernel parameters through the bilinear-derivative reductions
+// (K_Zx, K_ZZ, and the diagonal blocks for k(x_i, x_i)), inducing points
+// through inputGradient.
+
+import { choleskyWithJitter, solveLower, solveLowerTransposed } from "../algorithms/cholesky";
+import { choleskyBackward } from "../algorithms/choleskyBackward";
+import { type Mat, mat } from "../algorithms/matrix";
+import { ArgumentError, ShapeError } from "../errors";
+import { diagBackward } from "../kernels/diagBackward";
+import { inputGradient } from "../kernels/inputGradient";
+import type { Kernel } from "../kernels/Kernel";
+import { KernelOperator } from "../kernels/KernelOperator";
+import type { Mean } from "../means/Mean";
+import { Module } from "../module/Module";
+import { Parameter } from "../module/Parameter";
+import { ConstantDiagLinearOperator } from "../operators/ConstantDiagLinearOperator";
+import { ConstantMulLinearOperator } from "../operators/ConstantMulLinearOperator";
+import type { LinearOperator } from "../operators/LinearOperator";
+import { LowRankRootLinearOperator } from "../operators/LowRankRootLinearOperator";
+import { SumLinearOperator } from "../operators/SumLinearOperator";
+import type { VariationalDistribution } from "./VariationalDistribution";
+
+/** GPyTorch's settings.variational_cholesky_jitter for float64. */
+export const VARIATIONAL_JITTER = 1e-6;
+
+/** The prior of latent q: its kernel and mean (batch members of the model's modules). */
+export type LatentPrior = (q: number) => { kernel: Kernel; mean: Mean };
+
+/** Marginals of the Q latent functions at B inputs, and the way back to the parameters. */
+export interface LatentMarginals {
+  numLatents: number;
+  size: number;
+  /** shape: [Q, B] row-major */
+  mean: Float64Array;
+  /** shape: [Q, B] row-major */
+  variance: Float64Array;
+  /**
+   * Adds the gradient of (sum gMean * mean + sum gVar * variance - klScale * KL)
+   * into every parameter's grad. shapes: gMean, gVar [Q, B]
+   */
+  backward?(gMean: Float64Array, gVar: Float64Array, klScale: number): void;
+}
+
+export interface VariationalStrategyOptions {
+  /** [M, d], or [Q, M, d] for a batch of Q latent functions (a [M, d] start is copied to each). */
+  inducingPoints: Mat[] | Mat;
+  variationalDistribution: VariationalDistribution;
+  /** Train the inducing locations (default true). */
+  learnInducingLocations?: boolean;
+  /** Added to K_ZZ and to the data variances (default 1e-6, GPyTorch's float64 value). */
+  jitter?: number;
+}
+
+export class VariationalStrategy extends Module {
+  /** shape: [M, d] or [Q, M, d] (GPyTorch's inducing_points) */
+  readonly inducingPoints: Parameter;
+  readonly variationalDistribution: VariationalDistribution;
+  readonly learnInducingLocations: boolean;
+  readonly jitter: number;
+  readonly numLatents: number;
+  readonly numInducingPoints: number;
+  readonly inputDims: number;
+  private choleskyCache = new Map<number, { key: string; L: Mat }>();
+
+  constructor(options: VariationalStrategyOptions) {
+    super();
+    const dist = options.variationalDistribution;
+    const Q = dist.numMembers;
+    const zs = Array.isArray(options.inducingPoints) ? options.inducingPoints : [options.inducingPoints];
+    if (zs.length !== 1 && zs.length !== Q) {
+      throw new ShapeError(`inducing points come in ${zs.length} sets but there are ${Q} latent functions; pass [M, d] or [${Q}, M, d]`);
+    }
+    const M = zs[0].rows, d = zs[0].cols;
+    for (const z of zs) {
+      if (z.rows !== M || z.cols !== d) throw new ShapeError(`every latent needs inducing points of the same shape [${M}, ${d}], got [${z.rows}, ${z.cols}]`);
+    }
+    if (M !== dist.numInducingPoints) {
+      throw new ShapeError(`${M} inducing points but the variational distribution was built for ${dist.numInducingPoints}`);
+    }
+    this.numLatents = Q;
+    this.numInducingPoints = M;
+    this.inputDims = d;
+    this.learnInducingLocations = options.learnInducingLocations ?? true;
+    this.jitter = options.jitter ?? VARIATIONAL_JITTER;
+    const shape = dist.distributionBatchShape.length ? [Q, M, d] : [M, d];
+    this.inducingPoints = this.registerParameter("inducingPoints", new Parameter(shape));
+    for (let q = 0; q < Q; q++) this.inducingPoints.raw.set((zs.length === 1 ? zs[0] : zs[q]).data, q * M * d);
+    this.variationalDistribution = this.registerModule("variationalDistribution", dist);
+  }
+
+  /** Inducing points of latent q. shape: [M, d] */
+  inducingF64(q: number): Mat {
+    const M = this.numInducingPoints, d = this.inputDims;
+    return mat(M, d, this.inducingPoints.raw.slice(q * M * d, (q + 1) * M * d));
+  }
+
+  /** sum_q KL(q(u'_q) || N(0, I)) */
+  klDivergence(): number {
+    let s = 0;
+    for (let q = 0; q < this.numLatents; q++) s += this.variationalDistribution.klDivergence(q);
+    return s;
+  }
+
+  /** Marginal means and variances of every latent at x [B, d]. */
+  latentMarginals(x: Mat, prior: LatentPrior, options: { withGradient?: boolean } = {}): LatentMarginals {
+    this.checkInputs(x);
+    const Q = this.numLatents, B = x.rows;
+    const mean = new Float64Array(Q * B);
+    const variance = new Float64Array(Q * B);
+    const states: ReturnType<VariationalStrategy["forwardLatent"]>[] = [];
+    for (let q = 0; q < Q; q++) {
+      const s = this.forwardLatent(q, x, prior(q));
+      mean.set(s.mu, q * B);
+      variance.set(s.variance, q * B);
+      states.push(s);
+    }
+    const out: LatentMarginals = { numLatents: Q, size: B, mean, variance };
+    if (options.withGradient) {
+      out.backward = (gMean, gVar, klScale) => {
+        for (let q = 0; q < Q; q++) this.backwardLatent(states[q], gMean.subarray(q * B, (q + 1) * B), gVar.subarray(q * B, (q + 1) * B), klScale);
+      };
+    }
+    return out;
+  }
+
+  /**
+   * The lazy predictive covariance of latent q at x [n, d]:
+   * K_xx + jitter I + (L^T A)^T (L^T A) - A^T A, its diagonal the kernel's diag path.
+   */
+  latentCovariance(q: number, x: Mat, prior: LatentPrior): { mean: Float64Array; covariance: LinearOperator } {
+    this.checkInputs(x);
+    const s = this.forwardLatent(q, x, prior(q));
+    const n = x.rows, M = this.numInducingPoints;
+    const rootOf = (P: Mat) => {
+      const r = mat(n, M);
+      for (let k = 0; k < M; k++) for (let i = 0; i < n; i++) r.data[i * M + k] = P.data[k * n + i];
+      return r;
+    };
+    const covariance = new SumLinearOperator(
+      s.Kxx,
+      new ConstantDiagLinearOperator(this.jitter, n),
+      new LowRankRootLinearOperator(rootOf(s.W)),
+      new ConstantMulLinearOperator(new LowRankRootLinearOperator(rootOf(s.A)), -1),
+    );
+    return { mean: s.mu, covariance };
+  }
+
+  private checkInputs(x: Mat): void {
+    if (x.cols !== this.inputDims) {
+      throw new ShapeError(`the inputs have ${x.cols} columns but the inducing points have ${this.inputDims}; inducing points must be [M, d] with the data's d`);
+    }
+  }
+
+  /** Lz = chol(K_ZZ + jitter I), cached while Z and the kernel's parameters are unchanged. */
+  private choleskyFactor(q: number, z: Mat, kernel: Kernel, Kzz: LinearOperator): Mat {
+    const key = `${Array.from(z.data).join(",")}|${kernel.parameters().map((p) => Array.from(p.raw).join(",")).join(";")}`;
+    const hit = this.choleskyCache.get(q);
+    if (hit && hit.key === key) return hit.L;
+    const K = Kzz.toDenseF64();
+    for (let i = 0; i < K.rows; i++) K.data[i * K.cols + i] += this.jitter;
+    const { L } = choleskyWithJitter(K, "K_ZZ + jitter (inducing-point covariance)");
+    this.choleskyCache.set(q, { key, L });
+    return L;
+  }
+
+  private forwardLatent(q: number, x: Mat, prior: { kernel: Kernel; mean: Mean }) {
+    const { kernel, mean } = prior;
+    const z = this.inducingF64(q);
+    const M = this.numInducingPoints, B = x.rows;
+    const Kzz = asKernelOperator(kernel.operatorF64(z, z), kernel);
+    const Kzx = asKernelOperator(kernel.operatorF64(z, x), kernel);
+    const Kxx = asKernelOperator(kernel.operatorF64(x, x), kernel);
+    const Lz = this.choleskyFactor(q, z, kernel, Kzz);
+    const A = solveLower(Lz, Kzx.rowsF64(Int32Array.from({ length: M }, (_, i) => i))); // [M, B]
+    const kxx = Kxx.diagonalF64(); // the lazy operator's O(B) diagonal
+    const mx = mean.forwardF64(x);
+    if (mx.length !== B) throw new ShapeError(`the mean module returned ${mx.length} values for ${B} inputs`);
+    const m = this.variationalDistribution.meanF64(q);
+    const L = this.variationalDistribution.rootF64(q);
+    // W = L^T A [M, B]
+    const W = mat(M, B);
+    for (let k = 0; k < M; k++) {
+      for (let r = k; r < M; r++) {
+        const lrk = L.data[r * M + k];
+        if (lrk === 0) continue;
+        for (let i = 0; i < B; i++) W.data[k * B + i] += lrk * A.data[r * B + i];
+      }
+    }
+    const mu = Float64Array.from(mx);
+    const variance = new Float64Array(B);
+    for (let i = 0; i < B; i++) variance[i] = kxx[i] + this.jitter;
+    for (let k = 0; k < M; k++) {
+      const mk = m[k];
+      for (let i = 0; i < B; i++) {
+        const a = A.data[k * B + i], w = W.data[k * B + i];
+        mu[i] += a * mk;
+        variance[i] += w * w - a * a;
+      }
+    }
+    return { q, x, z, kernel, mean, Kzz, Kzx, Kxx, Lz, A, W, m, L, mu, variance };
+  }
+
+  private backwardLatent(s: ReturnType<VariationalStrategy["forwardLatent"]>, gMu: Float64Array, gVar: Float64Array, klScale: number): void {
+    const M = this.numInducingPoints, B = s.x.rows;
+    const { A, W, L, m, Lz } = s;
+    // dm = A gMu; G = A diag(gVar); C = G A^T
+    const dm = new Float64Array(M);
+    const C = mat(M, M);
+    for (let k = 0; k < M; k++) {
+      let t = 0;
+      for (let i = 0; i < B; i++) t += A.data[k * B + i] * gMu[i];
+      dm[k] = t;
+      for (let l = 0; l <= k; l++) {
+        let c = 0;
+        for (let i = 0; i < B; i++) c += A.data[k * B + i] * gVar[i] * A.data[l * B + i];
+        C.data[k * M + l] = c;
+        C.data[l * M + k] = c;
+      }
+    }
+    // dL = 2 C L (lower triangle)
+    const dL = mat(M, M);
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j <= i; j++) {
+        let t = 0;
+        for (let k = j; k < M; k++) t += C.data[i * M + k] * L.data[k * M + j];
+        dL.data[i * M + j] = 2 * t;
+      }
+    }
+    const dist = this.variationalDistribution;
+    dist.addKLGradient(s.q, klScale, dm, dL);
+    dist.backward(s.q, dm, dL);
+    // dA = m gMu^T + 2 (L W - A) diag(gVar)
+    const dA = mat(M, B);
+    for (let r = 0; r < M; r++) {
+      const mr = m[r];
+      for (let i = 0; i < B; i++) dA.data[r * B + i] = mr * gMu[i] - 2 * A.data[r * B + i] * gVar[i];
+      for (let k = 0; k <= r; k++) {
+        const lrk = L.data[r * M + k];
+        if (lrk === 0) continue;
+        for (let i = 0; i < B; i++) dA.data[r * B + i] += 2 * lrk * W.data[k * B + i] * gVar[i];
+      }
+    }
+    const dKzx = solveLowerTransposed(Lz, dA); // [M, B]
+    // dLz = -tril(dKzx A^T)
+    const dLz = mat(M, M);
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j <= i; j++) {
+        let t = 0;
+        for (let c = 0; c < B; c++) t += dKzx.data[i * B + c] * A.data[j * B + c];
+        dLz.data[i * M + j] = -t;
+      }
+    }
+    const dKzz = choleskyBackward(Lz, dLz);
+    s.Kzx.backward({ kind: "dense", M: dKzx.data });
+    s.Kzz.backward({ kind: "dense", M: dKzz.data });
+    diagBackward(s.kernel, s.x, gVar);
+    s.mean.backward(s.x, gMu);
+    if (this.learnInducingLocations) {
+      // Both arguments of K_ZZ move: with dK_ZZ symmetric the row gradient takes weights 2 dK_ZZ.
+      const gz = inputGradient(s.kernel, s.z, s.x, dKzx.data);
+      const twice = dKzz.data.map((v) => 2 * v);
+      const gzz = inputGradient(s.kernel, s.z, s.z, twice);
+      const d = this.inputDims, off = s.q * M * d;
+      for (let i = 0; i < M * d; i++) this.inducingPoints.grad[off + i] += gz.data[i] + gzz.data[i];
+    }
+  }
+}
+
+function asKernelOperator(op: LinearOperator, kernel: Kernel): KernelOperator {
+  if (!(op instanceof KernelOperator)) {
+    throw new ArgumentError(`variational GPs need a kernel defined by a formula (RBF, Matern, Scale, sums, products, ...); ${kernel.name} returned ${op.describe()}`);
+  }
+  return op;
+}

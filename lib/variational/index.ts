@@ -1,0 +1,10 @@
+export { VariationalDistribution } from "./VariationalDistribution";
+export type { VariationalDistributionOptions } from "./VariationalDistribution";
+export { CholeskyVariationalDistribution } from "./CholeskyVariationalDistribution";
+export { MeanFieldVariationalDistribution } from "./MeanFieldVariationalDistribution";
+export { VariationalStrategy, VARIATIONAL_JITTER } from "./VariationalStrategy";
+export type { VariationalStrategyOptions, LatentMarginals, LatentPrior } from "./VariationalStrategy";
+export { LMCVariationalStrategy } from "./LMCVariationalStrategy";
+export type { LMCOptions } from "./LMCVariationalStrategy";
+export { IndependentMultitaskVariationalStrategy } from "./IndependentMultitaskVariationalStrategy";
+export type { TaskMarginals } from "./taskMixing";
