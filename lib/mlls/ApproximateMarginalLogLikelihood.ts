@@ -6,7 +6,7 @@
 // (kernel, mean, variational and inducing parameters) and the noise.
 // Only B x T marginals and M x B blocks per latent exist: memory is O(B M).
 
-import { type Mat } from "../algorithms/matrix";
+import { type Mat, mat } from "../algorithms/matrix";
 import { ArgumentError, ShapeError } from "../errors";
 import { taskNoise } from "../likelihoods/taskNoise";
 import type { ApproximateGP } from "../models/ApproximateGP";
@@ -66,6 +66,25 @@ export abstract class ApproximateMarginalLogLikelihood {
   /** The objective, and its gradient ADDED to every parameter's grad (model and likelihood). */
   async evaluateWithGradient(x: TensorLike | Mat, y: TensorLike | Mat): Promise<ApproximateMLLResult> {
     return this.compute(x, y, true);
+  }
+
+  /**
+   * The objective over a whole data set, in chunks of `chunk` points:
+   * (sum of all data terms - beta KL) / N, with N = x.rows (= numData for the training set).
+   */
+  async evaluateDataset(x: TensorLike | Mat, y: TensorLike | Mat, chunk = 4096): Promise<number> {
+    const X = toMat(x, "inputs");
+    const Y = toMat(y as TensorLike, "targets");
+    if (Y.rows !== X.rows) throw new ShapeError(`${X.rows} inputs but ${Y.rows} targets`);
+    const n = X.rows, d = X.cols, T = Y.cols;
+    let sum = 0, kl = 0;
+    for (let s = 0; s < n; s += chunk) {
+      const b = Math.min(chunk, n - s);
+      const r = this.compute(mat(b, d, X.data.subarray(s * d, (s + b) * d)), mat(b, T, Y.data.subarray(s * T, (s + b) * T)), false);
+      sum += r.expectedLogLik * b;
+      kl = r.kl;
+    }
+    return (sum - this.beta * kl) / n;
   }
 
   /** Model and likelihood parameters, each once (what an optimiser should move). */

@@ -14,6 +14,8 @@ export interface FitProgress {
   hyperparameters: Record<string, number[]>;
   /** Seconds since the run started. */
   seconds: number;
+  /** Minibatch training: the epoch this step belongs to (0-based). */
+  epoch?: number;
 }
 
 export class FitRun {

@@ -3,13 +3,21 @@
 // maxCholeskySize, CG probes above), so memory stays O(n) for large n.
 // Yields to the event loop between iterations so an AbortSignal, a notebook
 // interrupt or a live chart can act.
+// Variational objectives (VariationalELBO, PredictiveLogLikelihood) train on
+// minibatches of { x, y }: `epochs` passes in a seeded shuffled order, one
+// Adam step per batch, the same progress events (with the epoch) per step;
+// the likelihood's parameters train with the model's, as in GPyTorch's loop.
 
 import type { SolveOptions } from "../algorithms/settings";
 import { liveFitChart } from "../display/liveFitChart";
 import { getLiveDisplay } from "../displayHooks";
 import { ArgumentError } from "../errors";
+import type { Mat } from "../algorithms/matrix";
+import { ApproximateMarginalLogLikelihood } from "../mlls/ApproximateMarginalLogLikelihood";
 import type { ExactMarginalLogLikelihood } from "../mlls/ExactMarginalLogLikelihood";
 import type { Module } from "../module/Module";
+import { type TensorLike, toMat } from "../tensorLike";
+import { Minibatches } from "./minibatches";
 import { FitRun, type FitProgress } from "./FitRun";
 import { Adam, LBFGS } from "./optimizers";
 
@@ -29,6 +37,16 @@ export interface FitOptions {
   live?: boolean;
   /** Numerical settings for every MLL evaluation. */
   solve?: SolveOptions;
+  /** Training inputs [N, d] for minibatch objectives (VariationalELBO, PredictiveLogLikelihood). */
+  x?: TensorLike | Mat;
+  /** Training targets [N] or [N, T] for minibatch objectives. */
+  y?: TensorLike | Mat;
+  /** Points per minibatch (default: all N). */
+  batchSize?: number;
+  /** Passes over the data (minibatch objectives; default 1 when given, else `iterations` steps). */
+  epochs?: number;
+  /** Reshuffle (seeded) every epoch (default true). */
+  shuffle?: boolean;
 }
 
 /** An objective to maximise with gradients into a module's parameters (ExactMarginalLogLikelihood fits). */
@@ -37,12 +55,17 @@ export interface Objective {
   evaluate(options?: { solve?: SolveOptions }): Promise<number>;
 }
 
-export async function fit(model: Module, mll: Objective | ExactMarginalLogLikelihood, options: FitOptions = {}): Promise<FitRun> {
-  const iterations = options.iterations ?? 100;
-  if (!Number.isInteger(iterations) || iterations < 0) throw new ArgumentError(`iterations must be a non-negative integer, got ${iterations}`);
+export async function fit(model: Module, mll: Objective | ExactMarginalLogLikelihood | ApproximateMarginalLogLikelihood, options: FitOptions = {}): Promise<FitRun> {
   const kind = options.optimizer ?? "adam";
   if (kind !== "adam" && kind !== "lbfgs") throw new ArgumentError(`optimizer must be "adam" or "lbfgs", got ${kind}`);
-  const params = model.parameters();
+  const batches = mll instanceof ApproximateMarginalLogLikelihood ? minibatchesFor(mll, options) : null;
+  if (batches && kind === "lbfgs" && batches.batchesPerEpoch > 1) {
+    throw new ArgumentError("L-BFGS needs the same objective at every step: use Adam with minibatches, or batchSize >= the number of training points");
+  }
+  if (options.epochs !== undefined && (!Number.isInteger(options.epochs) || options.epochs < 0)) throw new ArgumentError(`epochs must be a non-negative integer, got ${options.epochs}`);
+  const iterations = batches && (options.epochs !== undefined || options.iterations === undefined) ? (options.epochs ?? 1) * batches.batchesPerEpoch : options.iterations ?? 100;
+  if (!Number.isInteger(iterations) || iterations < 0) throw new ArgumentError(`iterations must be a non-negative integer, got ${iterations}`);
+  const params = mll instanceof ApproximateMarginalLogLikelihood ? mll.parameters() : model.parameters();
   const size = params.reduce((s, p) => s + p.size, 0);
   const x = new Float64Array(size);
   const pack = () => {
@@ -63,7 +86,9 @@ export async function fit(model: Module, mll: Objective | ExactMarginalLogLikeli
   /** loss = -MLL/n and its gradient w.r.t. the packed raw values. */
   const lossAndGrad = async (): Promise<{ loss: number; grad: Float64Array }> => {
     for (const p of params) p.zeroGrad();
-    const { value } = await mll.evaluateWithGradient(solve);
+    const { value } = batch
+      ? await (mll as ApproximateMarginalLogLikelihood).evaluateWithGradient(batch.x, batch.y)
+      : await (mll as Objective).evaluateWithGradient(solve);
     const grad = new Float64Array(size);
     let o = 0;
     for (const p of params) {
@@ -73,6 +98,22 @@ export async function fit(model: Module, mll: Objective | ExactMarginalLogLikeli
     return { loss: -value, grad };
   };
 
+  let batch: { x: Mat; y: Mat } | null = null;
+  let epochIterator: Iterator<{ x: Mat; y: Mat }> | null = null;
+  let epoch = -1;
+  /** The next minibatch, starting a new (reshuffled) epoch when one ends. */
+  const nextBatch = () => {
+    if (!batches) return;
+    let r = epochIterator?.next();
+    if (!r || r.done) {
+      epoch++;
+      epochIterator = batches.epoch();
+      r = epochIterator.next();
+    }
+    batch = r.value as { x: Mat; y: Mat };
+  };
+  const likelihood = mll instanceof ApproximateMarginalLogLikelihood && !model.parameters().includes(mll.likelihood.parameters()[0]) ? mll.likelihood : null;
+
   const run = new FitRun(kind);
   const chart = options.live === false || !getLiveDisplay() ? null : liveFitChart();
   const start = performance.now();
@@ -80,6 +121,7 @@ export async function fit(model: Module, mll: Objective | ExactMarginalLogLikeli
   const lbfgs = new LBFGS({ lr: options.lr ?? 1 });
   try {
     pack();
+    nextBatch();
     let current = kind === "lbfgs" ? await lossAndGrad() : null;
     for (let it = 0; it < iterations; it++) {
       if (options.signal?.aborted) {
@@ -87,6 +129,7 @@ export async function fit(model: Module, mll: Objective | ExactMarginalLogLikeli
         break;
       }
       let loss: number;
+      if (it > 0) nextBatch();
       if (kind === "adam") {
         const r = await lossAndGrad();
         loss = r.loss;
@@ -108,14 +151,17 @@ export async function fit(model: Module, mll: Objective | ExactMarginalLogLikeli
         current = next;
       }
       if (!Number.isFinite(loss)) throw new ArgumentError(`the loss became ${loss} at iteration ${it}; lower the learning rate or check the data`);
-      const progress: FitProgress = { iteration: it, loss, hyperparameters: hyperparameters(model), seconds: (performance.now() - start) / 1000 };
+      const progress: FitProgress = { iteration: it, loss, hyperparameters: hyperparameters(model, likelihood), seconds: (performance.now() - start) / 1000 };
+      if (batches) progress.epoch = epoch;
       run.history.push(progress);
       options.onProgress?.(progress);
       chart?.update(run.displayData());
       // Let abort signals, interrupts and display timers run.
       await new Promise((resolve) => setImmediate(resolve));
     }
-    run.finalLoss = -(await mll.evaluate(solve));
+    run.finalLoss = batches
+      ? -(await (mll as ApproximateMarginalLogLikelihood).evaluateDataset(batches.x, batches.y))
+      : -(await (mll as Objective).evaluate(solve));
     run.done = !run.cancelled;
   } finally {
     chart?.close(run.displayData());
@@ -123,8 +169,21 @@ export async function fit(model: Module, mll: Objective | ExactMarginalLogLikeli
   return run;
 }
 
-function hyperparameters(model: Module): Record<string, number[]> {
+function hyperparameters(model: Module, likelihood: Module | null = null): Record<string, number[]> {
   const out: Record<string, number[]> = {};
   for (const r of model.hyperparameterRows()) out[r.name] = r.value;
+  if (likelihood) for (const r of likelihood.hyperparameterRows("likelihood.")) out[r.name] = r.value;
   return out;
+}
+
+function minibatchesFor(mll: ApproximateMarginalLogLikelihood, options: FitOptions): Minibatches {
+  if (options.x === undefined || options.y === undefined) {
+    throw new ArgumentError(`${mll.constructor.name} trains on minibatches: pass the training data as fit(model, mll, { x, y, batchSize, epochs })`);
+  }
+  const x = toMat(options.x, "training inputs");
+  const y = toMat(options.y as TensorLike | Mat, "training targets");
+  if (x.rows > mll.numData) {
+    throw new ArgumentError(`numData (${mll.numData}) is smaller than the ${x.rows} training points; numData must be the size of the whole training set`);
+  }
+  return new Minibatches(x, y, options.batchSize, options.shuffle ?? true);
 }
