@@ -257,6 +257,13 @@ async function main(): Promise<void> {
   const preloaded = await preload(loader);
   const runner = new CellRunner(preloaded, loader);
   process.on("SIGINT", () => runner.onInterruptSignal());
+  // Long library runs (gp.train.fit) redraw one chart in place through display handles.
+  preloaded.gp.setLiveDisplay?.({
+    show: (value: unknown) => {
+      const handle = runner.display(value);
+      return { update: (next: unknown) => void handle.update(next) };
+    },
+  });
   process.on("uncaughtException", (error) => console.error(`Uncaught ${(error as Error).stack ?? error}`));
   process.on("unhandledRejection", (reason) => console.error(`Unhandled rejection: ${(reason as Error)?.stack ?? reason}`));
 

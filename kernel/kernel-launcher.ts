@@ -15,6 +15,8 @@ export interface LaunchOptions {
   readyTimeoutMs?: number;
   /** Where the kernel's own log (stderr) goes; default: inherited. */
   stderr?: "inherit" | "pipe" | "ignore";
+  /** Another kernel's command line, "{connection_file}" standing for the file (benchmarks compare with tslab). */
+  argv?: string[];
 }
 
 export class LaunchedKernel {
@@ -54,7 +56,9 @@ export async function launchKernel(options: LaunchOptions = {}): Promise<Launche
   const connection = await newConnectionInfo();
   const connectionFile = path.join(os.tmpdir(), `gplab-kernel-${process.pid}-${connection.shell_port}.json`);
   fs.writeFileSync(connectionFile, JSON.stringify(connection), { mode: 0o600 });
-  const child = spawn(process.execPath, [cliScript, "kernel", "--connection-file", connectionFile], {
+  const [command, ...args] = (options.argv ?? [process.execPath, cliScript, "kernel", "--connection-file", "{connection_file}"])
+    .map((arg) => arg.replace("{connection_file}", connectionFile));
+  const child = spawn(command, args, {
     cwd: options.cwd ?? process.cwd(),
     env: options.env ?? process.env,
     stdio: ["ignore", "inherit", options.stderr ?? "inherit"],
