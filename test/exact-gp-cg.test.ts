@@ -109,3 +109,22 @@ test("prediction at N = 3,000 on the CG path equals the exact prediction (test p
     assert.ok(Math.abs(p.varianceF64[i] - e.varianceF64[i]) < 1e-4, `variance ${p.varianceF64[i]} vs ${e.varianceF64[i]}`);
   }
 });
+
+test("LOVE variances (fastPredVar) on the iterative path approach the exact ones (n = 1,200, 1-D)", async () => {
+  const r = new gp.RandomSource(4);
+  const x = Array.from({ length: 1200 }, () => [10 * r.uniform()]);
+  const y = x.map(([v]) => Math.sin(v) + 0.1 * r.normal());
+  const xt = [[0.3], [2.2], [5.5], [9.9], [11]];
+  const build = () => {
+    const m = new gp.models.ExactGP(x, y, new gp.likelihoods.GaussianLikelihood(), { meanModule: new gp.means.ConstantMean(), covarModule: new gp.kernels.ScaleKernel(new gp.kernels.RBFKernel()) });
+    return m.initialize({ "likelihood.noise": 0.05, "covarModule.outputscale": 1.2, "covarModule.baseKernel.lengthscale": 0.7 });
+  };
+  const exact = await build().predict(xt, { solve: { maxCholeskySize: 2000 } });
+  gp.setSeed(2);
+  const love = await build().predict(xt, { fastPredVar: true });
+  for (let i = 0; i < xt.length; i++) {
+    assert.ok(Math.abs(love.meanF64[i] - exact.meanF64[i]) < 1e-5);
+    // Documented accuracy of LOVE here (100 Lanczos steps): 1e-4 absolute.
+    assert.ok(Math.abs(love.varianceF64[i] - exact.varianceF64[i]) < 1e-4, `LOVE ${love.varianceF64[i]} vs exact ${exact.varianceF64[i]}`);
+  }
+});
