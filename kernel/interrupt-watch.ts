@@ -7,23 +7,17 @@ import { Worker } from "node:worker_threads";
 
 export const INTERRUPT_PIPE_FD = 4;
 
+// Event-driven on the worker's own loop (a blocking read would keep the
+// process from exiting: Node waits for its threads on exit).
 const WATCHER_SOURCE = `
 const { workerData } = require("node:worker_threads");
-const fs = require("node:fs");
+const net = require("node:net");
 const flags = workerData.buffers.map((buffer) => new Int32Array(buffer));
-const pause = new Int32Array(new SharedArrayBuffer(4));
-const bytes = Buffer.alloc(64);
-for (;;) {
-  let count;
-  try {
-    count = fs.readSync(workerData.fd, bytes, 0, bytes.length, null);
-  } catch (error) {
-    if (error.code === "EAGAIN") { Atomics.wait(pause, 0, 0, 20); continue; }
-    break;
-  }
-  if (count === 0) break;
+const pipe = new net.Socket({ fd: workerData.fd, readable: true, writable: false });
+pipe.on("data", () => {
   for (const flag of flags) { Atomics.store(flag, 0, 1); Atomics.notify(flag, 0); }
-}
+});
+pipe.on("error", () => {});
 `;
 
 /** Starts the watcher; `flags` are Int32Arrays on SharedArrayBuffers, set to 1 on interrupt. */

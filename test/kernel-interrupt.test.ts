@@ -83,4 +83,11 @@ describe("kernel interrupts", () => {
     assert.equal(resultText(await run(kernel, "1 + 1")), "2");
     await run(kernel, "let kept = 7;");
   });
+
+  test("a cell that ends its own process gets a clear error and a fresh cell runner", async () => {
+    const outcome = await run(kernel, "process.exit(3)");
+    assert.equal(outcome.reply.content.ename, "KernelRestarted");
+    assert.match(outcome.reply.content.evalue, /exited \(code 3\)/);
+    assert.equal(resultText(await run(kernel, "2 + 2")), "4");
+  });
 });
