@@ -1,39 +1,43 @@
 // A^{-1} from A's Cholesky factor L, for the exact MLL gradient
-// (M = (alpha alpha^T - A^{-1}) / 2 needs the whole inverse). Two passes of
-// n^3 / 6 with contiguous row operations: L^{-1} row by row, then
-// A^{-1} = L^{-T} L^{-1} as a sum of outer products of L^{-1}'s rows.
+// (M = (alpha alpha^T - A^{-1}) / 2 needs the whole inverse). Both passes are
+// n^3 / 6 contiguous dot products: U = L^{-T} (upper triangular, row j is
+// column j of L^{-1}), then A^{-1}[a, b] = sum_{i >= a} U[a, i] U[b, i] for b <= a.
 
 import { type Mat, mat } from "../algorithms/matrix";
+
+/** sum_{k = from}^{to - 1} x[xo + k] y[yo + k], four accumulators. */
+function dot(x: Float64Array, xo: number, y: Float64Array, yo: number, from: number, to: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let k = from;
+  for (; k + 3 < to; k += 4) {
+    s0 += x[xo + k] * y[yo + k];
+    s1 += x[xo + k + 1] * y[yo + k + 1];
+    s2 += x[xo + k + 2] * y[yo + k + 2];
+    s3 += x[xo + k + 3] * y[yo + k + 3];
+  }
+  for (; k < to; k++) s0 += x[xo + k] * y[yo + k];
+  return s0 + s1 + s2 + s3;
+}
 
 /** shapes: L [n, n] lower triangular -> A^{-1} [n, n] symmetric */
 export function choleskyInverse(L: Mat): Mat {
   const n = L.rows;
   const Ld = L.data;
-  const Li = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    const ri = i * n;
-    // row i of L^{-1} = (e_i - sum_{k<i} L[i,k] row_k) / L[i,i]
-    for (let k = 0; k < i; k++) {
-      const lik = Ld[ri + k];
-      if (lik === 0) continue;
-      const rk = k * n;
-      for (let j = 0; j <= k; j++) Li[ri + j] -= lik * Li[rk + j];
-    }
-    Li[ri + i] += 1;
-    const inv = 1 / Ld[ri + i];
-    for (let j = 0; j <= i; j++) Li[ri + j] *= inv;
+  // U[j, i] = (L^{-1})[i, j]: forward substitution for column j of L^{-1}.
+  const U = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    const uj = j * n;
+    U[uj + j] = 1 / Ld[j * n + j];
+    for (let i = j + 1; i < n; i++) U[uj + i] = -dot(Ld, i * n, U, uj, j, i) / Ld[i * n + i];
   }
   const out = mat(n, n);
   const A = out.data;
-  for (let i = 0; i < n; i++) {
-    const ri = i * n;
-    for (let a = 0; a <= i; a++) {
-      const va = Li[ri + a];
-      if (va === 0) continue;
-      const ra = a * n;
-      for (let b = 0; b <= a; b++) A[ra + b] += va * Li[ri + b];
+  for (let a = 0; a < n; a++) {
+    for (let b = 0; b <= a; b++) {
+      const v = dot(U, a * n, U, b * n, a, n);
+      A[a * n + b] = v;
+      A[b * n + a] = v;
     }
   }
-  for (let a = 0; a < n; a++) for (let b = 0; b < a; b++) A[b * n + a] = A[a * n + b];
   return out;
 }
