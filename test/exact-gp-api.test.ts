@@ -110,3 +110,38 @@ test("display data of kernels, models, predictions and fit runs", async () => {
     assert.equal(typeof bundle["text/plain"], "string");
   }
 });
+
+/** A user-defined kernel: exp(-||x - x'|| / l) written against the public formula API. */
+class ExponentialKernel extends gp.kernels.Kernel {
+  readonly rawLengthscale = this.registerParameter("rawLengthscale", new gp.models.Parameter([1, 1], new gp.constraints.Positive(), 0.5));
+  protected formulaFor(x1: gp.algorithms.Mat, x2: gp.algorithms.Mat): gp.kernels.KernelFormula {
+    const l = this.rawLengthscale.value();
+    const factor = { statistic: "sqdist" as const, dims: x1.cols, x: gp.kernels.scaledFeatures(x1, l), y: gp.kernels.scaledFeatures(x2, l), profile: gp.reductions.profiles.matern12Profile, params: new Float64Array(0) };
+    return gp.kernels.KernelFormula.of(x1.rows, x2.rows, factor, (acc, slots) => {
+      let g = 0;
+      for (let k = 0; k < x1.cols; k++) g += (-2 * acc[slots.perDim + k]) / l[0];
+      this.rawLengthscale.addValueGrad(0, g);
+    });
+  }
+}
+
+test("a custom kernel from the formula API gets values, diag, composition and gradients", async () => {
+  const k = new ExponentialKernel();
+  const x = [[0], [0.3], [1.1]];
+  const K = (k.call(x) as gp.operators.LinearOperator).toDenseF64();
+  assert.ok(Math.abs(K.data[1] - Math.exp(-0.3 / 0.5)) < 1e-12 && Math.abs(K.data[5] - Math.exp(-0.8 / 0.5)) < 1e-12);
+  assert.deepEqual(Array.from(k.call(x, x, { diag: true }).dataSync()), [1, 1, 1]);
+  const lik = new gp.likelihoods.GaussianLikelihood();
+  const model = new gp.models.ExactGP(xs, ys, lik, { meanModule: new gp.means.ZeroMean(), covarModule: new gp.kernels.ScaleKernel(k.mul(new gp.kernels.RBFKernel())) });
+  const mll = new gp.mlls.ExactMarginalLogLikelihood(lik, model);
+  model.zeroGrad();
+  await mll.evaluateWithGradient();
+  const p = k.rawLengthscale, h = 1e-6, r0 = p.raw[0];
+  p.raw[0] = r0 + h;
+  const a = await mll.evaluate();
+  p.raw[0] = r0 - h;
+  const b = await mll.evaluate();
+  p.raw[0] = r0;
+  assert.ok(Math.abs(p.grad[0] - (a - b) / (2 * h)) < 1e-6, `${p.grad[0]} vs ${(a - b) / (2 * h)}`);
+  assert.ok("covarModule.baseKernel.kernels.0.rawLengthscale" in model.stateDict());
+});
