@@ -12,3 +12,4 @@ export type { IterativeResult, IterativeReport } from "./iterative";
 export { resolveSolveOptions, formatBytes } from "./settings";
 export type { SolveOptions, ResolvedSolveOptions } from "./settings";
 export { choleskyBackward } from "./choleskyBackward";
+export { symmetricEigen } from "./symmetricEigen";

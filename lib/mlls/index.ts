@@ -5,3 +5,4 @@ export { ApproximateMarginalLogLikelihood } from "./ApproximateMarginalLogLikeli
 export type { ApproximateMLLOptions, ApproximateMLLResult } from "./ApproximateMarginalLogLikelihood";
 export { VariationalELBO } from "./VariationalELBO";
 export { PredictiveLogLikelihood } from "./PredictiveLogLikelihood";
+export { MultitaskExactMarginalLogLikelihood } from "./MultitaskExactMarginalLogLikelihood";

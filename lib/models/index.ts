@@ -6,3 +6,6 @@ export { Prediction } from "./Prediction";
 export { ApproximateGP } from "./ApproximateGP";
 export type { ApproximateGPOptions, ApproximatePredictOptions, VariationalStrategyChoice } from "./ApproximateGP";
 export { MultitaskPrediction } from "./MultitaskPrediction";
+export { MultitaskExactGP } from "./MultitaskExactGP";
+export type { MultitaskExactGPOptions } from "./MultitaskExactGP";
+export { MultitaskSystem } from "./MultitaskSystem";
