@@ -126,9 +126,14 @@ export class Module {
     const kids = new Map<Module, Module>();
     for (const [, c] of this.childEntries()) kids.set(c, c.batchMember(q));
     const clone = Object.create(Object.getPrototypeOf(this)) as this;
-    for (const [k, v] of Object.entries(this)) {
-      (clone as Record<string, unknown>)[k] = v instanceof Parameter ? views.get(v) ?? v : v instanceof Module ? kids.get(v) ?? v : v;
-    }
+    const memberOf = (v: unknown): unknown => {
+      if (v instanceof Parameter) return views.get(v) ?? v;
+      if (v instanceof Module) return kids.get(v) ?? v.batchMember(q);
+      // Arrays of modules (e.g. AdditiveKernel.kernels) hold members too.
+      if (Array.isArray(v) && v.some((e) => e instanceof Module)) return v.map(memberOf);
+      return v;
+    };
+    for (const [k, v] of Object.entries(this)) (clone as Record<string, unknown>)[k] = memberOf(v);
     const c = clone as unknown as { params: Map<string, Parameter>; children: Map<string, Module>; batchShape: readonly number[] };
     c.params = new Map([...this.params].map(([n, p]) => [n, views.get(p) as Parameter]));
     c.children = new Map([...this.children].map(([n, m]) => [n, kids.get(m) as Module]));
