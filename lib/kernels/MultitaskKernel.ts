@@ -17,11 +17,11 @@ export interface MultitaskOptions {
  * (KroneckerProductLinearOperator). Rows are ordered point-major: row
  * i * numTasks + t is point i, task t (as GPyTorch). shape: [n T, m T]
  */
-export class MultitaskKernel extends Kernel {
+export class MultitaskKernel<K extends Kernel = Kernel> extends Kernel {
   readonly numTasks: number;
   readonly taskCovarModule: IndexKernel;
 
-  constructor(readonly dataCovarModule: Kernel, options: MultitaskOptions) {
+  constructor(readonly dataCovarModule: K, options: MultitaskOptions) {
     super();
     if (!options || !Number.isInteger(options.numTasks) || options.numTasks < 1) throw new ArgumentError(`MultitaskKernel needs { numTasks } a positive integer, got ${options?.numTasks}`);
     this.numTasks = options.numTasks;

@@ -12,11 +12,11 @@ export interface ScaleOptions {
 }
 
 /** outputscale * base(x, x'): multiplies every term's coefficient. */
-export class ScaleKernel extends Kernel {
+export class ScaleKernel<K extends Kernel = Kernel> extends Kernel {
   /** shape: [] */
   readonly rawOutputscale: Parameter;
 
-  constructor(readonly baseKernel: Kernel, options: ScaleOptions = {}) {
+  constructor(readonly baseKernel: K, options: ScaleOptions = {}) {
     super({ batchShape: options.batchShape });
     this.rawOutputscale = this.registerParameter("rawOutputscale", new Parameter([], options.outputscaleConstraint ?? new Positive(), options.outputscale));
     this.registerModule("baseKernel", baseKernel);

@@ -20,9 +20,9 @@ import { type TensorLike, toMat, toVector } from "../tensorLike";
 import { lanczosInverseRoot } from "./love";
 import { Prediction } from "./Prediction";
 
-export interface ExactGPOptions {
-  meanModule?: Mean;
-  covarModule?: Kernel;
+export interface ExactGPOptions<M extends Mean = Mean, K extends Kernel = Kernel> {
+  meanModule?: M;
+  covarModule?: K;
   /** Numerical settings for training and prediction (maxCholeskySize, CG tolerance, probes, ...). */
   solve?: SolveOptions;
 }
@@ -70,10 +70,16 @@ interface SolveCache {
 /** Test points per prediction batch: bounds the [t, n + t] block of kernel rows. */
 const PREDICT_BATCH_BYTES = 64 * 2 ** 20;
 
-export class ExactGP extends Module {
-  readonly likelihood: GaussianLikelihoodBase;
-  meanModule: Mean | undefined;
-  covarModule: Kernel | undefined;
+/**
+ * Type parameters follow the modules passed in, so that
+ * `model.covarModule.baseKernel.lengthscale` type-checks in a notebook.
+ * (meanModule / covarModule are undefined at run time when neither passed
+ * nor assigned by a subclass; forward() then says so.)
+ */
+export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends GaussianLikelihoodBase = GaussianLikelihoodBase> extends Module {
+  readonly likelihood: L;
+  meanModule!: M;
+  covarModule!: K;
   solveOptions: SolveOptions;
   private trainX: Mat | null = null;
   private trainY: Float64Array | null = null;
@@ -84,7 +90,7 @@ export class ExactGP extends Module {
    * @param trainX [n, d] (number[] is [n, 1]); null to set data later with setTrainData.
    * @param trainY [n]
    */
-  constructor(trainX: TensorLike | Mat | null, trainY: TensorLike | null, likelihood: GaussianLikelihoodBase, options: ExactGPOptions = {}) {
+  constructor(trainX: TensorLike | Mat | null, trainY: TensorLike | null, likelihood: L, options: ExactGPOptions<M, K> = {}) {
     super();
     if (!likelihood) throw new ArgumentError("ExactGP needs a likelihood, e.g. new gp.likelihoods.GaussianLikelihood()");
     this.likelihood = this.registerModule("likelihood", likelihood);
