@@ -5,7 +5,7 @@
 // Each case runs in its own child process so its peak RSS is its own.
 // Prints one JSON line per case.
 //
-//   npm run bench -- exact-gp [--n 10000] [--d 3] [--executor fused|tfjs]
+//   npm run bench -- exact-gp [--n 10000] [--d 3] [--executor fused|tfjs] [--cg-tolerance 1e-6]
 
 import { execFileSync } from "node:child_process";
 import * as gp from "../lib";
@@ -24,6 +24,7 @@ interface Result {
   evaluations: number;
   mllPerN: number;
   cgIterations: number | null;
+  cgTolerance: number;
   peakRssBytes: number;
 }
 
@@ -41,13 +42,14 @@ function dataset(n: number, d: number): { x: Float64Array; y: Float64Array } {
   return { x, y };
 }
 
-async function runCase(kind: Result["case"], n: number, d: number, executor: string): Promise<Result> {
+async function runCase(kind: Result["case"], n: number, d: number, executor: string, cgTolerance: number): Promise<Result> {
   if (executor === "tfjs" || executor === "fused") gp.backend.setExecutor(executor);
   const { x, y } = dataset(n, d);
   const likelihood = new gp.likelihoods.GaussianLikelihood();
   const model = new gp.models.ExactGP({ rows: n, cols: d, data: x }, y, likelihood, {
     meanModule: new gp.means.ConstantMean(),
     covarModule: new gp.kernels.ScaleKernel(new gp.kernels.RBFKernel({ ardNumDims: d })),
+    solve: { cgTolerance },
   });
   const mll = new gp.mlls.ExactMarginalLogLikelihood(likelihood, model);
   gp.setSeed(1);
@@ -79,6 +81,7 @@ async function runCase(kind: Result["case"], n: number, d: number, executor: str
     evaluations,
     mllPerN: value,
     cgIterations: report && "iterations" in report ? report.iterations : null,
+    cgTolerance,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
 }
@@ -87,13 +90,15 @@ async function main(): Promise<void> {
   const n = Number(arg("n", "10000"));
   const d = Number(arg("d", "3"));
   const executor = arg("executor", "default");
+  const cgTolerance = Number(arg("cg-tolerance", "1e-6"));
   const child = arg("case", "");
   if (child) {
-    console.log(JSON.stringify(await runCase(child as Result["case"], n, d, executor)));
+    console.log(JSON.stringify(await runCase(child as Result["case"], n, d, executor, cgTolerance)));
     return;
   }
   for (const kind of ["mll+grad", "adam5"]) {
-    const out = execFileSync(process.execPath, [__filename, "--case", kind, "--n", String(n), "--d", String(d), "--executor", executor], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const args = [__filename, "--case", kind, "--n", String(n), "--d", String(d), "--executor", executor, "--cg-tolerance", String(cgTolerance)];
+    const out = execFileSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     process.stdout.write(out.trim().split("\n").filter((l) => l.startsWith("{")).join("\n") + "\n");
   }
 }
