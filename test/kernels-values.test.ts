@@ -102,3 +102,16 @@ test("constrained values round-trip: initialize by value gives GPyTorch's raw va
     }
   }
 });
+
+test("CosineKernel (not in the reference file) against its closed form cos(pi ||x - x'|| / p), both executors", () => {
+  const k = new gp.kernels.CosineKernel().initialize({ periodLength: 1.7 });
+  for (const [executor, tol] of [["fused", 1e-12], ["tfjs", 1e-4]] as const) {
+    const K = (k.call(ref.x1, ref.x2, { reduction: { executor } }) as gp.operators.LinearOperator).toDenseF64();
+    ref.x1.forEach((a, i) =>
+      ref.x2.forEach((b, j) => {
+        const r = Math.sqrt(a.reduce((s, v, q) => s + (v - b[q]) ** 2, 0));
+        assert.ok(Math.abs(K.data[i * 5 + j] - Math.cos((Math.PI * r) / 1.7)) < tol);
+      }),
+    );
+  }
+});
