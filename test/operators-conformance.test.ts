@@ -140,6 +140,11 @@ function checkCase(c: Case): void {
   const ci = Int32Array.from({ length: 10 }, () => Math.floor(rand() * m));
   assert.ok(relErr(c.op.entriesF64(ri, ci), Array.from(ri, (i, p) => c.dense[i][ci[p]])) < 1e-10, `${c.name}: entries`);
 
+  const starts = Int32Array.from([0, Math.floor(m / 3), m]);
+  const sums = c.op.columnBlockSumsF64(starts);
+  const sumsRef = c.dense.flatMap((row) => [row.slice(0, starts[1]).reduce((s, v) => s + v, 0), row.slice(starts[1]).reduce((s, v) => s + v, 0)]);
+  assert.ok(relErr(sums.data, sumsRef) < 1e-10, `${c.name}: column block sums`);
+
   const t = c.op.transpose();
   assert.deepEqual(t.shape, [m, n]);
   assert.ok(relErr(t.toDenseF64().data, flat(transpose(c.dense))) < 1e-10, `${c.name}: transpose`);

@@ -174,6 +174,16 @@ describe("executors agree with a naive f64 loop", () => {
       }
     }
   });
+  it("column-block sums equal K @ (block indicators), on both executors", () => {
+    const f = formulas(n, m)[11];
+    const starts = Int32Array.from([0, 7, 7, 250, m]);
+    const B = new Float64Array(m * 4);
+    for (let c = 0; c < 4; c++) for (let j = starts[c]; j < starts[c + 1]; j++) B[j * 4 + c] = 1;
+    const ref = naiveMatmul(f, B, 4);
+    assert.ok(relErr(gp.reductions.pairwiseColumnBlockSums(f, starts, { executor: "fused" }), ref) < 1e-12);
+    assert.ok(relErr(gp.reductions.pairwiseColumnBlockSums(f, starts, { executor: "tfjs" }), ref) < 1e-4);
+    assert.throws(() => gp.reductions.pairwiseColumnBlockSums(f, Int32Array.from([0, 10]), {}), /from 0 to 500/);
+  });
   it("reports which executor ran", () => {
     const f = formulas(n, m)[0];
     pairwiseMatmul(f, V, T, { executor: "tfjs" });

@@ -55,6 +55,17 @@ export class AddedDiagLinearOperator extends LinearOperator {
     return out;
   }
 
+  override columnBlockSumsF64(colStarts: Int32Array): Mat {
+    const out = this.base.columnBlockSumsF64(colStarts);
+    const bc = colStarts.length - 1;
+    let c = 0;
+    for (let i = 0; i < this.shape[0]; i++) {
+      while (c < bc - 1 && i >= colStarts[c + 1]) c++;
+      if (i >= colStarts[c] && i < colStarts[c + 1]) out.data[i * bc + c] += this.diag.valueAt(i);
+    }
+    return out;
+  }
+
   transpose(): LinearOperator {
     return new AddedDiagLinearOperator(this.base.transpose(), this.diag);
   }

@@ -35,6 +35,10 @@ export class ConstantMulLinearOperator extends LinearOperator {
     return scaleMat(this.base.rowsF64(idx), this.constant);
   }
 
+  override columnBlockSumsF64(colStarts: Int32Array): Mat {
+    return scaleMat(this.base.columnBlockSumsF64(colStarts), this.constant);
+  }
+
   transpose(): LinearOperator {
     return new ConstantMulLinearOperator(this.base.transpose(), this.constant);
   }

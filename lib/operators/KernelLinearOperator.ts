@@ -1,5 +1,7 @@
 import { type Mat, mat } from "../algorithms/matrix";
-import { type BilinearWeights, type ReductionOptions, pairwiseBilinear, pairwiseEntries, pairwiseMatmul, pairwiseRows } from "../reductions/engine";
+import {
+  type BilinearWeights, type ReductionOptions, pairwiseBilinear, pairwiseColumnBlockSums, pairwiseEntries, pairwiseMatmul, pairwiseRows,
+} from "../reductions/engine";
 import type { Factor, Formula } from "../reductions/formula";
 import { DenseLinearOperator } from "./DenseLinearOperator";
 import { LinearOperator, type StructureNode } from "./LinearOperator";
@@ -54,6 +56,10 @@ export class KernelLinearOperator extends LinearOperator {
 
   override rowsF64(idx: Int32Array): Mat {
     return mat(idx.length, this.shape[1], pairwiseRows(this.formula, idx, this.reductionOptions));
+  }
+
+  override columnBlockSumsF64(colStarts: Int32Array): Mat {
+    return mat(this.shape[0], colStarts.length - 1, pairwiseColumnBlockSums(this.formula, colStarts, this.reductionOptions));
   }
 
   /**

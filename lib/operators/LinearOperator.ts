@@ -149,6 +149,19 @@ export abstract class LinearOperator {
     return mat(idx.length, m, this.entriesF64(rows, cols));
   }
 
+  /**
+   * Row sums over contiguous column blocks: A @ B with B[j, c] = 1 when
+   * colStarts[c] <= j < colStarts[c + 1]. shape: [n, colStarts.length - 1]
+   * Lazy operators override this with one pass over the pairs.
+   */
+  columnBlockSumsF64(colStarts: Int32Array): Mat {
+    const m = this.shape[1];
+    const bc = colStarts.length - 1;
+    const B = mat(m, bc);
+    for (let c = 0; c < bc; c++) for (let j = colStarts[c]; j < colStarts[c + 1]; j++) B.data[j * bc + c] = 1;
+    return this.matmulF64(B);
+  }
+
   toDenseF64(options: DenseOptions = {}): Mat {
     const [n, m] = this.shape;
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_DENSE_BYTES;

@@ -38,6 +38,10 @@ export class SumLinearOperator extends LinearOperator {
     return this.operands.map((o) => o.rowsF64(idx)).reduce((a, b) => addMat(a, b));
   }
 
+  override columnBlockSumsF64(colStarts: Int32Array): Mat {
+    return this.operands.map((o) => o.columnBlockSumsF64(colStarts)).reduce((a, b) => addMat(a, b));
+  }
+
   transpose(): LinearOperator {
     return new SumLinearOperator(...this.operands.map((o) => o.transpose()));
   }

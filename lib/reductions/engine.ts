@@ -106,6 +106,35 @@ export function pairwiseRows(formula: Formula, rowIdx: Int32Array, options: Redu
   return out;
 }
 
+/**
+ * Sums of each row over contiguous column blocks: OUT[i, c] = sum of
+ * k(x_i, y_j) for colStarts[c] <= j < colStarts[c + 1]. Equals K @ B with B
+ * the block indicators, at the cost of one multiply-add per pair instead of
+ * one per block. shape: [n, colStarts.length - 1]
+ */
+export function pairwiseColumnBlockSums(formula: Formula, colStarts: Int32Array, options: ReductionOptions = {}): Float64Array {
+  validateFormula(formula);
+  const bc = colStarts.length - 1;
+  if (bc < 1 || colStarts[0] !== 0 || colStarts[bc] !== formula.m || colStarts.some((v, i) => i > 0 && v < colStarts[i - 1])) {
+    throw new ShapeError(`column blocks must be nondecreasing starts from 0 to ${formula.m}`);
+  }
+  const executor = pick(options);
+  const start = performance.now();
+  let out: Float64Array;
+  let threads = 1;
+  if (executor === "tfjs") {
+    const B = new Float64Array(formula.m * bc);
+    for (let c = 0; c < bc; c++) for (let j = colStarts[c]; j < colStarts[c + 1]; j++) B[j * bc + c] = 1;
+    out = tfjsMatmul(formula, B, bc, options);
+  } else {
+    const r = runFused(formula, "blockSums", { CS: colStarts, BC: bc }, { totalRows: formula.n, pairsPerRow: formula.m, outLength: formula.n * bc, perThreadAccumulator: false }, options);
+    out = r.out;
+    threads = r.threads;
+  }
+  record({ operation: "matmul", formula: formula.name, executor, n: formula.n, m: formula.m, t: bc, pairs: formula.n * formula.m, seconds: (performance.now() - start) / 1000, threads });
+  return out;
+}
+
 /** Entries k(x_rowIdx[p], y_colIdx[p]); the diagonal is rowIdx = colIdx = 0..n-1. */
 export function pairwiseEntries(formula: Formula, rowIdx: Int32Array, colIdx: Int32Array, options: ReductionOptions = {}): Float64Array {
   validateFormula(formula);

@@ -14,6 +14,8 @@ export type FusedKind =
   | "matmulSymmetric"
   /** OUT[a, j] = k(x_{RI[a]}, y_j). A: RI [a], OUT [a, m] */
   | "block"
+  /** OUT[i, c] = sum_{CS[c] <= j < CS[c+1]} k(x_i, y_j): K @ (column-block indicators). A: CS [bc + 1], BC, OUT [n, bc] */
+  | "blockSums"
   /** OUT[p] = k(x_{RI[p]}, y_{CI[p]}). A: RI, CI, OUT [p] */
   | "entries"
   /** ACC += sum_ij (U_i . W_j) dk_ij/dtheta. A: U [n, T], W [m, T], ACC [layout.size] */
@@ -193,6 +195,16 @@ function buildSource(formula: Formula, kind: FusedKind, unrollT: number): string
       emit("for (let j = 0; j < m; j++) {");
       pairValue().forEach(emit);
       emit("OUT[a * m + j] = kij; } }");
+      break;
+    case "blockSums":
+      emit("const CS = A.CS, BC = A.BC, OUT = A.OUT;");
+      emit("for (let i = r0; i < r1; i++) {");
+      rowHoist().forEach(emit);
+      emit("for (let c = 0; c < BC; c++) { let acc = 0; const end = CS[c + 1];");
+      emit("for (let j = CS[c]; j < end; j++) {");
+      pairValue().forEach(emit);
+      emit("acc += kij; }");
+      emit("OUT[i * BC + c] = acc; } }");
       break;
     case "entries":
       emit("const RI = A.RI, CI = A.CI, OUT = A.OUT;");

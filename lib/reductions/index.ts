@@ -1,4 +1,4 @@
-export { pairwiseMatmul, pairwiseRows, pairwiseEntries, pairwiseBilinear, lastReport, onReport } from "./engine";
+export { pairwiseMatmul, pairwiseRows, pairwiseEntries, pairwiseBilinear, pairwiseColumnBlockSums, lastReport, onReport } from "./engine";
 export type { ReductionOptions, ReductionReport, BilinearWeights } from "./engine";
 export { gradientLayout, packParams, structureKey, validateFormula } from "./formula";
 export type { Formula, Factor, Term, Profile, ProfileVars, Statistic, GradientLayout } from "./formula";
