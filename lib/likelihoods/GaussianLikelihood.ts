@@ -1,4 +1,3 @@
-import type { Mat } from "../algorithms/matrix";
 import { type Constraint, GreaterThan } from "../constraints/Interval";
 import { Module } from "../module/Module";
 import { Parameter } from "../module/Parameter";
