@@ -145,3 +145,16 @@ test("a custom kernel from the formula API gets values, diag, composition and gr
   assert.ok(Math.abs(p.grad[0] - (a - b) / (2 * h)) < 1e-6, `${p.grad[0]} vs ${(a - b) / (2 * h)}`);
   assert.ok("covarModule.baseKernel.kernels.0.rawLengthscale" in model.stateDict());
 });
+
+test("loadStateDict takes a GPyTorch state_dict as exported, constraint and prior buffers included", () => {
+  const k = new gp.kernels.ScaleKernel(new gp.kernels.RBFKernel());
+  k.loadStateDict({
+    raw_outputscale: 0.5,
+    "base_kernel.raw_lengthscale": [[-0.3]],
+    "raw_outputscale_constraint.lower_bound": 0,
+    "base_kernel.raw_lengthscale_constraint.upper_bound": Infinity,
+    "base_kernel.lengthscale_prior.concentration": 3,
+  });
+  assert.equal(k.rawOutputscale.raw[0], 0.5);
+  assert.ok(Math.abs(k.baseKernel.lengthscale[0] - Math.log1p(Math.exp(-0.3))) < 1e-15);
+});

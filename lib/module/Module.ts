@@ -16,8 +16,8 @@ export function camelPath(path: string): string {
   return path.replace(/(^|\.)_+/g, "$1").replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** GPyTorch buffers in a state_dict that carry no parameter (constraint bounds, variational flags). */
-const IGNORED_STATE_KEYS = /Constraint\.|(^|\.)(variationalParamsInitialized|updatedStrategy)$/;
+/** GPyTorch buffers in a state_dict that carry no parameter (constraint bounds, prior parameters, variational flags). */
+const IGNORED_STATE_KEYS = /(Constraint|Prior)\.|(^|\.)(variationalParamsInitialized|updatedStrategy)$/;
 
 function rawName(name: string): string {
   return `raw${name[0].toUpperCase()}${name.slice(1)}`;
@@ -197,7 +197,8 @@ export class Module {
 
   /**
    * Loads raw values. Keys may be camelCase or GPyTorch snake_case; GPyTorch's
-   * constraint buffers ("..._constraint.lower_bound") are ignored. With
+   * constraint and prior buffers ("..._constraint.lower_bound",
+   * "..._prior.concentration") are ignored (gplab has no priors yet). With
    * `strict` (default) every parameter must be present and no key unknown.
    */
   loadStateDict(dict: Record<string, unknown>, options: { strict?: boolean } = {}): this {
