@@ -1,11 +1,10 @@
 // After an interrupt, code the cell started must not keep running in the
 // background: every `await` in compiled cell code is wrapped so that, when
 // it resumes, it throws InterruptedError if an interrupt arrived meanwhile.
-import * as path from "node:path";
 import type * as tsfork from "@tslab/typescript-for-tslab";
+import { loadTypeScriptFork } from "./typescript-fork";
 
-const tslabDir = path.dirname(require.resolve("tslab/package.json"));
-const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] })) as typeof tsfork;
+const ts = loadTypeScriptFork();
 
 /** The global function the rewritten awaits call. */
 export const CHECKPOINT_NAME = "__gplabAfterAwait";

@@ -9,11 +9,7 @@ import * as path from "node:path";
 import type * as tsfork from "@tslab/typescript-for-tslab";
 import type { Converter, Diagnostic } from "tslab/dist/converter";
 import { gplabRoot } from "./paths";
-
-type TypeScript = typeof tsfork;
-
-const tslabDir = path.dirname(require.resolve("tslab/package.json"));
-const forkPath = require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] });
+import { loadTypeScriptFork, TypeScript, typescriptForkPath } from "./typescript-fork";
 
 /** Declarations every notebook starts with: the preloaded `gp` and `tf`, and the kernel's globals. */
 const PRELUDE_DECLARATIONS = `import * as gp from "gplab";
@@ -53,7 +49,7 @@ function watchWithoutCallbacks(ts: TypeScript): void {
  */
 function installCompilerOptions(): { ts: TypeScript; setNotebookDir(dir: string): void } {
   if (forkWithOurOptions) return forkWithOurOptions;
-  const ts = require(forkPath) as TypeScript;
+  const ts = loadTypeScriptFork();
   let notebookDir = process.cwd();
   const copy: Record<string, unknown> = {};
   for (const key of Object.keys(ts)) {
@@ -65,7 +61,7 @@ function installCompilerOptions(): { ts: TypeScript; setNotebookDir(dir: string)
     value: (rootFiles: string[], options: tsfork.CompilerOptions, ...rest: unknown[]) =>
       original.call(ts, rootFiles, { ...options, ...ourCompilerOptions(ts, notebookDir) }, ...rest),
   });
-  require.cache[forkPath]!.exports = copy;
+  require.cache[typescriptForkPath]!.exports = copy;
   watchWithoutCallbacks(ts);
   forkWithOurOptions = { ts, setNotebookDir: (dir) => (notebookDir = dir) };
   return forkWithOurOptions;

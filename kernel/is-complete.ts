@@ -1,13 +1,12 @@
 // is_complete_request: is a cell ready to run, waiting for more lines, or
 // broken beyond what more lines could fix? Decided by TypeScript's parser.
-import * as path from "node:path";
-import type * as tsfork from "@tslab/typescript-for-tslab";
+import { loadTypeScriptFork, TypeScript } from "./typescript-fork";
 
-const tslabDir = path.dirname(require.resolve("tslab/package.json"));
-let typescript: typeof tsfork | undefined;
+let typescript: TypeScript | undefined;
 
-function ts(): typeof tsfork {
-  typescript ??= require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] })) as typeof tsfork;
+/** Loaded on first use: the protocol process needs it only for is_complete. */
+function ts(): TypeScript {
+  typescript ??= loadTypeScriptFork();
   return typescript;
 }
 

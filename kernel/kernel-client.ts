@@ -82,10 +82,21 @@ export class KernelClient {
     void this.readStdin();
   }
 
+  /** Decodes, or drops (with a note) a message that fails its signature check. */
+  private decode(frames: Buffer[]): JupyterMessage | null {
+    try {
+      return decodeMessage(frames, this.signer);
+    } catch (error) {
+      process.stderr.write(`gplab client: dropped a message: ${(error as Error).message}\n`);
+      return null;
+    }
+  }
+
   private async readReplies(socket: zmq.Dealer): Promise<void> {
     try {
       for await (const frames of socket) {
-        const message = decodeMessage(frames, this.signer);
+        const message = this.decode(frames);
+        if (!message) continue;
         const waiter = this.replyWaiters.get(message.parent_header.msg_id ?? "");
         if (waiter) {
           this.replyWaiters.delete(message.parent_header.msg_id!);
@@ -100,7 +111,8 @@ export class KernelClient {
   private async readIopub(): Promise<void> {
     try {
       for await (const frames of this.sockets.iopub) {
-        const message = decodeMessage(frames, this.signer);
+        const message = this.decode(frames);
+        if (!message) continue;
         this.allIopub.push(message);
         const waiter = this.iopubWaiters.get(message.parent_header.msg_id ?? "");
         if (!waiter) continue;
@@ -116,8 +128,8 @@ export class KernelClient {
   private async readStdin(): Promise<void> {
     try {
       for await (const frames of this.sockets.stdin) {
-        const request = decodeMessage(frames, this.signer);
-        if (request.header.msg_type !== "input_request") continue;
+        const request = this.decode(frames);
+        if (!request || request.header.msg_type !== "input_request") continue;
         const value = this.inputHandler ? await this.inputHandler(String(request.content.prompt ?? "")) : "";
         await this.senders.stdin.send(encodeMessage(this.message("input_reply", { value }, request.header), this.signer));
       }

@@ -9,12 +9,12 @@ import { RunnerProcess, RunnerReady } from "./runner-process";
 import { History, HistoryRequest } from "./history";
 import { checkCompleteness } from "./is-complete";
 import { gplabVersion } from "./paths";
+import { typescriptVersion } from "./typescript-fork";
 import { SocketSender } from "./socket-sender";
 import type { RunnerEvent } from "./executor-messages";
 
 type ReplyContent = Record<string, unknown>;
 
-const TYPESCRIPT_VERSION = "5.0";
 
 function log(line: string): void {
   process.stderr.write(`[gplab kernel] ${line}\n`);
@@ -199,7 +199,7 @@ export class KernelServer {
       implementation_version: gplabVersion,
       language_info: {
         name: "typescript",
-        version: TYPESCRIPT_VERSION,
+        version: typescriptVersion(),
         mimetype: "text/typescript",
         file_extension: ".ts",
         codemirror_mode: { name: "javascript", typescript: true },
