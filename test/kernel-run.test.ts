@@ -47,15 +47,16 @@ describe("gplab run", () => {
       code("console.log(label);\nn * 2"),
       code('display({ [Symbol.for("Jupyter.display")]: () => ({ "text/plain": "chart", "application/vnd.vegalite.v5+json": { mark: "bar" } }) });'),
       code("const handle = display(1, { id: \"progress\" });\nfor (let i = 2; i <= 3; i++) await handle.update(i);"),
+      code('throw new Error("expected by the author")', ["raises-exception"]),
     ]);
     const out = path.join(dir, "analysis.out.ipynb");
     const { status, stdout, stderr } = await gplab(["run", input, "--out", out, "-p", "n=5", "-p", "label=custom"], dir);
     assert.equal(status, 0, stderr);
-    assert.match(stdout, /Executed 5 cells/);
+    assert.match(stdout, /Executed 6 cells/);
     const executed = JSON.parse(fs.readFileSync(out, "utf8")) as Notebook;
     assert.equal((executed.metadata.kernelspec as { name: string }).name, "gplab");
     const codeCells = executed.cells.filter((cell) => cell.cell_type === "code");
-    assert.deepEqual(codeCells.map((cell) => cell.execution_count), [1, 2, 3, 4, 5]);
+    assert.deepEqual(codeCells.map((cell) => cell.execution_count), [1, 2, 3, 4, 5, 6]);
     assert.deepEqual(executed.cells[2].metadata.tags, ["injected-parameters"]);
     assert.match([executed.cells[2].source].flat().join(""), /const n = 5;\nconst label = "custom";/);
     const [stream, result] = executed.cells[3].outputs!;
@@ -66,8 +67,10 @@ describe("gplab run", () => {
     assert.deepEqual((chart.data as Record<string, unknown>)["application/vnd.vegalite.v5+json"], { mark: "bar" });
     // The live display ends showing its last update.
     assert.deepEqual(executed.cells[5].outputs!.map((o) => (o.data as Record<string, unknown>)["text/plain"]), ["3"]);
+    // A cell tagged raises-exception may fail without stopping the run.
+    assert.equal(executed.cells[6].outputs![0].output_type, "error");
     // The input notebook is untouched.
-    assert.equal(JSON.parse(fs.readFileSync(input, "utf8")).cells.length, 5);
+    assert.equal(JSON.parse(fs.readFileSync(input, "utf8")).cells.length, 6);
   });
 
   test("a failing cell stops the run with a non-zero exit naming the cell; the partial notebook is written", async () => {
