@@ -12,6 +12,8 @@ export interface ExecuteOptions {
   silent?: boolean;
   storeHistory?: boolean;
   allowStdin?: boolean;
+  /** Whether cells queued behind a failing one are aborted (Jupyter's default: true). */
+  stopOnError?: boolean;
   timeoutMs?: number;
   /** Answers prompt(): called with the prompt text. */
   onInput?: (prompt: string) => string | Promise<string>;
@@ -191,7 +193,7 @@ export class KernelClient {
       store_history: options.storeHistory ?? true,
       user_expressions: {},
       allow_stdin: options.allowStdin ?? Boolean(options.onInput),
-      stop_on_error: true,
+      stop_on_error: options.stopOnError ?? true,
     }, options.timeoutMs ?? 60_000);
     const outputs = iopub.filter((message) => !["status", "execute_input"].includes(message.header.msg_type));
     return { reply, outputs, iopub };

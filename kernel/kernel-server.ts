@@ -11,6 +11,7 @@ import { checkCompleteness } from "./is-complete";
 import { gplabVersion } from "./paths";
 import { typescriptVersion } from "./typescript-fork";
 import { SocketSender } from "./socket-sender";
+import { RequestQueue } from "./request-queue";
 import type { RunnerEvent } from "./executor-messages";
 
 type ReplyContent = Record<string, unknown>;
@@ -35,6 +36,7 @@ export class KernelServer {
   /** The execute request behind each runner request id, to parent its outputs. */
   private readonly executeRequests = new Map<number, { message: JupyterMessage; silent: boolean; line: number }>();
   private pendingInput: JupyterMessage | null = null;
+  private shellQueue: RequestQueue | null = null;
   private closed = false;
   private resolveClosed!: () => void;
   readonly closedPromise = new Promise<void>((resolve) => (this.resolveClosed = resolve));
@@ -80,18 +82,37 @@ export class KernelServer {
 
   /** Reads one channel; requests on it are handled one after another, in order. */
   private async serve(socket: zmq.Router, channel: "shell" | "control"): Promise<void> {
+    const queue = new RequestQueue(async (message) => {
+      try {
+        await this.handle(message, channel);
+      } catch (error) {
+        log(`${message.header.msg_type} failed: ${(error as Error).stack ?? error}`);
+      }
+    });
+    if (channel === "shell") this.shellQueue = queue;
     try {
       for await (const frames of socket) {
         const message = this.decode(frames, channel);
-        if (!message) continue;
-        try {
-          await this.handle(message, channel);
-        } catch (error) {
-          log(`${message.header.msg_type} failed: ${(error as Error).stack ?? error}`);
-        }
+        if (message) queue.push(message);
       }
     } catch (error) {
       if (!this.closed) log(`${channel} channel stopped: ${(error as Error).message}`);
+    } finally {
+      queue.stop();
+    }
+  }
+
+  /**
+   * After a cell fails with stop_on_error (the default), the cells already
+   * queued behind it (a "run all") are answered "aborted" instead of run,
+   * as ipykernel does; requests that arrive later run normally.
+   */
+  private async abortQueuedCells(): Promise<void> {
+    const queued = this.shellQueue?.take((message) => message.header.msg_type === "execute_request") ?? [];
+    for (const request of queued) {
+      await this.publish(request, "status", { execution_state: "busy" });
+      await this.reply(request, "shell", { status: "aborted", execution_count: null }, { status: "aborted" });
+      await this.publish(request, "status", { execution_state: "idle" });
     }
   }
 
@@ -235,6 +256,7 @@ export class KernelServer {
     if (done.error) {
       if (!silent) await this.publish(request, "error", { ...done.error });
       await this.reply(request, channel, { status: "error", execution_count: line, ...done.error }, { status: "error" });
+      if (request.content.stop_on_error !== false) await this.abortQueuedCells();
     } else {
       await this.reply(request, channel, { status: "ok", execution_count: line, payload: [], user_expressions: {} }, { status: "ok" });
     }

@@ -68,19 +68,30 @@ describe("kernel protocol", () => {
     assert.equal(answeredForged, false, "no status or output for the forged message");
   });
 
-  test("100 failing cells in a row (sent back to back): every one answered, state intact", async () => {
+  test("100 failing cells in a row: every one answered with its error, state intact", async () => {
     await run(kernel, "let survivor = { count: 41 };");
     const before = await run(kernel, "survivor.count");
     const startCount = before.reply.content.execution_count as number;
-    const cells = Array.from({ length: 100 }, (_, i) =>
-      i % 2 === 0 ? `throw new Error("failure ${i}")` : `survivor.count = "not a number";`);
-    const outcomes = await Promise.all(cells.map((code) => run(kernel, code)));
-    outcomes.forEach((outcome, i) => {
+    for (let i = 0; i < 100; i++) {
+      const code = i % 2 === 0 ? `throw new Error("failure ${i}")` : `survivor.count = "not a number";`;
+      const outcome = await run(kernel, code);
       assert.equal(outcome.reply.content.status, "error", `cell ${i} answered with an error`);
       assert.equal(outcome.reply.content.execution_count, startCount + 1 + i);
       assert.equal(types(outcome.outputs).join(), "error");
-    });
+    }
     assert.equal(resultText(await run(kernel, "survivor.count + 1")), "42");
+  });
+
+  test("cells sent back to back: behind a failure they are aborted (stop_on_error), or all run without it; none dropped", async () => {
+    const burst = (stopOnError: boolean) => Promise.all(
+      ["let burst = 1;", 'throw new Error("stop here")', "burst = 2;", "burst = 3;"].map((code) => run(kernel, code, { stopOnError })));
+    const stopped = await burst(true);
+    assert.deepEqual(stopped.map((o) => o.reply.content.status), ["ok", "error", "aborted", "aborted"]);
+    assert.deepEqual(stopped[2].outputs, [], "an aborted cell publishes nothing");
+    assert.equal(resultText(await run(kernel, "burst")), "1");
+    const unstopped = await burst(false);
+    assert.deepEqual(unstopped.map((o) => o.reply.content.status), ["ok", "error", "ok", "ok"]);
+    assert.equal(resultText(await run(kernel, "burst")), "3");
   });
 
   test("silent execution publishes nothing but busy/idle and does not count", async () => {
