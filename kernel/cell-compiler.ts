@@ -67,18 +67,36 @@ function installCompilerOptions(): { ts: TypeScript; setNotebookDir(dir: string)
   return forkWithOurOptions;
 }
 
+/** node_modules directories Node would search from `dir`: dir/node_modules, then each parent's. */
+function nodeModulesChain(dir: string): string[] {
+  const chain: string[] = [];
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    if (path.basename(current) !== "node_modules") chain.push(path.join(current, "node_modules"));
+    if (path.dirname(current) === current) return chain;
+  }
+}
+
+/**
+ * Where the compiler looks for modules and types: the notebook's directory
+ * (and its parents) first, then wherever Node finds gplab's own dependencies
+ * (nested under gplab, or hoisted beside it in a project install), then the
+ * @types/node that tslab brings along.
+ */
+export function compilerSearchPaths(notebookDir: string, root = gplabRoot): { typeRoots: string[]; modulePatterns: string[] } {
+  const tslabTypes = path.join(path.dirname(require.resolve("tslab/package.json")), "node_modules", "@types");
+  const dirs = [...new Set([...nodeModulesChain(notebookDir), ...nodeModulesChain(root)])].filter((dir) => fs.existsSync(dir));
+  const typeRoots = [...dirs.map((dir) => path.join(dir, "@types")), tslabTypes].filter((dir) => fs.existsSync(dir));
+  return { typeRoots, modulePatterns: dirs.map((dir) => path.join(dir, "*")) };
+}
+
 function ourCompilerOptions(ts: TypeScript, notebookDir: string): tsfork.CompilerOptions {
-  const typeRoots = [path.join(notebookDir, "node_modules", "@types"), path.join(gplabRoot, "node_modules", "@types")]
-    .filter((dir) => fs.existsSync(dir));
+  const { typeRoots, modulePatterns } = compilerSearchPaths(notebookDir);
   return {
     moduleResolution: ts.ModuleResolutionKind.Bundler,
     typeRoots,
     types: ["node"],
     baseUrl: "/",
-    paths: {
-      gplab: [gplabRoot],
-      "*": [path.join(notebookDir, "node_modules", "*"), path.join(gplabRoot, "node_modules", "*")],
-    },
+    paths: { gplab: [gplabRoot], "*": modulePatterns },
   };
 }
 

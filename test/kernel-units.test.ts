@@ -12,6 +12,7 @@ import { addAwaitCheckpoints, CHECKPOINT_NAME } from "../kernel/await-checkpoint
 import { resolveAsImport } from "../kernel/module-loader";
 import { installKernelspec } from "../kernel/kernelspec";
 import { toMimeBundle } from "../kernel/mime-bundle";
+import { compilerSearchPaths } from "../kernel/cell-compiler";
 import type { JupyterMessage } from "../kernel/wire";
 import { tempDir } from "./kernel/harness";
 
@@ -113,6 +114,27 @@ describe("cell machinery", () => {
     assert.equal(resolveAsImport("@scope/esm", nested), path.join(pkg, "main.js"));
     assert.equal(resolveAsImport("@scope/esm/features/x", nested), path.join(pkg, "lib", "x.js"));
     assert.equal(resolveAsImport("missing", nested), null);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("types and modules: notebook directory first, then gplab's own dependencies, nested or hoisted beside it", () => {
+    const dir = tempDir("layout");
+    const project = path.join(dir, "project");
+    const gplabInstall = path.join(project, "node_modules", "gplab");
+    fs.mkdirSync(path.join(project, "node_modules", "@types", "node"), { recursive: true });
+    fs.mkdirSync(path.join(gplabInstall, "node_modules", "@types"), { recursive: true });
+    const notebookDir = path.join(dir, "elsewhere", "notebooks");
+    fs.mkdirSync(path.join(notebookDir, "node_modules"), { recursive: true });
+    const { typeRoots, modulePatterns } = compilerSearchPaths(notebookDir, gplabInstall);
+    assert.deepEqual(modulePatterns.filter((p) => p.startsWith(dir)), [
+      path.join(notebookDir, "node_modules", "*"),
+      path.join(gplabInstall, "node_modules", "*"),
+      path.join(project, "node_modules", "*"),
+    ]);
+    assert.deepEqual(typeRoots.filter((p) => p.startsWith(dir)), [
+      path.join(gplabInstall, "node_modules", "@types"),
+      path.join(project, "node_modules", "@types"),
+    ]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
