@@ -25,6 +25,7 @@ import { taskNoise } from "../likelihoods/taskNoise";
 import { ConstantMean } from "../means/ConstantMean";
 import type { Mean } from "../means/Mean";
 import { Module } from "../module/Module";
+import type { ReductionOptions } from "../reductions/engine";
 import { type TensorLike, toMat } from "../tensorLike";
 import { CholeskyVariationalDistribution } from "../variational/CholeskyVariationalDistribution";
 import { IndependentMultitaskVariationalStrategy } from "../variational/IndependentMultitaskVariationalStrategy";
@@ -58,6 +59,8 @@ export interface ApproximateGPOptions {
   variationalStrategy?: VariationalStrategyChoice;
   /** Jitter on K_ZZ and the data variances (default 1e-6). */
   jitter?: number;
+  /** Executor for the K_Zx and diagonal reductions (default fused f64). */
+  reduction?: ReductionOptions;
 }
 
 export interface ApproximatePredictOptions {
@@ -129,7 +132,7 @@ export class ApproximateGP extends Module {
     else throw new ArgumentError(`variationalDistribution must be "cholesky", "meanfield" or a distribution, got ${String(vd)}`);
     if (dist.numMembers !== Q) throw new ArgumentError(`the variational distribution holds ${dist.numMembers} latent GPs, the model ${Q}`);
 
-    const base = new VariationalStrategy({ inducingPoints: zs, variationalDistribution: dist, learnInducingLocations: options.learnInducingLocations, jitter: options.jitter });
+    const base = new VariationalStrategy({ inducingPoints: zs, variationalDistribution: dist, learnInducingLocations: options.learnInducingLocations, jitter: options.jitter, reduction: options.reduction });
     if (choice.kind === "lmc") this.variationalStrategy = new LMCVariationalStrategy(base, choice);
     else if (choice.kind === "independent") this.variationalStrategy = new IndependentMultitaskVariationalStrategy(base, choice);
     else this.variationalStrategy = base;

@@ -27,6 +27,7 @@ import { inputGradient } from "../kernels/inputGradient";
 import type { Kernel } from "../kernels/Kernel";
 import { KernelOperator } from "../kernels/KernelOperator";
 import type { Mean } from "../means/Mean";
+import type { ReductionOptions } from "../reductions/engine";
 import { Module } from "../module/Module";
 import { Parameter } from "../module/Parameter";
 import { ConstantDiagLinearOperator } from "../operators/ConstantDiagLinearOperator";
@@ -65,6 +66,12 @@ export interface VariationalStrategyOptions {
   learnInducingLocations?: boolean;
   /** Added to K_ZZ and to the data variances (default 1e-6, GPyTorch's float64 value). */
   jitter?: number;
+  /**
+   * Executor for the K_Zx / diagonal reductions (default: the fused f64 one;
+   * the blocks are M x batch, too small to gain from a GPU, and float32
+   * would spoil the Cholesky of K_ZZ, which always runs fused).
+   */
+  reduction?: ReductionOptions;
 }
 
 export class VariationalStrategy extends Module {
@@ -76,6 +83,7 @@ export class VariationalStrategy extends Module {
   readonly numLatents: number;
   readonly numInducingPoints: number;
   readonly inputDims: number;
+  readonly reduction: ReductionOptions;
   private choleskyCache = new Map<number, { key: string; L: Mat }>();
 
   constructor(options: VariationalStrategyOptions) {
@@ -98,6 +106,7 @@ export class VariationalStrategy extends Module {
     this.inputDims = d;
     this.learnInducingLocations = options.learnInducingLocations ?? true;
     this.jitter = options.jitter ?? VARIATIONAL_JITTER;
+    this.reduction = options.reduction ?? { executor: "fused" };
     const shape = dist.distributionBatchShape.length ? [Q, M, d] : [M, d];
     this.inducingPoints = this.registerParameter("inducingPoints", new Parameter(shape));
     for (let q = 0; q < Q; q++) this.inducingPoints.raw.set((zs.length === 1 ? zs[0] : zs[q]).data, q * M * d);
@@ -183,9 +192,9 @@ export class VariationalStrategy extends Module {
     const { kernel, mean } = prior;
     const z = this.inducingF64(q);
     const M = this.numInducingPoints, B = x.rows;
-    const Kzz = asKernelOperator(kernel.operatorF64(z, z), kernel);
-    const Kzx = asKernelOperator(kernel.operatorF64(z, x), kernel);
-    const Kxx = asKernelOperator(kernel.operatorF64(x, x), kernel);
+    const Kzz = asKernelOperator(kernel.operatorF64(z, z, { reduction: { ...this.reduction, executor: "fused" } }), kernel);
+    const Kzx = asKernelOperator(kernel.operatorF64(z, x, { reduction: this.reduction }), kernel);
+    const Kxx = asKernelOperator(kernel.operatorF64(x, x, { reduction: this.reduction }), kernel);
     const Lz = this.choleskyFactor(q, z, kernel, Kzz);
     const A = solveLower(Lz, Kzx.rowsF64(Int32Array.from({ length: M }, (_, i) => i))); // [M, B]
     const kxx = Kxx.diagonalF64(); // the lazy operator's O(B) diagonal
@@ -269,7 +278,7 @@ export class VariationalStrategy extends Module {
     const dKzz = choleskyBackward(Lz, dLz);
     s.Kzx.backward({ kind: "dense", M: dKzx.data });
     s.Kzz.backward({ kind: "dense", M: dKzz.data });
-    diagBackward(s.kernel, s.x, gVar);
+    diagBackward(s.kernel, s.x, gVar, this.reduction);
     s.mean.backward(s.x, gMu);
     if (this.learnInducingLocations) {
       // Both arguments of K_ZZ move: with dK_ZZ symmetric the row gradient takes weights 2 dK_ZZ.
