@@ -74,46 +74,43 @@ export function inputGradient(kernel: Kernel, z: Mat, x: Mat, G: Float64Array): 
   const out2 = new Float64Array(2);
   const coefOthers = new Float64Array(F); // sum over terms containing f of coef * prod of the other factors
   const featureGrads = formula.factors.map((f) => new Float64Array(n * f.dims)); // d/du per factor
+  const factors = formula.factors;
+  const terms = formula.terms;
   for (let j = 0; j < n; j++) {
     for (let i = 0; i < m; i++) {
       const g = G[j * m + i];
       if (g === 0) continue;
-      formula.factors.forEach((f, fi) => {
-        const D = f.dims;
+      for (let fi = 0; fi < F; fi++) {
+        const f = factors[fi], D = f.dims;
         let s = 0;
         if (f.statistic === "table") s = (f.table as Float64Array)[(f.x[j] | 0) * (f.tableSize as number) + (f.y[i] | 0)];
-        else {
-          for (let k = 0; k < D; k++) {
-            const u = f.x[j * D + k], v = f.y[i * D + k];
-            if (f.statistic === "sqdist") s += (u - v) * (u - v);
-            else if (f.statistic === "dot") s += u * v;
-            else s += (f.weights as Float64Array)[k] * Math.sin(u - v) ** 2;
-          }
-        }
+        else if (f.statistic === "sqdist") for (let k = 0; k < D; k++) s += (f.x[j * D + k] - f.y[i * D + k]) ** 2;
+        else if (f.statistic === "dot") for (let k = 0; k < D; k++) s += f.x[j * D + k] * f.y[i * D + k];
+        else for (let k = 0; k < D; k++) s += (f.weights as Float64Array)[k] * Math.sin(f.x[j * D + k] - f.y[i * D + k]) ** 2;
         profiles[fi](s, f.params, out2);
         value[fi] = out2[0];
         dValue[fi] = out2[1];
-      });
+      }
       coefOthers.fill(0);
-      for (const t of formula.terms) {
+      for (const t of terms) {
         for (const fi of t.factors) {
           let p = t.coef;
           for (const fo of t.factors) if (fo !== fi) p *= value[fo];
           coefOthers[fi] += p;
         }
       }
-      formula.factors.forEach((f, fi) => {
-        if (!maps[fi]) return;
-        const D = f.dims;
+      for (let fi = 0; fi < F; fi++) {
+        if (!maps[fi]) continue;
+        const f = factors[fi], D = f.dims;
         const w = g * coefOthers[fi] * dValue[fi];
-        if (w === 0) return;
+        if (w === 0) continue;
         const gu = featureGrads[fi];
         for (let k = 0; k < D; k++) {
-          const u = f.x[j * D + k], v = f.y[i * D + k];
-          const ds = f.statistic === "sqdist" ? 2 * (u - v) : f.statistic === "dot" ? v : (f.weights as Float64Array)[k] * Math.sin(2 * (u - v));
+          const d = f.x[j * D + k] - f.y[i * D + k];
+          const ds = f.statistic === "sqdist" ? 2 * d : f.statistic === "dot" ? f.y[i * D + k] : (f.weights as Float64Array)[k] * Math.sin(2 * d);
           gu[j * D + k] += w * ds;
         }
-      });
+      }
     }
   }
   // Back to inputs: dz_j = sum_f A_f^T du_j.

@@ -228,16 +228,21 @@ export class VariationalStrategy extends Module {
   private backwardLatent(s: ReturnType<VariationalStrategy["forwardLatent"]>, gMu: Float64Array, gVar: Float64Array, klScale: number): void {
     const M = this.numInducingPoints, B = s.x.rows;
     const { A, W, L, m, Lz } = s;
-    // dm = A gMu; G = A diag(gVar); C = G A^T
+    // dm = A gMu; G = A diag(gVar); C = G A^T (rows as contiguous views: these loops dominate a step)
+    const Ad = A.data;
     const dm = new Float64Array(M);
+    const G = new Float64Array(M * B);
     const C = mat(M, M);
     for (let k = 0; k < M; k++) {
+      const ak = Ad.subarray(k * B, (k + 1) * B), gk = G.subarray(k * B, (k + 1) * B);
       let t = 0;
-      for (let i = 0; i < B; i++) t += A.data[k * B + i] * gMu[i];
+      for (let i = 0; i < B; i++) {
+        t += ak[i] * gMu[i];
+        gk[i] = ak[i] * gVar[i];
+      }
       dm[k] = t;
       for (let l = 0; l <= k; l++) {
-        let c = 0;
-        for (let i = 0; i < B; i++) c += A.data[k * B + i] * gVar[i] * A.data[l * B + i];
+        const c = dot(gk, Ad.subarray(l * B, (l + 1) * B));
         C.data[k * M + l] = c;
         C.data[l * M + k] = c;
       }
@@ -256,24 +261,25 @@ export class VariationalStrategy extends Module {
     dist.backward(s.q, dm, dL);
     // dA = m gMu^T + 2 (L W - A) diag(gVar)
     const dA = mat(M, B);
+    const LW = new Float64Array(B);
     for (let r = 0; r < M; r++) {
       const mr = m[r];
-      for (let i = 0; i < B; i++) dA.data[r * B + i] = mr * gMu[i] - 2 * A.data[r * B + i] * gVar[i];
+      const dr = dA.data.subarray(r * B, (r + 1) * B), gr = G.subarray(r * B, (r + 1) * B);
+      LW.fill(0);
       for (let k = 0; k <= r; k++) {
         const lrk = L.data[r * M + k];
         if (lrk === 0) continue;
-        for (let i = 0; i < B; i++) dA.data[r * B + i] += 2 * lrk * W.data[k * B + i] * gVar[i];
+        const wk = W.data.subarray(k * B, (k + 1) * B);
+        for (let i = 0; i < B; i++) LW[i] += lrk * wk[i];
       }
+      for (let i = 0; i < B; i++) dr[i] = mr * gMu[i] + 2 * (LW[i] * gVar[i] - gr[i]);
     }
     const dKzx = solveLowerTransposed(Lz, dA); // [M, B]
     // dLz = -tril(dKzx A^T)
     const dLz = mat(M, M);
     for (let i = 0; i < M; i++) {
-      for (let j = 0; j <= i; j++) {
-        let t = 0;
-        for (let c = 0; c < B; c++) t += dKzx.data[i * B + c] * A.data[j * B + c];
-        dLz.data[i * M + j] = -t;
-      }
+      const di = dKzx.data.subarray(i * B, (i + 1) * B);
+      for (let j = 0; j <= i; j++) dLz.data[i * M + j] = -dot(di, Ad.subarray(j * B, (j + 1) * B));
     }
     const dKzz = choleskyBackward(Lz, dLz);
     s.Kzx.backward({ kind: "dense", M: dKzx.data });
@@ -289,6 +295,12 @@ export class VariationalStrategy extends Module {
       for (let i = 0; i < M * d; i++) this.inducingPoints.grad[off + i] += gz.data[i] + gzz.data[i];
     }
   }
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
 }
 
 function asKernelOperator(op: LinearOperator, kernel: Kernel): KernelOperator {
