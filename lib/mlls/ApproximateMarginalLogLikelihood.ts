@@ -53,6 +53,7 @@ export abstract class ApproximateMarginalLogLikelihood {
     this.beta = options.beta ?? 1;
     taskNoise(likelihood, model.numTasks); // validates the pairing now, not at the first batch
     model.likelihood ??= likelihood;
+    model.numData ??= options.numData;
   }
 
   /** term(y; mean, var, noise) and its derivatives. */

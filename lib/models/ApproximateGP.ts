@@ -83,6 +83,8 @@ export class ApproximateGP extends Module {
   readonly numTasks: number;
   readonly numLatents: number;
   readonly isMultitask: boolean;
+  /** Training-set size, from the objective built on this model (display only). */
+  numData: number | null = null;
   // A private field, so Module's property scan does not adopt it as a child.
   #likelihood: Module | null = null;
 
@@ -222,7 +224,7 @@ export class ApproximateGP extends Module {
       kind: "model",
       name: this.constructor.name,
       structure: `${this.variationalStrategy.constructor.name}(${this.covarModule.name}), ${this.baseVariationalStrategy.numInducingPoints} inducing points${this.isMultitask ? `, ${this.numLatents} latents, ${this.numTasks} tasks` : ""}`,
-      numTrainingPoints: 0,
+      numTrainingPoints: this.numData ?? 0,
       inputDims: this.baseVariationalStrategy.inputDims,
       hyperparameters: this.hyperparameterRows(),
     };
