@@ -101,3 +101,29 @@ test("training: 200 full-batch Adam steps (lr 0.05) follow GPyTorch's loss trace
   const rmse = Math.sqrt(truth.reduce((s: number, v: number, i: number) => s + (p.meanF64[i] - v) ** 2, 0) / truth.length);
   assert.ok(rmse < tr.test_rmse_vs_noise_free_f + 0.01, `rmse ${rmse} vs GPyTorch ${tr.test_rmse_vs_noise_free_f}`);
 });
+
+test("float32 path: K_Zx and the diagonal on the tfjs executor (K_ZZ stays f64) agree with GPyTorch to float32 accuracy", async () => {
+  const f64 = build(fixed.params);
+  const model = new gp.models.ApproximateGP({ inducingPoints: fixed.inducing_points, reduction: { executor: "tfjs" } });
+  model.loadStateDict(split(fixed.params).model);
+  const elbo = new gp.mlls.VariationalELBO(f64.likelihood, model, { numData: ref.n });
+  const executors = new Set<string>();
+  const off = gp.reductions.onReport((r) => executors.add(`${r.executor} ${r.operation}`));
+  const r = elbo.compute(ref.x, ref.y, false);
+  const p = (await model.predict(ref.x_test)) as gp.models.Prediction;
+  model.zeroGrad();
+  f64.likelihood.zeroGrad();
+  elbo.compute(ref.x, ref.y, true);
+  off();
+  assert.ok(executors.has("tfjs entries") && executors.has("tfjs rows") && executors.has("fused rows"), [...executors].join(", "));
+  assert.ok(Math.abs(r.value - fixed.expected.elbo_per_n) < 2e-4 * Math.abs(fixed.expected.elbo_per_n), `elbo ${r.value}`);
+  assert.ok(maxAbs(p.meanF64, fixed.expected.pred_mean_f) < 1e-3);
+  assert.ok(maxAbs(p.varianceF64, fixed.expected.pred_var_f) < 2e-4);
+  const g32 = model.parameters().map((q) => Array.from(q.grad));
+  f64.model.zeroGrad();
+  f64.elbo.compute(ref.x, ref.y, true);
+  f64.model.parameters().forEach((q, k) => {
+    const scale = Math.max(1, ...Array.from(q.grad, Math.abs));
+    assert.ok(maxAbs(g32[k], Array.from(q.grad)) < 5e-3 * scale, `parameter ${k}`);
+  });
+});
