@@ -8,6 +8,8 @@ import { launchKernel, LaunchedKernel } from "../kernel/kernel-launcher";
 export interface MemorySample {
   numTensors: number;
   heapUsedMB: number;
+  heapTotalMB: number;
+  externalMB: number;
   rssMB: number;
 }
 
@@ -28,7 +30,8 @@ const collectGarbage = vm.runInNewContext("gc") as () => void;
 function memorySample() {
   collectGarbage();
   const usage = process.memoryUsage();
-  const sample = { numTensors: tf.memory().numTensors, heapUsedMB: usage.heapUsed / 2 ** 20, rssMB: usage.rss / 2 ** 20 };
+  const mb = (bytes: number) => Math.round(bytes / 2 ** 20 * 10) / 10;
+  const sample = { numTensors: tf.memory().numTensors, heapUsedMB: mb(usage.heapUsed), heapTotalMB: mb(usage.heapTotal), externalMB: mb(usage.external), rssMB: mb(usage.rss) };
   return { [Symbol.for("Jupyter.display")]: () => ({ "text/plain": JSON.stringify(sample), "application/json": sample }) };
 }
 `;

@@ -96,7 +96,7 @@ class DisplayHandle {
 }
 
 class CellRunner {
-  private readonly compiler = new CellCompiler(process.cwd());
+  private compilerInstance: CellCompiler | null = null;
   private readonly scope: Record<string, unknown>;
   private cellNumber = 0;
   private displayIdsShownBy = new Map<number, Set<string>>();
@@ -131,6 +131,15 @@ class CellRunner {
     };
     const reductionFlag = preloaded.gp?.reductions?.interruptFlag;
     watchInterruptPipe(reductionFlag instanceof Int32Array ? [this.interrupted, reductionFlag] : [this.interrupted]);
+  }
+
+  /**
+   * Created after the kernel reported ready (it takes most of the startup:
+   * loading the type declarations), by warmUp() which runs before any request.
+   */
+  private get compiler(): CellCompiler {
+    this.compilerInstance ??= new CellCompiler(process.cwd());
+    return this.compilerInstance;
   }
 
   warmUp(): void {
