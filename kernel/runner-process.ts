@@ -11,6 +11,7 @@ import { INTERRUPT_PIPE_FD } from "./interrupt-watch";
 export const SIGNAL_AFTER_MS = 250;
 /** After SIGINT, how long a cell may take to stop before its process is replaced. */
 export const REPLACE_AFTER_MS = 1200;
+const MAX_STARTUP_FAILURES = 3;
 
 type DoneEvent = Extract<RunnerEvent, { kind: "execute_done" | "complete_done" | "inspect_done" }>;
 type OutputEvent = Exclude<RunnerEvent, DoneEvent | { kind: "ready" }>;
@@ -32,6 +33,9 @@ export class RunnerProcess extends EventEmitter {
   private readonly pending = new Map<number, { resolve: (event: DoneEvent) => void; kind: string }>();
   private interruptTimer: NodeJS.Timeout | null = null;
   private stopping = false;
+  private startupFailures = 0;
+  /** Set once the runner cannot be started: every request then fails with this. */
+  private brokenReason: string | null = null;
   ready!: Promise<RunnerReady>;
 
   constructor(private readonly cwd: string) {
@@ -52,17 +56,30 @@ export class RunnerProcess extends EventEmitter {
     child.stderr!.on("data", (chunk) => process.stderr.write(chunk));
     child.stdin!.on("error", () => undefined);
     this.interruptPipe().on("error", () => undefined);
+    let started = false;
     this.ready = new Promise((resolve, reject) => {
       child.once("exit", (code) => reject(new Error(`cell runner exited during startup (code ${code})`)));
       child.on("message", (event: RunnerEvent) => {
-        if (event.kind === "ready") resolve(event);
-        else this.route(event);
+        if (event.kind === "ready") {
+          started = true;
+          this.startupFailures = 0;
+          resolve(event);
+        } else {
+          this.route(event);
+        }
       });
     });
     this.ready.catch(() => undefined);
     child.on("exit", (code, signal) => {
       if (this.child !== child || this.stopping) return;
-      this.replace(`the cell runner exited (${signal ?? `code ${code}`})`);
+      const how = signal ?? `code ${code}`;
+      // A runner that cannot even start would otherwise be relaunched forever.
+      if (!started && ++this.startupFailures >= MAX_STARTUP_FAILURES) {
+        this.brokenReason = `the cell runner failed to start ${MAX_STARTUP_FAILURES} times (last exit: ${how}); see the kernel log`;
+        this.failPending(this.brokenReason);
+        return;
+      }
+      this.replace(`the cell runner exited (${how})`);
     });
   }
 
@@ -83,6 +100,7 @@ export class RunnerProcess extends EventEmitter {
     onSent?.(requestId);
     return new Promise((resolve) => {
       this.pending.set(requestId, { resolve, kind: body.kind });
+      if (this.brokenReason) return this.failPending(this.brokenReason);
       void this.ready.then(
         () => this.child.send({ ...body, requestId } as RunnerRequest),
         () => undefined,
@@ -140,6 +158,16 @@ export class RunnerProcess extends EventEmitter {
     this.launch();
     const message = `${reason}; the kernel restarted its cell runner and earlier variables are gone`;
     this.emit("restarted", message);
+    this.failRequests(failed, message);
+  }
+
+  private failPending(message: string): void {
+    const failed = [...this.pending.entries()];
+    this.pending.clear();
+    this.failRequests(failed, message);
+  }
+
+  private failRequests(failed: Array<[number, { resolve: (event: DoneEvent) => void; kind: string }]>, message: string): void {
     for (const [requestId, { resolve, kind }] of failed) {
       if (kind === "execute") {
         resolve({ kind: "execute_done", requestId, error: { ename: "KernelRestarted", evalue: message, traceback: [`KernelRestarted: ${message}`] } });
