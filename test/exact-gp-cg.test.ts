@@ -11,12 +11,13 @@
 // not know this: it runs CG/SLQ on the whole operator.
 //
 // Tolerances (seeded probes, default settings: 10 probes, rank-15
-// pivoted-Cholesky preconditioner, CG tolerance 1e-6). The SLQ log-det is
+// pivoted-Cholesky preconditioner, the MLL's training CG tolerance 1e-2). The SLQ log-det is
 // the loose part: over seeds 0-3 the MLL / n error was 0.003-0.014 (8-42 nats
 // of a total ~ -920; 30 probes: <= 0.006), so MLL / n must be within 0.025.
 // Kernel and noise gradients (trace estimates) were within 6% relative; they
 // must be within 0.1 |exact| + 2e-3. The mean's gradient needs only the solve
-// alpha and must match to 1e-6. For scale: GPyTorch's own iterative path is
+// alpha: with CG stopped at relative residual 1e-2 it must match to 2e-3
+// relative (observed 1e-3). For scale: GPyTorch's own iterative path is
 // off by 1-6.6 nats already at N = 200-300 (reference/README.md).
 
 import * as assert from "node:assert/strict";
@@ -86,7 +87,7 @@ test("CG/SLQ MLL and gradient at N = 3,000 agree with the exact Cholesky answer 
   for (const [name, p] of model.namedParameters()) {
     const e = exactGrad.get(name) as number[];
     p.grad.forEach((g, i) => {
-      const tol = name.includes("Constant") ? 1e-6 : 0.1 * Math.abs(e[i]) + 2e-3;
+      const tol = name.includes("Constant") ? 2e-3 * Math.abs(e[i]) + 1e-8 : 0.1 * Math.abs(e[i]) + 2e-3;
       assert.ok(Math.abs(g - e[i]) < tol, `${name}[${i}]: CG ${g} vs exact ${e[i]} (tol ${tol})`);
     });
   }

@@ -19,8 +19,11 @@ export interface SolveOptions {
   maxLanczosIterations?: number;
   /**
    * CG multiplies the same operator many times: if a dense f64 copy of a lazy
-   * operator fits in this many bytes, materialise it once (default 256 MiB;
-   * 0 turns it off).
+   * operator fits in this many bytes, materialise it once and reuse it
+   * (default 0 = off: measured here, the fused symmetric kernel product is
+   * faster than the JS dense product it would replace — 0.27 s vs 0.76 s at
+   * n = 5,000 with 11 right-hand sides — so this only pays with a faster
+   * dense product).
    */
   denseCacheBytes?: number;
   /** Byte budget for dense work (Cholesky copies, toDense) (default 1 GiB). */
@@ -39,7 +42,7 @@ export function resolveSolveOptions(o: SolveOptions = {}): ResolvedSolveOptions 
     numProbes: o.numProbes ?? 10,
     preconditionerRank: o.preconditionerRank ?? 15,
     maxLanczosIterations: o.maxLanczosIterations ?? 100,
-    denseCacheBytes: o.denseCacheBytes ?? 256 * 2 ** 20,
+    denseCacheBytes: o.denseCacheBytes ?? 0,
     maxDenseBytes: o.maxDenseBytes ?? 2 ** 30,
     random: o.random ?? globalRandom,
   };
