@@ -63,10 +63,13 @@ export async function launchKernel(options: LaunchOptions = {}): Promise<Launche
     env: options.env ?? process.env,
     stdio: ["ignore", "inherit", options.stderr ?? "inherit"],
   });
+  // Keep the end of the kernel's log to explain a failed start.
+  let logTail = "";
+  child.stderr?.on("data", (chunk) => (logTail = (logTail + String(chunk)).slice(-4000)));
   const client = new KernelClient(connection);
   const kernel = new LaunchedKernel(child, client, connection, connectionFile);
   const died = kernel.waitForExit().then((code) => {
-    throw new Error(`the kernel exited during startup (code ${code})`);
+    throw new Error(`the kernel exited during startup (code ${code})${logTail ? `:\n${logTail}` : ""}`);
   });
   try {
     await Promise.race([client.waitForReady(options.readyTimeoutMs ?? 60_000), died]);

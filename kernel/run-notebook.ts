@@ -104,7 +104,8 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
     }
   } finally {
     await kernel.shutdown();
-    notebook.metadata.gplab = { version: gplabVersion, executed: new Date().toISOString() };
+    // No timestamps: the same notebook, seed and parameters give the same file.
+    notebook.metadata.gplab = { version: gplabVersion };
     fs.writeFileSync(outPath, JSON.stringify(notebook, null, 1) + "\n");
   }
   return { outPath, executedCells, failure };

@@ -10,7 +10,7 @@ import { INTERRUPT_PIPE_FD } from "./interrupt-watch";
 /** How long a cell gets to stop through the interrupt flags (reductions stop between tiles) before SIGINT. */
 export const SIGNAL_AFTER_MS = 250;
 /** After SIGINT, how long a cell may take to stop before its process is replaced. */
-export const REPLACE_AFTER_MS = 1200;
+export const REPLACE_AFTER_MS = 1000;
 const MAX_STARTUP_FAILURES = 3;
 
 type DoneEvent = Extract<RunnerEvent, { kind: "execute_done" | "complete_done" | "inspect_done" }>;
@@ -137,7 +137,7 @@ export class RunnerProcess extends EventEmitter {
       this.child.kill("SIGINT");
       this.interruptTimer = setTimeout(() => {
         this.interruptTimer = null;
-        this.replace("the cell did not stop within 1.5 s of the interrupt");
+        this.replace("the cell did not stop within 1.25 s of the interrupt");
       }, REPLACE_AFTER_MS);
     }, SIGNAL_AFTER_MS);
   }
