@@ -227,7 +227,7 @@ export class KernelServer {
         pygments_lexer: "typescript",
       },
       banner: ready?.banner ?? `gplab ${gplabVersion} (the cell runner failed to start)`,
-      help_links: [{ text: "gplab", url: "https://github.com/gplab/gplab" }],
+      help_links: [],
       debugger: false,
     };
   }
