@@ -3,7 +3,6 @@
 // shutdowns while a cell spins, and survive a cell that kills its process.
 import * as vm from "node:vm";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { CellCompiler } from "./cell-compiler";
@@ -13,7 +12,7 @@ import { describeError, interruptedError } from "./cell-errors";
 import { addAwaitCheckpoints, CHECKPOINT_NAME } from "./await-checkpoints";
 import { watchInterruptPipe } from "./interrupt-watch";
 import { OrderedOutput } from "./ordered-output";
-import { gplabRoot, gplabVersion } from "./paths";
+import { gplabVersion } from "./paths";
 import type { ErrorContent, MimeBundle, RunnerEvent, RunnerRequest } from "./executor-messages";
 
 /** How long a cell awaiting something gets to settle by itself after SIGINT (e.g. a reduction noticing the flag). */
@@ -30,6 +29,12 @@ const output = new OrderedOutput(send);
 const requestContext = new AsyncLocalStorage<number>();
 let lastRequestId = 0;
 const currentRequestId = (): number => requestContext.getStore() ?? lastRequestId;
+
+/** The kernel's log (our real stderr, which the protocol process copies to its own). */
+const originalStderrWrite = process.stderr.write.bind(process.stderr);
+function logToKernel(line: string): void {
+  originalStderrWrite(`[gplab cell runner] ${line}\n`);
+}
 
 function routeStdio(): void {
   for (const name of ["stdout", "stderr"] as const) {
@@ -279,12 +284,15 @@ async function main(): Promise<void> {
   let queue = Promise.resolve();
   process.on("message", (request: RunnerRequest) => {
     queue = queue.then(() => runner.handle(request)).catch((error) => {
-      console.error(`cell runner: ${(error as Error).stack ?? error}`);
+      logToKernel(`${request.kind} failed: ${(error as Error).stack ?? error}`);
     });
   });
-  const banner = `gplab ${gplabVersion} — TypeScript notebooks with Gaussian processes (${path.basename(gplabRoot)})\n${preloaded.backendLine}`;
+  const banner = `gplab ${gplabVersion} — TypeScript notebooks with Gaussian processes\n${preloaded.backendLine}`;
   send({ kind: "ready", banner, backendLine: preloaded.backendLine });
-  queue = queue.then(() => runner.warmUp());
+  // A failed warm-up must not block the queue; the first cell reports the problem.
+  queue = queue.then(() => runner.warmUp()).catch((error) => {
+    logToKernel(`warm-up failed: ${(error as Error).stack ?? error}`);
+  });
 }
 
 void main();
