@@ -26,6 +26,7 @@ class GplabKernelTests(jupyter_kernel_test.KernelTests):
     completion_samples = [
         {"text": "Math.ma", "matches": {"max"}},
         {"text": "const greeting = 'hi'; greeti", "matches": {"greeting"}},
+        {"text": "gp.backend.inf", "matches": {"info"}},
     ]
 
     complete_code_samples = ["1 + 1", "const x = 1;", "function f() { return 1; }", "for (const i of [1]) {}"]
