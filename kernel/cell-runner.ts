@@ -13,7 +13,7 @@ import { addAwaitCheckpoints, CHECKPOINT_NAME } from "./await-checkpoints";
 import { watchInterruptPipe } from "./interrupt-watch";
 import { OrderedOutput } from "./ordered-output";
 import { gplabVersion } from "./paths";
-import type { ErrorContent, MimeBundle, RunnerEvent, RunnerRequest } from "./executor-messages";
+import type { ErrorContent, MimeBundle, RunnerEvent, RunnerRequest, UserExpressionResult } from "./executor-messages";
 
 /** How long a cell awaiting something gets to settle by itself after SIGINT (e.g. a reduction noticing the flag). */
 const INTERRUPT_GRACE_MS = 300;
@@ -212,7 +212,9 @@ class CellRunner {
       lastRequestId = request.requestId;
       const outcome = await requestContext.run(request.requestId, () => this.execute(request.code, request.silent));
       this.displayIdsShownBy.delete(request.requestId);
-      send({ kind: "execute_done", requestId: request.requestId, ...outcome });
+      const expressions = Object.entries(request.userExpressions ?? {});
+      const userExpressions = outcome.error || expressions.length === 0 ? undefined : await this.evaluateUserExpressions(expressions);
+      send({ kind: "execute_done", requestId: request.requestId, ...outcome, userExpressions });
     }
   }
 
@@ -245,6 +247,29 @@ class CellRunner {
       await this.flushPendingOutputs();
       return { error: describeError(error) };
     }
+  }
+
+  /** execute_request's user_expressions: evaluated after the cell, without output, history or new declarations. */
+  private async evaluateUserExpressions(expressions: Array<[string, string]>): Promise<Record<string, UserExpressionResult>> {
+    const results: Record<string, UserExpressionResult> = {};
+    for (const [name, expression] of expressions) {
+      const compiled = this.compiler.compile(`(${expression})`);
+      if (!compiled.ok) {
+        results[name] = { status: "error", ename: "TSError", evalue: compiled.diagnostics[0], traceback: compiled.diagnostics };
+        continue;
+      }
+      try {
+        const { javascript, lastExpressionKey } = compiled.cell;
+        const holder = "globalThis[Symbol.for('gplab.cell')]";
+        vm.runInThisContext(`(function (exports, require) {${javascript}\n})(${holder}.exports, ${holder}.require)`, { breakOnSigint: true });
+        const value = lastExpressionKey ? this.scope[lastExpressionKey] : undefined;
+        if (lastExpressionKey) delete this.scope[lastExpressionKey];
+        results[name] = { status: "ok", data: await toMimeBundle(value), metadata: {} };
+      } catch (error) {
+        results[name] = { status: "error", ...describeError(error) };
+      }
+    }
+    return results;
   }
 
   private untilSettledOrInterrupted(running: Promise<unknown>): Promise<unknown> {

@@ -9,9 +9,13 @@ export interface ErrorContent {
   traceback: string[];
 }
 
+export type UserExpressionResult =
+  | { status: "ok"; data: MimeBundle; metadata: Record<string, unknown> }
+  | ({ status: "error" } & ErrorContent);
+
 /** protocol process -> cell runner */
 export type RunnerRequest =
-  | { kind: "execute"; requestId: number; code: string; silent: boolean }
+  | { kind: "execute"; requestId: number; code: string; silent: boolean; userExpressions: Record<string, string> }
   | { kind: "complete"; requestId: number; code: string; cursorPos: number }
   | { kind: "inspect"; requestId: number; code: string; cursorPos: number; detailLevel: number };
 
@@ -29,6 +33,13 @@ export type RunnerEvent =
     }
   | { kind: "clear_output"; requestId: number; wait: boolean }
   | { kind: "input_request"; requestId: number; prompt: string; password: boolean }
-  | { kind: "execute_done"; requestId: number; result?: { data: MimeBundle; metadata: Record<string, unknown> }; error?: ErrorContent }
+  | {
+      kind: "execute_done";
+      requestId: number;
+      result?: { data: MimeBundle; metadata: Record<string, unknown> };
+      error?: ErrorContent;
+      /** Each user expression's value (a bundle) or error, evaluated after a successful cell. */
+      userExpressions?: Record<string, UserExpressionResult>;
+    }
   | { kind: "complete_done"; requestId: number; matches: string[]; cursorStart: number; cursorEnd: number }
   | { kind: "inspect_done"; requestId: number; found: boolean; data: MimeBundle };

@@ -12,6 +12,8 @@ export interface ExecuteOptions {
   silent?: boolean;
   storeHistory?: boolean;
   allowStdin?: boolean;
+  /** Expressions to evaluate after the cell, by name (execute_request's user_expressions). */
+  userExpressions?: Record<string, string>;
   /** Whether cells queued behind a failing one are aborted (Jupyter's default: true). */
   stopOnError?: boolean;
   timeoutMs?: number;
@@ -191,7 +193,7 @@ export class KernelClient {
       code,
       silent: options.silent ?? false,
       store_history: options.storeHistory ?? true,
-      user_expressions: {},
+      user_expressions: options.userExpressions ?? {},
       allow_stdin: options.allowStdin ?? Boolean(options.onInput),
       stop_on_error: options.stopOnError ?? true,
     }, options.timeoutMs ?? 60_000);

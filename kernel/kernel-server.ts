@@ -242,7 +242,8 @@ export class KernelServer {
     if (storeHistory) this.history.record(line, code);
 
     let requestId = 0;
-    const done = await this.runner.request({ kind: "execute", code, silent }, (id) => {
+    const userExpressions = (request.content.user_expressions ?? {}) as Record<string, string>;
+    const done = await this.runner.request({ kind: "execute", code, silent, userExpressions }, (id) => {
       requestId = id;
       this.executeRequests.set(id, { message: request, silent, line });
     });
@@ -258,7 +259,7 @@ export class KernelServer {
       await this.reply(request, channel, { status: "error", execution_count: line, ...done.error }, { status: "error" });
       if (request.content.stop_on_error !== false) await this.abortQueuedCells();
     } else {
-      await this.reply(request, channel, { status: "ok", execution_count: line, payload: [], user_expressions: {} }, { status: "ok" });
+      await this.reply(request, channel, { status: "ok", execution_count: line, payload: [], user_expressions: done.userExpressions ?? {} }, { status: "ok" });
     }
     this.forgetOldRequests(requestId);
   }

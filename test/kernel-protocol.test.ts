@@ -104,6 +104,15 @@ describe("kernel protocol", () => {
     assert.equal(notStored.reply.content.execution_count, next.reply.content.execution_count);
   });
 
+  test("user_expressions are evaluated after the cell, each to a bundle or an error", async () => {
+    const outcome = await run(kernel, "const width = 4;", { userExpressions: { area: "width * width", broken: "width.nope()" } });
+    const expressions = outcome.reply.content.user_expressions;
+    assert.deepEqual(expressions.area, { status: "ok", data: { "text/plain": "16" }, metadata: {} });
+    assert.equal(expressions.broken.status, "error");
+    assert.equal(expressions.broken.ename, "TSError");
+    assert.deepEqual(types(outcome.outputs), [], "no output for user expressions");
+  });
+
   test("display(x) sends display_data; display(x, { id }) again and handle.update send update_display_data", async () => {
     const outcome = await run(kernel, `
       const chart = (n: number) => ({ [Symbol.for("Jupyter.display")]: async () => ({
