@@ -132,6 +132,7 @@ class CellRunner {
     (globalThis as any)[Symbol.for("gplab.cell")] = { exports: this.scope, require: this.loader.require };
     (globalThis as any)[CHECKPOINT_NAME] = <T>(value: T): T => {
       if (Atomics.load(this.interrupted, 0) !== 0) throw interruptedError();
+      send({ kind: "cell_started", requestId: currentRequestId() });
       return value;
     };
     const reductionFlag = preloaded.gp?.reductions?.interruptFlag;
@@ -230,6 +231,9 @@ class CellRunner {
     try {
       this.loader.addLocalModules(cell.localModules);
       await this.loader.prepare(requiredSpecifiers(cell.javascript));
+      // An interrupt that arrived while the cell was compiling stops it before it starts.
+      if (Atomics.load(this.interrupted, 0) !== 0) throw interruptedError();
+      send({ kind: "cell_started", requestId: currentRequestId() });
       const wrapper = cell.hasTopLevelAwait ? "(async function (exports, require) {" : "(function (exports, require) {";
       const holder = "globalThis[Symbol.for('gplab.cell')]";
       const source = `${wrapper}${addAwaitCheckpoints(cell.javascript)}\n})(${holder}.exports, ${holder}.require)`;

@@ -22,6 +22,8 @@ export type RunnerRequest =
 /** cell runner -> protocol process */
 export type RunnerEvent =
   | { kind: "ready"; banner: string; backendLine: string }
+  /** The cell compiled and its code starts now (until then an interrupt needs no signal). */
+  | { kind: "cell_started"; requestId: number }
   | { kind: "stream"; requestId: number; name: "stdout" | "stderr"; text: string }
   | {
       kind: "display";

@@ -269,7 +269,7 @@ export class KernelServer {
     for (const id of this.executeRequests.keys()) if (id < latest - 200) this.executeRequests.delete(id);
   }
 
-  private publishRunnerOutput(event: Exclude<RunnerEvent, { kind: "ready" | "execute_done" | "complete_done" | "inspect_done" }>): void {
+  private publishRunnerOutput(event: Exclude<RunnerEvent, { kind: "ready" | "cell_started" | "execute_done" | "complete_done" | "inspect_done" }>): void {
     const origin = this.executeRequests.get(event.requestId);
     if (event.kind === "input_request") {
       void this.requestInput(origin?.message ?? null, event.prompt, event.password);

@@ -11,10 +11,12 @@ import { INTERRUPT_PIPE_FD } from "./interrupt-watch";
 export const SIGNAL_AFTER_MS = 250;
 /** After SIGINT, how long a cell may take to stop before its process is replaced. */
 export const REPLACE_AFTER_MS = 1000;
+/** An interrupted cell still compiling after this long is given up on (the compiler cannot be interrupted). */
+export const COMPILE_DEADLINE_MS = 15_000;
 const MAX_STARTUP_FAILURES = 3;
 
 type DoneEvent = Extract<RunnerEvent, { kind: "execute_done" | "complete_done" | "inspect_done" }>;
-type OutputEvent = Exclude<RunnerEvent, DoneEvent | { kind: "ready" }>;
+type OutputEvent = Exclude<RunnerEvent, DoneEvent | { kind: "ready" | "cell_started" }>;
 type RequestBody = RunnerRequest extends infer R ? (R extends unknown ? Omit<R, "requestId"> : never) : never;
 
 export interface RunnerReady {
@@ -32,6 +34,9 @@ export class RunnerProcess extends EventEmitter {
   private nextRequestId = 1;
   private readonly pending = new Map<number, { resolve: (event: DoneEvent) => void; kind: string }>();
   private interruptTimer: NodeJS.Timeout | null = null;
+  /** The execute request whose code is running (compiled and started), if any. */
+  private runningRequest: number | null = null;
+  private escalateWhenStarted = false;
   private stopping = false;
   private startupFailures = 0;
   /** Set once the runner cannot be started: every request then fails with this. */
@@ -84,10 +89,17 @@ export class RunnerProcess extends EventEmitter {
   }
 
   private route(event: RunnerEvent): void {
-    if (event.kind === "execute_done" || event.kind === "complete_done" || event.kind === "inspect_done") {
+    if (event.kind === "cell_started") {
+      this.runningRequest = event.requestId;
+      if (this.escalateWhenStarted) this.escalate();
+    } else if (event.kind === "execute_done" || event.kind === "complete_done" || event.kind === "inspect_done") {
       const waiting = this.pending.get(event.requestId);
       this.pending.delete(event.requestId);
-      if (event.kind === "execute_done") this.clearInterruptTimer();
+      if (event.kind === "execute_done") {
+        this.clearInterruptTimer();
+        this.runningRequest = null;
+        this.escalateWhenStarted = false;
+      }
       waiting?.resolve(event);
     } else if (event.kind !== "ready") {
       this.emit("output", event);
@@ -132,6 +144,19 @@ export class RunnerProcess extends EventEmitter {
     if (!this.executing()) return;
     this.interruptPipe().write("!");
     this.clearInterruptTimer();
+    if (this.runningRequest !== null) {
+      this.escalate();
+    } else {
+      // Still compiling: the runner checks the flag before the code starts,
+      // so wait for that rather than kill a kernel that is only type-checking.
+      this.escalateWhenStarted = true;
+      this.interruptTimer = setTimeout(() => this.replace("the cell was still compiling 15 s after the interrupt"), COMPILE_DEADLINE_MS);
+    }
+  }
+
+  private escalate(): void {
+    this.escalateWhenStarted = false;
+    this.clearInterruptTimer();
     this.interruptTimer = setTimeout(() => {
       if (!this.executing()) return;
       this.child.kill("SIGINT");
@@ -150,6 +175,8 @@ export class RunnerProcess extends EventEmitter {
   /** Kills the runner, fails what it was doing, and starts a fresh one (its variables are lost). */
   private replace(reason: string): void {
     this.clearInterruptTimer();
+    this.runningRequest = null;
+    this.escalateWhenStarted = false;
     const old = this.child;
     old.removeAllListeners();
     old.kill("SIGKILL");

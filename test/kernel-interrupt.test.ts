@@ -84,6 +84,15 @@ describe("kernel interrupts", () => {
     await run(kernel, "let kept = 7;");
   });
 
+  test("an interrupt while the cell is still type-checking stops it before it starts, without a restart", async () => {
+    const slowToCompile = Array.from({ length: 5000 }, (_, i) => `const v${i}: number = ${i} * 2;`).join("\n") +
+      "\n(globalThis as any).compiledCellRan = true; const t2 = Date.now(); while (Date.now() - t2 < 30_000) {}";
+    const { outcome } = await interruptAfter(slowToCompile, 50);
+    assert.equal(outcome.reply.content.ename, "InterruptedError");
+    assert.equal(resultText(await run(kernel, "(globalThis as any).compiledCellRan === true")), "false");
+    assert.equal(resultText(await run(kernel, "kept")), "7", "no restart: state kept");
+  });
+
   test("a cell that ends its own process gets a clear error and a fresh cell runner", async () => {
     const outcome = await run(kernel, "process.exit(3)");
     assert.equal(outcome.reply.content.ename, "KernelRestarted");
