@@ -32,7 +32,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$tool" in gplab|nbconvert|both) ;; *) echo "--tool must be gplab, nbconvert or both" >&2; exit 2 ;; esac
-[ ${#notebooks[@]} -gt 0 ] || notebooks=(notebooks/*.ipynb)
+if [ ${#notebooks[@]} -eq 0 ]; then
+  for nb in notebooks/*.ipynb; do
+    case "$nb" in *.executed.ipynb) ;; *) notebooks+=("$nb") ;; esac
+  done
+fi
 if [ ! -f dist/kernel/cli.js ]; then
   echo "dist/ is missing: run npm run build first" >&2
   exit 1
