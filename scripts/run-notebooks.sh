@@ -52,7 +52,7 @@ if [ "$tool" != nbconvert ]; then
   for nb in "${notebooks[@]}"; do
     name="$(basename "$nb")"
     start=$(date +%s%N)
-    if node bin/gplab.js run "$nb" --out "$out/gplab/$name" --timeout "$timeout"; then
+    if npx --no-install gplab run "$nb" --out "$out/gplab/$name" --timeout "$timeout"; then
       printf 'gplab run  %-32s %6d ms\n' "$name" $(( ($(date +%s%N) - start) / 1000000 ))
       [ "$update" = 1 ] && cp "$out/gplab/$name" "$nb"
     else
