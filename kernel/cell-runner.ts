@@ -81,7 +81,8 @@ async function preload(loader: CellModuleLoader): Promise<Preloaded> {
   let backendLine: string;
   try {
     gp = loader.require("gplab");
-    await tf.ready?.();
+    // The library finishes picking its backend (tfjs-node-gpu, tfjs-node, wasm, cpu; GPLAB_BACKEND forces one).
+    await (gp.backend?.ready?.() ?? tf.ready?.());
     const info = gp.backend?.info?.() ?? { backend: tf.getBackend?.() };
     const gpu = info.gpu === undefined ? "" : info.gpu ? ", GPU" : ", no GPU";
     const executor = info.executor ? `, executor ${info.executor}` : "";

@@ -1,6 +1,9 @@
 // gplab: Gaussian processes with lazy, tiled covariance operators.
 // Import order matters only for backend: it picks and initialises tfjs first.
 export * as backend from "./backend";
+// Types of the chained tensor methods (t.add(1), ...) for every program that
+// imports gplab; their runtime registration is in backend (dist/vendor).
+export type {} from "@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops";
 export * as reductions from "./reductions";
 export * as operators from "./operators";
 export * as algorithms from "./algorithms";

@@ -45,6 +45,16 @@ describe("kernel cells", () => {
     assert.equal(tfTypo.reply.content.ename, "TSError", "tf is typed, not any");
   });
 
+  test("chained tensor methods are typed and work; the library picked its best backend before the first cell", async () => {
+    const chained = await run(kernel, "tf.tensor1d([1, 2]).add(1).square().arraySync()");
+    assert.equal(chained.reply.content.status, "ok", JSON.stringify(chained.reply.content));
+    assert.equal(resultText(chained), "[ 4, 9 ]");
+    const typo = await run(kernel, "tf.tensor1d([1]).squaer()");
+    assert.equal(typo.reply.content.ename, "TSError", "chained methods are typed, not any");
+    // wasm is installed with gplab, so backend.ready() prefers it to cpu (no tfjs-node here).
+    assert.equal(resultText(await run(kernel, "gp.backend.info().backend")), "'wasm'");
+  });
+
   test("console and Node's modules type-check although the notebook directory has no @types/node", async () => {
     const outcome = await run(kernel, 'import * as os from "node:os";\nconsole.log(typeof os.cpus().length)');
     assert.equal(outcome.reply.content.status, "ok", JSON.stringify(outcome.reply.content));

@@ -5,8 +5,10 @@
 import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-// Gradients: see scripts/bundle-tfjs-gradients.js (built into dist/vendor).
+// Gradients: see scripts/bundle-tfjs-registrations.js (built into dist/vendor).
 require("../../vendor/tfjs-gradients.js");
+// Chained tensor methods (t.add(1), t.square()): same reason, same script.
+require("../../vendor/tfjs-chained-ops.js");
 import { ArgumentError } from "../errors";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
