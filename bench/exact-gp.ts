@@ -38,7 +38,7 @@ function dataset(n: number, d: number): { x: Float64Array; y: Float64Array } {
   const x = gp.reductions.sharedF64(n * d);
   for (let i = 0; i < n * d; i++) x[i] = 4 * r.uniform();
   const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) y[i] = Math.sin(x[i * d]) + 0.5 * Math.cos(2 * x[i * d + 1]) + 0.1 * r.normal();
+  for (let i = 0; i < n; i++) y[i] = Math.sin(x[i * d]) + (d > 1 ? 0.5 * Math.cos(2 * x[i * d + 1]) : 0) + 0.1 * r.normal();
   return { x, y };
 }
 

@@ -64,6 +64,8 @@ export async function runNotebook(input: string, options: RunOptions = {}): Prom
   const notebook = JSON.parse(fs.readFileSync(input, "utf8")) as Notebook;
   injectParameters(notebook, options.parameters ?? {}, log);
   const outPath = options.out ?? defaultOutPath(input);
+  // Fail (or create the folder) before running every cell, not after.
+  fs.mkdirSync(path.dirname(path.resolve(outPath)), { recursive: true });
   const timeoutMs = (options.timeoutSeconds ?? 600) * 1000;
 
   const kernel = await launchKernel({ cwd: path.dirname(path.resolve(input)), stderr: "pipe" });

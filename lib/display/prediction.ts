@@ -42,6 +42,8 @@ export function predictionSpec(d: PredictionDisplayData, options: PredictionDisp
   const n = d.mean.length;
   let picked = thin(n, options.maxPoints ?? 2000);
   if (layout === "1d") picked = picked.slice().sort((a, b) => d.x[a][0] - d.x[b][0]);
+  const trainCount = d.train?.x.length ?? 0;
+  const trainPicked = thin(trainCount, options.maxPoints ?? 2000);
 
   // One table for every layer and panel; `series` says which layer a row feeds.
   const rows: Record<string, string | number>[] = [];
@@ -54,7 +56,9 @@ export function predictionSpec(d: PredictionDisplayData, options: PredictionDisp
       rows.push({ series: "prediction", task, pos, mean, lower: mean - 2 * s, upper: mean + 2 * s });
     }
     if (layout === "1d" && d.train) {
-      d.train.x.forEach((xi, q) => rows.push({ series: "train", task, pos: xi[0], y: (d.train as { y: number[][] }).y[q][t] }));
+      // Training points are thinned like test points: a 100,000-point model must not make a 100,000-point chart.
+      const train = d.train;
+      for (const q of trainPicked) rows.push({ series: "train", task, pos: train.x[q][0], y: train.y[q][t] });
     }
     if (layout === "observed") {
       // The y = x reference line across the observed range.
@@ -84,7 +88,7 @@ export function predictionSpec(d: PredictionDisplayData, options: PredictionDisp
         ];
   const thinned = picked.length < n ? `, ${fmtInt(picked.length)} of ${fmtInt(n)} points shown` : "";
   const subtitle = {
-    "1d": `mean, ±2σ band${d.train ? ", training points" : ""}${thinned}`,
+    "1d": `mean, ±2σ band${d.train ? (trainPicked.length < trainCount ? `, ${fmtInt(trainPicked.length)} of ${fmtInt(trainCount)} training points` : ", training points") : ""}${thinned}`,
     observed: `predicted mean ±2σ against observed; dashed: y = x${thinned}`,
     index: `mean ±2σ at each test point (${d.inputDims}-D inputs)${thinned}`,
   }[layout];

@@ -24,6 +24,6 @@ export class ConstantDiagLinearOperator extends DiagLinearOperator {
   }
 
   override structure(): StructureNode {
-    return { label: `ConstantDiag[${this.value}]`, shape: this.shape, children: [] };
+    return { label: `ConstantDiag[${+this.value.toPrecision(6)}]`, shape: this.shape, children: [] };
   }
 }

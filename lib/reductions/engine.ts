@@ -8,7 +8,7 @@ import { ShapeError } from "../errors";
 import { type Formula, gradientLayout, validateFormula } from "./formula";
 import { runFused } from "./fusedExecutor";
 import { tfjsBilinear, tfjsBlock, tfjsEntries, tfjsMatmul } from "./tfjsExecutor";
-import { SYMMETRIC_ROW_MULTIPLE, wasmMatmulEligible } from "./wasm/wasmSource";
+import { SYMMETRIC_ROW_MULTIPLE, WASM_MAX_RHS, wasmMatmulEligible } from "./wasm/wasmSource";
 
 export interface ReductionOptions {
   /** Force an executor; default: "tfjs" on a GPU backend, else "fused". */
@@ -70,6 +70,7 @@ export function pairwiseMatmul(formula: Formula, V: Float64Array, T: number, opt
     throw new ShapeError(`K @ V: K is ${formula.n} x ${formula.m} but V has ${V.length / T} rows (expected ${formula.m})`);
   }
   const executor = pick(options);
+  if (executor === "fused" && T > WASM_MAX_RHS && wasmMatmulEligible(formula, WASM_MAX_RHS)) return matmulInChunks(formula, V, T, options);
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
@@ -85,6 +86,23 @@ export function pairwiseMatmul(formula: Formula, V: Float64Array, T: number, opt
     code = r.code;
   }
   record({ operation: "matmul", formula: formula.name, executor, n: formula.n, m: formula.m, t: T, pairs: formula.n * formula.m, seconds: (performance.now() - start) / 1000, threads, code });
+  return out;
+}
+
+/**
+ * K @ V with more right-hand sides than the WebAssembly kernel unrolls:
+ * column chunks of WASM_MAX_RHS through the SIMD kernel beat one pass of the
+ * generated JavaScript loop.
+ */
+function matmulInChunks(formula: Formula, V: Float64Array, T: number, options: ReductionOptions): Float64Array {
+  const out = new Float64Array(formula.n * T);
+  for (let c0 = 0; c0 < T; c0 += WASM_MAX_RHS) {
+    const w = Math.min(WASM_MAX_RHS, T - c0);
+    const chunk = new Float64Array(formula.m * w);
+    for (let j = 0; j < formula.m; j++) for (let t = 0; t < w; t++) chunk[j * w + t] = V[j * T + c0 + t];
+    const part = pairwiseMatmul(formula, chunk, w, options);
+    for (let i = 0; i < formula.n; i++) for (let t = 0; t < w; t++) out[i * T + c0 + t] = part[i * w + t];
+  }
   return out;
 }
 

@@ -12,7 +12,9 @@ import type { Formula } from "../formula";
 import { COLUMN_STEP, type StationaryProfileName, WASM_STATIONARY_PROFILES, stationaryMatmulModule } from "./stationaryMatmul";
 
 const MAX_DIMS = 16;
-const MAX_RHS = 16;
+/** Right-hand sides one kernel unrolls; more are done in chunks. */
+export const WASM_MAX_RHS = 16;
+const MAX_RHS = WASM_MAX_RHS;
 
 let simdSupported: boolean | null = null;
 
