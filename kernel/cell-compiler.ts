@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as tsfork from "@tslab/typescript-for-tslab";
 import type { Converter, Diagnostic } from "tslab/dist/converter";
+import { expandShorthandProperties } from "./expand-shorthand";
 import { gplabRoot } from "./paths";
 import { loadTypeScriptFork, TypeScript, typescriptForkPath } from "./typescript-fork";
 
@@ -149,7 +150,7 @@ export class CellCompiler {
   }
 
   compile(code: string): CompileOutcome {
-    const converted = this.converter.convert(this.declarations, code);
+    const converted = this.converter.convert(this.declarations, expandShorthandProperties(this.ts, code));
     if (converted.diagnostics.length > 0) {
       return { ok: false, diagnostics: converted.diagnostics.map(formatDiagnostic) };
     }

@@ -45,6 +45,13 @@ describe("kernel cells", () => {
     assert.equal(tfTypo.reply.content.ename, "TSError", "tf is typed, not any");
   });
 
+  test("shorthand properties refer to earlier cells' variables", async () => {
+    await run(kernel, "const earlierValue = 3;");
+    const outcome = await run(kernel, "const { earlierValue: copy } = { earlierValue };\n({ earlierValue, copy })");
+    assert.equal(outcome.reply.content.status, "ok", JSON.stringify(outcome.reply.content));
+    assert.equal(resultText(outcome), "{ earlierValue: 3, copy: 3 }");
+  });
+
   test("chained tensor methods are typed and work; the library picked its best backend before the first cell", async () => {
     const chained = await run(kernel, "tf.tensor1d([1, 2]).add(1).square().arraySync()");
     assert.equal(chained.reply.content.status, "ok", JSON.stringify(chained.reply.content));
