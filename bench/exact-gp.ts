@@ -5,7 +5,7 @@
 // Each case runs in its own child process so its peak RSS is its own.
 // Prints one JSON line per case.
 //
-//   npm run bench -- exact-gp [--n 10000] [--d 3] [--executor fused|tfjs] [--cg-tolerance 1e-6]
+//   npm run bench -- exact-gp [--n 10000] [--d 3] [--executor fused|tfjs] [--cg-tolerance 1e-2 (the MLL's training default)]
 
 import { execFileSync } from "node:child_process";
 import * as gp from "../lib";
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   const n = Number(arg("n", "10000"));
   const d = Number(arg("d", "3"));
   const executor = arg("executor", "default");
-  const cgTolerance = Number(arg("cg-tolerance", "1e-6"));
+  const cgTolerance = Number(arg("cg-tolerance", String(gp.mlls.TRAINING_CG_TOLERANCE)));
   const child = arg("case", "");
   if (child) {
     console.log(JSON.stringify(await runCase(child as Result["case"], n, d, executor, cgTolerance)));

@@ -1,3 +1,4 @@
+export { TRAINING_CG_TOLERANCE } from "./ExactMarginalLogLikelihood";
 export { ExactMarginalLogLikelihood } from "./ExactMarginalLogLikelihood";
 export type { MLLOptions, MLLResult } from "./ExactMarginalLogLikelihood";
 export { choleskyInverse } from "./choleskyInverse";
