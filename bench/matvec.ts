@@ -71,8 +71,14 @@ async function runCase(kind: CaseResult["case"], n: number, t: number, executor:
     }
     return (performance.now() - start) / 1000;
   };
+  // Collect between runs so that a dropped dense copy does not count towards the next run's peak RSS.
+  const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
   once(); // warm-up: code generation, worker start, JIT
-  for (let r = 0; r < repeats; r++) times.push(once());
+  collect();
+  for (let r = 0; r < repeats; r++) {
+    times.push(once());
+    collect();
+  }
   const med = median(times);
   return {
     bench: "matvec", case: kind, n, d: D, t, executor, backend: gp.backend.info().backend,
@@ -106,7 +112,7 @@ async function main(): Promise<void> {
       if (n * n * 8 <= DENSE_BASELINE_BYTES) kinds.push("dense-baseline");
       for (const executor of executors) {
         for (const kind of kinds) {
-          const out = execFileSync(process.execPath, [__filename, "--case", kind, String(n), String(t), executor, String(repeats)], {
+          const out = execFileSync(process.execPath, ["--expose-gc", __filename, "--case", kind, String(n), String(t), executor, String(repeats)], {
             encoding: "utf8", maxBuffer: 1 << 20,
           });
           process.stdout.write(out.trim().split("\n").pop() + "\n");

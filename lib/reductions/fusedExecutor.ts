@@ -28,16 +28,37 @@ function isShared(a: ArrayBufferView): boolean {
   return a.buffer instanceof SharedArrayBuffer;
 }
 
-function toSharedF64(a: Float64Array): Float64Array {
+/**
+ * Reused shared buffers, one per role ("OUT", "in:V", ...), grown when too
+ * small. Fresh SharedArrayBuffers per call would pile up: an idle worker
+ * thread that saw one keeps it alive until that worker happens to collect
+ * garbage, which can take many jobs (measured: six 800 MB outputs in a row
+ * left 4.8 GB resident).
+ */
+const scratch = new Map<string, SharedArrayBuffer>();
+/** Larger buffers (a toDense of a big matrix) are not kept for reuse: they would stay resident. */
+const MAX_SCRATCH_BYTES = 256 * 2 ** 20;
+
+function scratchBuffer(role: string, bytes: number): SharedArrayBuffer {
+  if (bytes > MAX_SCRATCH_BYTES) return new SharedArrayBuffer(bytes);
+  let buf = scratch.get(role);
+  if (!buf || buf.byteLength < bytes) {
+    buf = new SharedArrayBuffer(Math.max(8, bytes));
+    scratch.set(role, buf);
+  }
+  return buf;
+}
+
+function toSharedF64(a: Float64Array, role: string): Float64Array {
   if (isShared(a)) return a;
-  const s = sharedF64(a.length);
+  const s = new Float64Array(scratchBuffer(role, a.length * 8), 0, a.length);
   s.set(a);
   return s;
 }
 
-function toSharedI32(a: Int32Array): Int32Array {
+function toSharedI32(a: Int32Array, role: string): Int32Array {
   if (isShared(a)) return a;
-  const s = sharedI32(a.length);
+  const s = new Int32Array(scratchBuffer(role, a.length * 4), 0, a.length);
   s.set(a);
   return s;
 }
@@ -187,12 +208,14 @@ export function runFused(
   // Shared memory for everything the workers read or write.
   const shared: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(base)) {
-    if (v instanceof Float64Array) shared[k] = toSharedF64(v);
-    else if (v instanceof Int32Array) shared[k] = toSharedI32(v);
+    if (v instanceof Float64Array) shared[k] = toSharedF64(v, `in:${k}`);
+    else if (v instanceof Int32Array) shared[k] = toSharedI32(v, `in:${k}`);
     else shared[k] = v;
   }
   const accName = shape.perThreadAccumulator ? "ACC" : "OUT";
-  const outAll = sharedF64(shape.perThreadAccumulator ? shape.outLength * threads : shape.outLength);
+  const outLength = shape.perThreadAccumulator ? shape.outLength * threads : shape.outLength;
+  const outAll = new Float64Array(scratchBuffer("out", outLength * 8), 0, outLength);
+  if (shape.perThreadAccumulator) outAll.fill(0);
   shared[accName] = outAll;
   pool.ensure(threads - 1);
   const mainArgs = { ...shared, [accName]: shape.perThreadAccumulator ? outAll.subarray(0, shape.outLength) : outAll };
@@ -209,7 +232,8 @@ export function runFused(
     mainArgs,
   });
   checkInterrupt(where);
-  if (!shape.perThreadAccumulator) return { out: outAll, threads, tiles, code: gen.code };
+  // A reused scratch buffer must not be handed out: copy (large ones are fresh and returned as they are).
+  if (!shape.perThreadAccumulator) return { out: outLength * 8 > MAX_SCRATCH_BYTES ? outAll : outAll.slice(), threads, tiles, code: gen.code };
   const summed = new Float64Array(shape.outLength);
   for (let t = 0; t < threads; t++) {
     for (let s = 0; s < shape.outLength; s++) summed[s] += outAll[t * shape.outLength + s];
