@@ -3,7 +3,6 @@ import { LowRankPlusDiag as Woodbury } from "../algorithms/lowRankPlusDiag";
 import type { Mat } from "../algorithms/matrix";
 import { pivotedCholesky } from "../algorithms/pivotedCholesky";
 import type { ResolvedSolveOptions, SolveOptions } from "../algorithms/settings";
-import { resolveSolveOptions } from "../algorithms/settings";
 import type { DiagLinearOperator } from "./DiagLinearOperator";
 import { LinearOperator, type StructureNode } from "./LinearOperator";
 import { LowRankRootLinearOperator } from "./LowRankRootLinearOperator";
@@ -112,10 +111,5 @@ export class AddedDiagLinearOperator extends LinearOperator {
   override logdetF64(options: SolveOptions = {}): number {
     const w = this.woodbury();
     return w ? w.logdet() : super.logdetF64(options);
-  }
-
-  /** Exposed for tests: the preconditioner that CG would use. */
-  preconditionerFor(options: SolveOptions = {}): LowRankPlusDiag | null {
-    return this.preconditioner(resolveSolveOptions(options));
   }
 }
