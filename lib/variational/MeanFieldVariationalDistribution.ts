@@ -5,29 +5,18 @@
 
 import { type Mat, mat } from "../algorithms/matrix";
 import { Parameter } from "../module/Parameter";
-import { globalRandom } from "../random";
 import { VariationalDistribution, type VariationalDistributionOptions } from "./VariationalDistribution";
 
 const MIN_STDDEV = 1e-8;
 
 export class MeanFieldVariationalDistribution extends VariationalDistribution {
-  /** shape: [...batchShape, M] */
-  readonly variationalMean: Parameter;
   /** shape: [...batchShape, M]; the standard deviations are its absolute values. */
   readonly variationalStddev: Parameter;
 
   constructor(options: VariationalDistributionOptions) {
     super(options);
     const M = this.numInducingPoints, b = this.distributionBatchShape;
-    this.variationalMean = this.registerParameter("variationalMean", new Parameter([...b, M]));
-    this.variationalMean.setRaw(globalRandom.normals(this.variationalMean.size).map((v) => v * (options.meanInitStd ?? 1e-3)));
     this.variationalStddev = this.registerParameter("variationalStddev", new Parameter([...b, M], null, 1));
-  }
-
-  meanF64(q: number): Float64Array {
-    this.checkMember(q);
-    const M = this.numInducingPoints;
-    return this.variationalMean.raw.slice(q * M, (q + 1) * M);
   }
 
   rootF64(q: number): Mat {
@@ -40,8 +29,8 @@ export class MeanFieldVariationalDistribution extends VariationalDistribution {
 
   backward(q: number, dMean: Float64Array, dRoot: Mat): void {
     const M = this.numInducingPoints;
+    this.backwardMean(q, dMean);
     for (let i = 0; i < M; i++) {
-      this.variationalMean.grad[q * M + i] += dMean[i];
       const r = this.variationalStddev.raw[q * M + i];
       // d|r|/dr = sign(r); zero where the clamp is active.
       if (Math.abs(r) > MIN_STDDEV) this.variationalStddev.grad[q * M + i] += Math.sign(r) * dRoot.data[i * M + i];
