@@ -265,6 +265,48 @@ describe("bilinear derivative accumulators match finite differences", () => {
   });
 });
 
+describe("WebAssembly bilinear kernel (low-rank weights, stationary kernels)", () => {
+  const stationary = [profiles.rbfProfile, profiles.matern12Profile, profiles.matern32Profile, profiles.matern52Profile];
+  /** Dense M = U W^T through the generated-JavaScript dense path (checked against finite differences above). */
+  function denseReference(f: Formula, U: Float64Array, W: Float64Array, T: number): Float64Array {
+    const Md = new Float64Array(f.n * f.m);
+    for (let i = 0; i < f.n; i++) for (let j = 0; j < f.m; j++) for (let t = 0; t < T; t++) Md[i * f.m + j] += U[i * T + t] * W[j * T + t];
+    return pairwiseBilinear(f, { kind: "dense", M: Md }, { executor: "fused" });
+  }
+  it("x != y: every profile, odd m (padded columns), T = 1, 11, 16", () => {
+    const rand = rng(21);
+    for (const profile of stationary) {
+      for (const T of [1, 11, 16]) {
+        const f: Formula = { name: profile.name, n: 37, m: 29, factors: [factor("sqdist", profile, 37, 29, 3, rand)], terms: [{ coef: 1.7, factors: [0] }] };
+        const U = randomArray(37 * T, rand), W = randomArray(29 * T, rand);
+        const got = pairwiseBilinear(f, { kind: "lowRank", U, W, T }, { executor: "fused" });
+        assert.equal(gp.reductions.lastReport()?.code, "wasm-simd", `${profile.name} T=${T} took the SIMD kernel`);
+        assert.ok(relErr(got, denseReference(f, U, W, T)) < 1e-12, `${profile.name} T=${T}: ${relErr(got, denseReference(f, U, W, T))}`);
+      }
+    }
+  });
+  it("K(x, x) visits each pair once (w_ij + w_ji), with repeated points (r = 0 off the diagonal), 1 and 2 threads", () => {
+    const rand = rng(22);
+    for (const profile of stationary) {
+      for (const n of [5, 203, 1001]) {
+        const f0 = factor("sqdist", profile, n, n, 2, rand);
+        // Rows 1 and 3 equal row 0: Matern 1/2's dk/ds is singular at r = 0, where its weight du^2 is 0.
+        for (const r of [1, 3]) if (r < n) f0.x.set(f0.x.subarray(0, 2), r * 2);
+        const f: Formula = { name: profile.name, n, m: n, factors: [{ ...f0, y: f0.x }], terms: [{ coef: 0.8, factors: [0] }] };
+        const T = 11;
+        const U = randomArray(n * T, rand), W = randomArray(n * T, rand);
+        const ref = n <= 203 ? denseReference(f, U, W, T) : null;
+        const results = [1, 2].map((threads) => pairwiseBilinear(f, { kind: "lowRank", U, W, T }, { executor: "fused", symmetric: true, threads }));
+        assert.ok(results.every((g) => g.every(Number.isFinite)), `${profile.name} n=${n}: finite`);
+        if (ref) assert.ok(relErr(results[0], ref) < 1e-12, `${profile.name} n=${n}: ${relErr(results[0], ref)}`);
+        assert.ok(relErr(results[1], results[0]) < 1e-12, `${profile.name} n=${n}: threads agree`);
+        const plain = pairwiseBilinear(f, { kind: "lowRank", U, W, T }, { executor: "fused", symmetric: false });
+        assert.ok(relErr(results[0], plain) < 1e-12, `${profile.name} n=${n}: symmetric = ordered pairs`);
+      }
+    }
+  });
+});
+
 describe("interrupts and bad input", () => {
   it("a requested interrupt stops a long reduction between tiles and the engine stays usable", () => {
     const n = 20000;

@@ -8,7 +8,8 @@ import { checkInterrupt } from "../reductions/interrupt";
 import { type Mat, mat } from "./matrix";
 
 export interface CGOptions {
-  tolerance: number;
+  /** Relative residual at which a column stops: one for all, or one per column. */
+  tolerance: number | Float64Array;
   maxIterations: number;
   /** Record the tridiagonal coefficients for these columns (e.g. the probes). */
   tridiagonalColumns?: number[];
@@ -49,10 +50,11 @@ export function conjugateGradients(
   const betas: number[][] = tracked.map(() => []);
   const relRes = new Float64Array(t);
   let iterations = 0;
+  const tolerance = typeof options.tolerance === "number" ? new Float64Array(t).fill(options.tolerance) : options.tolerance;
   for (let it = 0; it < options.maxIterations && active.some((a) => a); it++) {
     checkInterrupt("conjugate gradients");
     iterations = it + 1;
-    const AP = apply(P);
+    const AP = applyActive(apply, P, active);
     const pAp = columnDots(P, AP);
     const alpha = new Float64Array(t);
     for (let c = 0; c < t; c++) alpha[c] = active[c] && pAp[c] > 0 ? rz[c] / pAp[c] : 0;
@@ -77,7 +79,7 @@ export function conjugateGradients(
         alphas[k].push(alpha[c]);
         betas[k].push(beta[c]);
       }
-      if (relRes[c] < options.tolerance || pAp[c] <= 0) active[c] = 0;
+      if (relRes[c] < tolerance[c] || pAp[c] <= 0) active[c] = 0;
       rz[c] = rzNew[c];
     }
     for (let i = 0; i < n; i++) {
@@ -89,6 +91,25 @@ export function conjugateGradients(
   const converged = !active.some((a) => a);
   const tridiagonals = tracked.map((_, k) => lanczosFromCG(alphas[k], betas[k]));
   return { solution: X, iterations, relativeResiduals: relRes, converged, tridiagonals };
+}
+
+/**
+ * A P for the columns still iterating (the others' results are unused): a
+ * kernel product costs in proportion to its right-hand sides, so converged
+ * columns are dropped from it.
+ */
+function applyActive(apply: (v: Mat) => Mat, P: Mat, active: Uint8Array): Mat {
+  const n = P.rows, t = P.cols;
+  const cols: number[] = [];
+  for (let c = 0; c < t; c++) if (active[c]) cols.push(c);
+  if (cols.length === t) return apply(P);
+  const a = cols.length;
+  const packed = mat(n, a);
+  for (let i = 0; i < n; i++) for (let q = 0; q < a; q++) packed.data[i * a + q] = P.data[i * t + cols[q]];
+  const Ap = apply(packed);
+  const out = mat(n, t);
+  for (let i = 0; i < n; i++) for (let q = 0; q < a; q++) out.data[i * t + cols[q]] = Ap.data[i * a + q];
+  return out;
 }
 
 /** T_jj = 1/a_j + b_{j-1}/a_{j-1}, T_{j,j+1} = sqrt(b_j)/a_j. */

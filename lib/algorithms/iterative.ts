@@ -51,13 +51,13 @@ export function iterativeSolve(target: IterativeTarget, rhs: Mat | null, wantLog
   const cg = conjugateGradients(
     (v) => target.apply(v),
     B,
-    { tolerance: o.cgTolerance, maxIterations: o.maxCgIterations, tridiagonalColumns: Array.from({ length: p }, (_, k) => t + k) },
+    { tolerance: Float64Array.from({ length: t + p }, (_, c) => (c < t ? o.cgTolerance : o.probeCgTolerance)), maxIterations: o.maxCgIterations, tridiagonalColumns: Array.from({ length: p }, (_, k) => t + k) },
     pre ? (v) => pre.solve(v) : undefined,
   );
   const maxRes = cg.relativeResiduals.reduce((a, b) => Math.max(a, b), 0);
   if (!cg.converged) {
     process.emitWarning(
-      `CG did not converge in ${cg.iterations} iterations (largest relative residual ${maxRes.toExponential(2)} > tolerance ${o.cgTolerance}); ` +
+      `CG did not converge in ${cg.iterations} iterations (largest relative residual ${maxRes.toExponential(2)} > tolerance ${Math.min(o.cgTolerance, o.probeCgTolerance)}); ` +
         `results may be inaccurate. Raise maxCgIterations or preconditionerRank, or add noise to the diagonal.`,
       "NumericalWarning",
     );

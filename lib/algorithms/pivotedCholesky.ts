@@ -32,14 +32,14 @@ export function pivotedCholesky(a: RowAccess, rank: number, tol = 1e-8): Mat {
     }
     if (pivot < 0 || best <= 0 || remaining <= tol * trace0) break;
     used[pivot] = 1;
-    const row = a.row(pivot);
-    const col = new Float64Array(n);
-    const scale = 1 / Math.sqrt(best);
-    for (let i = 0; i < n; i++) {
-      let v = row[i];
-      for (const c of cols) v -= c[i] * c[pivot];
-      col[i] = v * scale;
+    // col = (row - sum_c c c[pivot]) / sqrt(best), one contiguous pass per earlier column.
+    const col = Float64Array.from(a.row(pivot));
+    for (const c of cols) {
+      const cp = c[pivot];
+      if (cp !== 0) for (let i = 0; i < n; i++) col[i] -= c[i] * cp;
     }
+    const scale = 1 / Math.sqrt(best);
+    for (let i = 0; i < n; i++) col[i] *= scale;
     for (let i = 0; i < n; i++) residual[i] = Math.max(0, residual[i] - col[i] * col[i]);
     cols.push(col);
   }

@@ -9,12 +9,26 @@ export interface SolveOptions {
   maxCholeskySize?: number;
   /** Relative residual at which CG stops (default 1e-6). */
   cgTolerance?: number;
+  /**
+   * The same for the probe columns of a stochastic log-determinant / trace
+   * estimate (default: cgTolerance). Their error is small next to the
+   * estimator's own sampling noise, so training loosens it; the solve
+   * columns keep cgTolerance and CG drops converged columns from the products.
+   */
+  probeCgTolerance?: number;
   /** CG iteration cap (default 1000); a warning is emitted when it is hit. */
   maxCgIterations?: number;
   /** Probe vectors for stochastic log-determinants (GPyTorch: 10). */
   numProbes?: number;
-  /** Rank of the pivoted-Cholesky preconditioner (GPyTorch: 15). */
-  preconditionerRank?: number;
+  /**
+   * Rank of the pivoted-Cholesky preconditioner (GPyTorch: 15). Default
+   * "auto": 2 sqrt(n) clamped to [15, 400]. A stronger preconditioner costs
+   * O(n k^2) once per solve but cuts the CG iterations, each a full kernel
+   * product with every right-hand side: measured at n = 10,000 (RBF, d = 3,
+   * 11 right-hand sides, CG tolerance 1e-2) rank 15 needs ~33 iterations,
+   * 100 needs 11, 200 needs 4.
+   */
+  preconditionerRank?: number | "auto";
   /** Lanczos iterations for root decompositions (default 100). */
   maxLanczosIterations?: number;
   /**
@@ -38,9 +52,10 @@ export function resolveSolveOptions(o: SolveOptions = {}): ResolvedSolveOptions 
   return {
     maxCholeskySize: o.maxCholeskySize ?? 800,
     cgTolerance: o.cgTolerance ?? 1e-6,
+    probeCgTolerance: o.probeCgTolerance ?? o.cgTolerance ?? 1e-6,
     maxCgIterations: o.maxCgIterations ?? 1000,
     numProbes: o.numProbes ?? 10,
-    preconditionerRank: o.preconditionerRank ?? 15,
+    preconditionerRank: o.preconditionerRank ?? "auto",
     maxLanczosIterations: o.maxLanczosIterations ?? 100,
     denseCacheBytes: o.denseCacheBytes ?? 0,
     maxDenseBytes: o.maxDenseBytes ?? 2 ** 30,
@@ -58,4 +73,11 @@ export function formatBytes(bytes: number): string {
     u++;
   }
   return `${v >= 100 || u === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[u]}`;
+}
+
+/** The preconditioner rank to use for an n x n system. */
+export function preconditionerRankFor(n: number, o: ResolvedSolveOptions): number {
+  const r = o.preconditionerRank;
+  if (r !== "auto") return Math.max(0, Math.min(n, Math.floor(r)));
+  return Math.min(n, Math.max(15, Math.min(400, Math.round(2 * Math.sqrt(n)))));
 }

@@ -21,8 +21,14 @@ import type { ExactGP } from "../models/ExactGP";
 import type { SolveReport } from "../operators/LinearOperator";
 import { choleskyInverse } from "./choleskyInverse";
 
-/** Default CG tolerance of MLL evaluations on the iterative path (predictions keep 1e-6). */
-export const TRAINING_CG_TOLERANCE = 1e-2;
+/**
+ * Default CG tolerance of MLL evaluations on the iterative path for the solve
+ * K^^{-1} (y - m) (predictions keep 1e-6): the mean's gradient and the data-fit
+ * term read it directly.
+ */
+export const TRAINING_CG_TOLERANCE = 1e-3;
+/** ... and for the probe solves, which only feed stochastic estimates (GPyTorch trains with 1 and >= 20 iterations). */
+export const TRAINING_PROBE_CG_TOLERANCE = 1e-2;
 
 export interface MLLOptions {
   solve?: SolveOptions;
@@ -59,8 +65,15 @@ export class ExactMarginalLogLikelihood {
   compute(withGradient: boolean, options: MLLOptions = {}): MLLResult {
     const model = this.model;
     // Training tolerates loose CG (the SLQ estimate is stochastic anyway): GPyTorch trains with
-    // relative residual 1 and evaluates with 0.01; gplab trains with 0.01 unless told otherwise.
-    const o = resolveSolveOptions({ cgTolerance: TRAINING_CG_TOLERANCE, ...model.solveOptions, ...this.options.solve, ...options.solve });
+    // relative residual 1 and evaluates with 0.01; gplab trains with 1e-3 for the solve and
+    // 1e-2 for the probes unless told otherwise.
+    const o = resolveSolveOptions({
+      cgTolerance: TRAINING_CG_TOLERANCE,
+      probeCgTolerance: TRAINING_PROBE_CG_TOLERANCE,
+      ...model.solveOptions,
+      ...this.options.solve,
+      ...options.solve,
+    });
     const key = model.stateKey();
     const sys = model.trainingSystem();
     const n = sys.residual.length;

@@ -2,7 +2,7 @@ import type { LowRankPlusDiag } from "../algorithms/lowRankPlusDiag";
 import { LowRankPlusDiag as Woodbury } from "../algorithms/lowRankPlusDiag";
 import type { Mat } from "../algorithms/matrix";
 import { pivotedCholesky } from "../algorithms/pivotedCholesky";
-import type { ResolvedSolveOptions, SolveOptions } from "../algorithms/settings";
+import { type ResolvedSolveOptions, type SolveOptions, preconditionerRankFor } from "../algorithms/settings";
 import type { DiagLinearOperator } from "./DiagLinearOperator";
 import { LinearOperator, type StructureNode } from "./LinearOperator";
 import { LowRankRootLinearOperator } from "./LowRankRootLinearOperator";
@@ -75,14 +75,17 @@ export class AddedDiagLinearOperator extends LinearOperator {
 
   override preconditioner(o: ResolvedSolveOptions): LowRankPlusDiag | null {
     const d = this.diag.diagonalF64();
-    if (!d.every((v) => v > 0) || o.preconditionerRank <= 0) return null;
+    const rank = preconditionerRankFor(this.shape[0], o);
+    if (!d.every((v) => v > 0) || rank <= 0) return null;
+    // Operators are immutable: the CG solve and the MLL gradient that follows share one factorisation.
+    if (this.cachedPreconditioner?.rank === rank) return this.cachedPreconditioner.value;
     const base = this.base;
-    const L = pivotedCholesky(
-      { size: this.shape[0], diagonal: () => base.diagonalF64(), row: (i) => base.rowsF64(Int32Array.of(i)).data },
-      o.preconditionerRank,
-    );
-    return new Woodbury(L, d);
+    const L = pivotedCholesky({ size: this.shape[0], diagonal: () => base.diagonalF64(), row: (i) => base.rowsF64(Int32Array.of(i)).data }, rank);
+    const value = new Woodbury(L, d);
+    this.cachedPreconditioner = { rank, value };
+    return value;
   }
+  private cachedPreconditioner: { rank: number; value: LowRankPlusDiag } | undefined;
 
   override forRepeatedProducts(budgetBytes: number): { operator: LinearOperator; bytes: number } {
     const inner = this.base.forRepeatedProducts(budgetBytes);

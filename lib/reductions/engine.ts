@@ -8,7 +8,9 @@ import { ShapeError } from "../errors";
 import { type Formula, gradientLayout, validateFormula } from "./formula";
 import { runFused } from "./fusedExecutor";
 import { tfjsBilinear, tfjsBlock, tfjsEntries, tfjsMatmul } from "./tfjsExecutor";
-import { SYMMETRIC_ROW_MULTIPLE, WASM_MAX_RHS, wasmMatmulEligible } from "./wasm/wasmSource";
+import { webgpuMatmulEligible } from "./webgpu/stationaryPlan";
+import { webgpuMatmulSync } from "./webgpu/syncBridge";
+import { SYMMETRIC_ROW_MULTIPLE, WASM_MAX_RHS, wasmBilinearEligible, wasmMatmulEligible } from "./wasm/wasmSource";
 
 export interface ReductionOptions {
   /** Force an executor; default: "tfjs" on a GPU backend, else "fused". */
@@ -36,8 +38,8 @@ export interface ReductionReport {
   pairs: number;
   seconds: number;
   threads: number;
-  /** Fused executor only: WebAssembly SIMD kernel or generated JavaScript. */
-  code?: "wasm-simd" | "js";
+  /** WebAssembly SIMD kernel or generated JavaScript (fused executor); WGSL kernel (WebGPU backend). */
+  code?: "wasm-simd" | "js" | "wgsl";
 }
 
 let last: ReductionReport | null = null;
@@ -74,8 +76,12 @@ export function pairwiseMatmul(formula: Formula, V: Float64Array, T: number, opt
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
-  let code: "wasm-simd" | "js" | undefined;
-  if (executor === "tfjs") out = tfjsMatmul(formula, V, T, options);
+  let code: ReductionReport["code"];
+  // On WebGPU, stationary K @ V runs as one fused WGSL kernel instead of tfjs tiles.
+  if (executor === "tfjs" && tf.getBackend() === "webgpu" && webgpuMatmulEligible(formula, T)) {
+    out = webgpuMatmulSync(formula, V, T);
+    code = "wgsl";
+  } else if (executor === "tfjs") out = tfjsMatmul(formula, V, T, options);
   else {
     const symmetric = options.symmetric === true && formula.n === formula.m && wasmMatmulEligible(formula, T);
     const r = symmetric
@@ -199,14 +205,25 @@ export function pairwiseBilinear(formula: Formula, weights: BilinearWeights, opt
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
+  let code: "wasm-simd" | "js" | undefined;
   if (executor === "tfjs") out = tfjsBilinear(formula, weights, options);
   else {
-    const extra = weights.kind === "dense" ? { M: weights.M } : { U: weights.U, W: weights.W, T: weights.T };
-    const r = runFused(formula, weights.kind === "dense" ? "bilinearDense" : "bilinearLowRank", extra, { totalRows: formula.n, pairsPerRow: formula.m, outLength: layout.size, perThreadAccumulator: true }, options);
+    const shape = { totalRows: formula.n, pairsPerRow: formula.m, outLength: layout.size, perThreadAccumulator: true };
+    let r;
+    if (weights.kind === "dense") r = runFused(formula, "bilinearDense", { M: weights.M }, shape, options);
+    else {
+      const extra = { U: weights.U, W: weights.W, T: weights.T };
+      // K(x, x) with a WebAssembly kernel: each unordered pair once, weight w_ij + w_ji.
+      const symmetric = options.symmetric === true && formula.n === formula.m && wasmBilinearEligible(formula, weights.T);
+      r = symmetric
+        ? runFused(formula, "bilinearLowRankSymmetric", { ...extra, SYMMETRIC: true }, { ...shape, rowMultiple: SYMMETRIC_ROW_MULTIPLE }, options)
+        : runFused(formula, "bilinearLowRank", extra, shape, options);
+    }
     out = r.out;
     threads = r.threads;
+    code = r.code;
   }
-  record({ operation: "bilinear", formula: formula.name, executor, n: formula.n, m: formula.m, t: weights.kind === "dense" ? 0 : weights.T, pairs: formula.n * formula.m, seconds: (performance.now() - start) / 1000, threads });
+  record({ operation: "bilinear", formula: formula.name, executor, n: formula.n, m: formula.m, t: weights.kind === "dense" ? 0 : weights.T, pairs: formula.n * formula.m, seconds: (performance.now() - start) / 1000, threads, code });
   return out;
 }
 

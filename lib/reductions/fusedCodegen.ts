@@ -5,7 +5,7 @@
 // Accumulation is in f64.
 
 import { type Formula, gradientLayout, structureKey } from "./formula";
-import { wasmMatmulSource } from "./wasm/wasmSource";
+import { wasmBilinearSource, wasmMatmulSource } from "./wasm/wasmSource";
 
 export type FusedKind =
   /** OUT[i, t] = sum_j k(x_i, y_j) V[j, t]. A: V [m, T], OUT [n, T] */
@@ -20,6 +20,8 @@ export type FusedKind =
   | "entries"
   /** ACC += sum_ij (U_i . W_j) dk_ij/dtheta. A: U [n, T], W [m, T], ACC [layout.size] */
   | "bilinearLowRank"
+  /** The same for K(x, x), each unordered pair once (WebAssembly kernels only). A: U, W, T, SYMMETRIC, ACC */
+  | "bilinearLowRankSymmetric"
   /** ACC += sum_ij M_ij dk_ij/dtheta. A: M [n, m], ACC [layout.size] */
   | "bilinearDense";
 
@@ -35,14 +37,20 @@ export interface GeneratedSource {
 
 /** Source of `function (r0, r1, A)`, cached by structure, kind and rhs count. */
 export function generateFused(formula: Formula, kind: FusedKind, rhsCount: number): GeneratedSource {
-  const unrollT = (kind === "matmul" || kind === "matmulSymmetric") && rhsCount <= UNROLL_RHS ? rhsCount : 0;
+  const isMatmul = kind === "matmul" || kind === "matmulSymmetric";
+  const isBilinear = kind === "bilinearLowRank" || kind === "bilinearLowRankSymmetric";
+  const unrollT = isMatmul && rhsCount <= UNROLL_RHS ? rhsCount : 0;
   const wasmKey = process.env.GPLAB_FUSED_WASM === "0" ? "js" : "auto";
-  const key = `${kind}|${unrollT}|${wasmKey}|${structureKey(formula)}`;
+  // The bilinear WebAssembly kernel bakes the weight rank in, so it is part of the key.
+  const key = `${kind}|${isBilinear ? rhsCount : unrollT}|${wasmKey}|${structureKey(formula)}`;
   const cached = sourceCache.get(key);
   if (cached) return cached;
-  // K @ V of a plain stationary kernel has a WebAssembly SIMD kernel; the rest is generated JS.
-  const wasm = (kind === "matmul" || kind === "matmulSymmetric") && unrollT ? wasmMatmulSource(formula, unrollT, kind === "matmulSymmetric") : null;
+  // K @ V and the low-rank gradient pass of a plain stationary kernel have WebAssembly SIMD kernels; the rest is generated JS.
+  const wasm = isMatmul
+    ? unrollT ? wasmMatmulSource(formula, unrollT, kind === "matmulSymmetric") : null
+    : isBilinear ? wasmBilinearSource(formula, rhsCount, kind === "bilinearLowRankSymmetric") : null;
   if (kind === "matmulSymmetric" && !wasm) throw new Error("symmetric K @ V needs the WebAssembly kernel; use kind matmul");
+  if (kind === "bilinearLowRankSymmetric" && !wasm) throw new Error("the symmetric bilinear pass needs the WebAssembly kernel; use kind bilinearLowRank");
   const gen: GeneratedSource = wasm ? { key, source: wasm, code: "wasm-simd" } : { key, source: buildSource(formula, kind, unrollT), code: "js" };
   sourceCache.set(key, gen);
   return gen;

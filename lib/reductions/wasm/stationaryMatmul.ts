@@ -144,7 +144,7 @@ function emitProfile(c: Code, profile: StationaryProfileName, s: number, kv: num
 }
 
 /** out = exp(x) lane-wise for x <= 0; `scratch` is clobbered, x is clobbered. */
-function emitExp(c: Code, x: number, out: number, scratch: number): void {
+export function emitExp(c: Code, x: number, out: number, scratch: number): void {
   c.localGet(x).f64x2Const(EXP_FLOOR).simd(Simd.f64x2Max).localSet(x);
   // k = nearest(x / ln 2)
   c.localGet(x).f64x2Const(LOG2E).simd(Simd.f64x2Mul).simd(Simd.f64x2Nearest).localSet(scratch);

@@ -9,6 +9,7 @@
 // folds into the thread's output at the end of the job.
 
 import type { Formula } from "../formula";
+import { stationaryBilinearModule } from "./stationaryBilinear";
 import { COLUMN_STEP, type StationaryProfileName, WASM_STATIONARY_PROFILES, stationaryMatmulModule } from "./stationaryMatmul";
 
 const MAX_DIMS = 16;
@@ -113,6 +114,90 @@ fused.finish = function (A) {
     const base = ctOff / 8 + t * mPad;
     for (let j = 0; j < m; j++) ACC[j * ${T} + t] += coef * f[base + j];
   }
+  job = null;
+};
+return fused;`;
+}
+
+/** Whether the low-rank bilinear derivative of this formula has a WebAssembly kernel. */
+export function wasmBilinearEligible(formula: Formula, rank: number): boolean {
+  return wasmMatmulEligible(formula, rank);
+}
+
+/**
+ * Source of the bilinear-derivative kernel (low-rank weights U W^T, rank T),
+ * or null to use generated JavaScript. Each thread accumulates into its own
+ * WebAssembly memory and adds into its ACC slice in `finish`.
+ */
+export function wasmBilinearSource(formula: Formula, rank: number, symmetric: boolean): string | null {
+  if (!wasmBilinearEligible(formula, rank)) return null;
+  const f = formula.factors[0];
+  const profile = f.profile.name as StationaryProfileName;
+  const D = f.dims, T = rank, STEP = COLUMN_STEP;
+  const plain = Buffer.from(stationaryBilinearModule(profile, D, T)).toString("base64");
+  const sym = symmetric ? Buffer.from(stationaryBilinearModule(profile, D, T, { symmetric: true })).toString("base64") : "";
+  return `
+const plainModule = new WebAssembly.Module(Buffer.from("${plain}", "base64"));
+const symModule = ${symmetric ? `new WebAssembly.Module(Buffer.from("${sym}", "base64"))` : "null"};
+let mem = null, plain = null, sym = null, job = null;
+let yOff = 0, wTOff = 0, uTOff = 0, xOff = 0, uRowOff = 0, wRowOff = 0, accOff = 0, mPad = 0, capacityRows = 0;
+function ensure(bytes) {
+  const pages = Math.ceil(bytes / 65536);
+  if (!mem) {
+    mem = new WebAssembly.Memory({ initial: pages });
+    plain = new WebAssembly.Instance(plainModule, { env: { mem } });
+    if (symModule) sym = new WebAssembly.Instance(symModule, { env: { mem } });
+  } else if (mem.buffer.byteLength < bytes) mem.grow(pages - mem.buffer.byteLength / 65536);
+}
+function transposeInto(f, base, src, width, m) {
+  for (let k = 0; k < width; k++) {
+    const b = base + k * mPad;
+    for (let j = 0; j < m; j++) f[b + j] = src[j * width + k];
+    for (let j = m; j < mPad; j++) f[b + j] = 0;
+  }
+}
+function setUp(A, rows) {
+  const m = A.m;
+  mPad = Math.ceil(m / ${STEP}) * ${STEP};
+  capacityRows = Math.max(rows, A.tileRows | 0);
+  const symRows = A.SYMMETRIC ? 1 : 0;
+  yOff = 0; wTOff = ${D} * mPad * 8; uTOff = wTOff + ${T} * mPad * 8;
+  xOff = uTOff + symRows * ${T} * mPad * 8; uRowOff = xOff + capacityRows * ${D} * 8;
+  wRowOff = uRowOff + capacityRows * ${T} * 8; accOff = wRowOff + symRows * capacityRows * ${T} * 8;
+  ensure(accOff + ${1 + D} * 8);
+  const f = new Float64Array(mem.buffer);
+  transposeInto(f, yOff / 8, A.Y0, ${D}, m);
+  transposeInto(f, wTOff / 8, A.W, ${T}, m);
+  if (A.SYMMETRIC) transposeInto(f, uTOff / 8, A.U, ${T}, m);
+  f.fill(0, accOff / 8, accOff / 8 + ${1 + D});
+  job = A;
+}
+function fused(r0, r1, A) {
+  const rows = r1 - r0;
+  if (job !== A || rows > capacityRows) {
+    if (job === A) fused.finish(A);
+    setUp(A, rows);
+  }
+  const f = new Float64Array(mem.buffer);
+  f.set(A.X0.subarray(r0 * ${D}, r1 * ${D}), xOff / 8);
+  f.set(A.U.subarray(r0 * ${T}, r1 * ${T}), uRowOff / 8);
+  if (!A.SYMMETRIC) {
+    plain.exports.run(yOff, wTOff, xOff, uRowOff, rows, mPad, mPad, 0, 0, accOff);
+    return;
+  }
+  f.set(A.W.subarray(r0 * ${T}, r1 * ${T}), wRowOff / 8);
+  // Diagonal block [r0, cMid) as ordered pairs, then the columns right of it once each (w_ij + w_ji).
+  const cMid = Math.min(mPad, Math.ceil(r1 / ${STEP}) * ${STEP});
+  plain.exports.run(yOff + r0 * 8, wTOff + r0 * 8, xOff, uRowOff, rows, mPad, cMid - r0, 0, 0, accOff);
+  sym.exports.run(yOff + cMid * 8, wTOff + cMid * 8, xOff, uRowOff, rows, mPad, mPad - cMid, uTOff + cMid * 8, wRowOff, accOff);
+}
+fused.finish = function (A) {
+  if (job !== A) return;
+  const f = new Float64Array(mem.buffer);
+  const ACC = A.ACC, coef = A.P[0], a = accOff / 8;
+  ACC[0] += f[a];
+  for (let k = 1; k <= ${D}; k++) ACC[k] += coef * f[a + k];
+  f.fill(0, a, a + ${1 + D});
   job = null;
 };
 return fused;`;
