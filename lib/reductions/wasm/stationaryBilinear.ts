@@ -19,7 +19,14 @@
 // Padded columns of W^T / U^T are 0, so they contribute nothing.
 
 import { Code, F64, I32, Simd, V128, buildModule } from "./binary";
-import { COLUMN_STEP, type StationaryProfileName, emitExp } from "./stationaryMatmul";
+import { type StationaryProfileName, emitExp } from "./stationaryMatmul";
+
+/**
+ * Columns per inner-loop iteration (two f64x2 chains): each chain keeps d
+ * differences, s, k, dk/ds and its weight live, so more chains only spill
+ * (measured slower with 8 or 16).
+ */
+export const BILINEAR_COLUMN_STEP = 4;
 
 const P = { yOff: 0, wTOff: 1, xOff: 2, uRowOff: 3, rows: 4, mPad: 5, colCount: 6, uTOff: 7, wRowOff: 8, accOff: 9 } as const;
 const PARAM_COUNT = 10;
@@ -30,7 +37,7 @@ const TINY = 1e-300;
 
 export function stationaryBilinearModule(profile: StationaryProfileName, d: number, T: number, options: { symmetric?: boolean } = {}): Uint8Array {
   const symmetric = options.symmetric ?? false;
-  const chains = COLUMN_STEP / 2;
+  const chains = BILINEAR_COLUMN_STEP / 2;
   let next = PARAM_COUNT;
   const iRow = next++, j8 = next++, colBytes = next++, colEnd = next++, xRow = next++, uRow = next++, wRow = next++;
   const yCol = Array.from({ length: d }, () => next++);

@@ -9,7 +9,7 @@
 // folds into the thread's output at the end of the job.
 
 import type { Formula } from "../formula";
-import { stationaryBilinearModule } from "./stationaryBilinear";
+import { BILINEAR_COLUMN_STEP, stationaryBilinearModule } from "./stationaryBilinear";
 import { COLUMN_STEP, type StationaryProfileName, WASM_STATIONARY_PROFILES, stationaryMatmulModule } from "./stationaryMatmul";
 
 const MAX_DIMS = 16;
@@ -133,7 +133,7 @@ export function wasmBilinearSource(formula: Formula, rank: number, symmetric: bo
   if (!wasmBilinearEligible(formula, rank)) return null;
   const f = formula.factors[0];
   const profile = f.profile.name as StationaryProfileName;
-  const D = f.dims, T = rank, STEP = COLUMN_STEP;
+  const D = f.dims, T = rank, STEP = BILINEAR_COLUMN_STEP;
   const plain = Buffer.from(stationaryBilinearModule(profile, D, T)).toString("base64");
   const sym = symmetric ? Buffer.from(stationaryBilinearModule(profile, D, T, { symmetric: true })).toString("base64") : "";
   return `
