@@ -1,7 +1,11 @@
-// f64 Cholesky with GPyTorch's jitter ladder, and triangular solves.
+// f64 Cholesky with GPyTorch's jitter ladder, and triangular solves. Solves
+// with many right-hand sides run blocked in the WebAssembly GEMM arena
+// (triangularKernels.ts); small ones keep the plain loops.
 
 import { NotPSDError, ShapeError } from "../errors";
 import { type Mat, mat } from "./matrix";
+import { solveLowerInPlace, solveUpperInPlace } from "./triangularKernels";
+import { WASM_MIN_WORK, arena, paddedStride, putRows, takeRows } from "./wasmGemm";
 
 /** Jitter added to the diagonal, in order, when plain Cholesky fails. */
 export const JITTER_LADDER = [1e-6, 1e-5, 1e-4] as const;
@@ -64,6 +68,14 @@ export function choleskyWithJitter(a: Mat, what = "matrix"): CholeskyResult {
 export function solveLower(L: Mat, B: Mat): Mat {
   const n = L.rows, t = B.cols;
   if (B.rows !== n) throw new ShapeError(`triangular solve: L is ${n} x ${n} but right-hand side has ${B.rows} rows`);
+  const ld = paddedStride(t);
+  const mem = (n * n * t) / 2 >= WASM_MIN_WORK ? arena(n * n + n * ld) : null;
+  if (mem) {
+    mem.set(L.data, 0);
+    putRows(mem, n * n, ld, B.data, n, t);
+    solveLowerInPlace(mem, n, t, 0, n * n, ld);
+    return mat(n, t, takeRows(mem, n * n, ld, n, t));
+  }
   const X = mat(n, t, B.data.slice());
   const Ld = L.data, Xd = X.data;
   for (let i = 0; i < n; i++) {
@@ -83,6 +95,16 @@ export function solveLower(L: Mat, B: Mat): Mat {
 export function solveLowerTransposed(L: Mat, B: Mat): Mat {
   const n = L.rows, t = B.cols;
   if (B.rows !== n) throw new ShapeError(`triangular solve: L is ${n} x ${n} but right-hand side has ${B.rows} rows`);
+  const ld = paddedStride(t);
+  const mem = (n * n * t) / 2 >= WASM_MIN_WORK ? arena(n * n + n * ld) : null;
+  if (mem) {
+    // U = L^T, row-major, so the blocked solve reads contiguous rows.
+    const Ld = L.data;
+    for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) mem[k * n + i] = Ld[i * n + k];
+    putRows(mem, n * n, ld, B.data, n, t);
+    solveUpperInPlace(mem, n, t, 0, n * n, ld);
+    return mat(n, t, takeRows(mem, n * n, ld, n, t));
+  }
   const X = mat(n, t, B.data.slice());
   const Ld = L.data, Xd = X.data;
   for (let i = n - 1; i >= 0; i--) {

@@ -8,7 +8,7 @@
 // symmetrised because A only moves symmetrically.
 
 import { solveLowerTransposed } from "./cholesky";
-import { type Mat, mat, transposeMat } from "./matrix";
+import { type Mat, mat, transposeMat, triangularMatmul } from "./matrix";
 
 /**
  * dF/dA from L = chol(A) and Lbar = dF/dL (only its lower triangle is read).
@@ -16,15 +16,13 @@ import { type Mat, mat, transposeMat } from "./matrix";
  */
 export function choleskyBackward(L: Mat, Lbar: Mat): Mat {
   const n = L.rows;
-  // P = Phi(L^T Lbar), lower triangle only.
-  const P = mat(n, n);
+  // P = Phi(L^T tril(Lbar)), lower triangle only.
+  const lowerBar = mat(n, n);
+  for (let i = 0; i < n; i++) lowerBar.data.set(Lbar.data.subarray(i * n, i * n + i + 1), i * n);
+  const P = triangularMatmul(L, lowerBar, { transpose: true });
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      // (L^T Lbar)[i, j] = sum_k L[k, i] Lbar[k, j], nonzero for k >= i (L) and k >= j (Lbar).
-      for (let k = i; k < n; k++) s += L.data[k * n + i] * Lbar.data[k * n + j];
-      P.data[i * n + j] = i === j ? s / 2 : s;
-    }
+    P.data.fill(0, i * n + i + 1, (i + 1) * n);
+    P.data[i * n + i] /= 2;
   }
   // X = L^{-T} P, then Abar = X L^{-1} = (L^{-T} X^T)^T.
   const X = solveLowerTransposed(L, P);

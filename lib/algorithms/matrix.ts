@@ -1,8 +1,13 @@
 // Small dense f64 matrices in JS typed arrays. TensorFlow.js computes in
 // float32; the algebra that needs precision (Cholesky, triangular solves,
 // CG bookkeeping, tridiagonal eigenproblems) runs on these instead.
+// Products above WASM_MIN_WORK multiply-adds copy their operands into the
+// WebAssembly GEMM arena (wasmGemm.ts) and run there: the copies are
+// O(n^2), the products O(n^3).
 
 import { NonFiniteError, ShapeError } from "../errors";
+import { lowerProductInto, triangularMatmulInto } from "./triangularKernels";
+import { WASM_MIN_WORK, arena, gemm, paddedStride, putRows, takeRows } from "./wasmGemm";
 
 /** Row-major dense matrix. shape: [rows, cols] */
 export interface Mat {
@@ -37,6 +42,17 @@ export function transposeMat(a: Mat): Mat {
   return out;
 }
 
+/** The arena with room for `size` f64s when `work` multiply-adds make it worth the copies. */
+function arenaFor(work: number, size: number): Float64Array | null {
+  return work >= WASM_MIN_WORK ? arena(size) : null;
+}
+
+/** Copies a [rows, cols] transposed into mem at off as [cols, rows]. */
+function putTransposed(mem: Float64Array, off: number, a: Mat): void {
+  const r = a.rows, c = a.cols, d = a.data;
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) mem[off + j * r + i] = d[i * c + j];
+}
+
 /** a @ b. shapes: [n, k] @ [k, m] -> [n, m] */
 export function matmulMat(a: Mat, b: Mat): Mat {
   if (a.cols !== b.rows) {
@@ -44,6 +60,16 @@ export function matmulMat(a: Mat, b: Mat): Mat {
   }
   const out = mat(a.rows, b.cols);
   const n = a.rows, k = a.cols, m = b.cols;
+  const mem = arenaFor(n * k * m, n * k + k * m + n * m);
+  if (mem) {
+    mem.set(a.data, 0);
+    mem.set(b.data, n * k);
+    const c = n * k + k * m;
+    mem.fill(0, c, c + n * m);
+    gemm(mem, n, m, k, 0, k, n * k, m, c, m);
+    out.data.set(mem.subarray(c, c + n * m));
+    return out;
+  }
   const A = a.data, B = b.data, C = out.data;
   for (let i = 0; i < n; i++) {
     const ci = i * m;
@@ -61,12 +87,99 @@ export function matmulMat(a: Mat, b: Mat): Mat {
 export function matmulTransposedLeft(a: Mat, b: Mat): Mat {
   if (a.rows !== b.rows) throw new ShapeError(`cannot compute a^T b: ${a.rows} vs ${b.rows} rows`);
   const out = mat(a.cols, b.cols);
-  const n = a.cols, m = b.cols;
+  const n = a.cols, k = a.rows, m = b.cols;
+  const mem = arenaFor(n * k * m, n * k + k * m + n * m);
+  if (mem) {
+    putTransposed(mem, 0, a);
+    mem.set(b.data, n * k);
+    const c = n * k + k * m;
+    mem.fill(0, c, c + n * m);
+    gemm(mem, n, m, k, 0, k, n * k, m, c, m);
+    out.data.set(mem.subarray(c, c + n * m));
+    return out;
+  }
   for (let p = 0; p < a.rows; p++) {
     for (let i = 0; i < n; i++) {
       const api = a.data[p * n + i];
       if (api === 0) continue;
       for (let j = 0; j < m; j++) out.data[i * m + j] += api * b.data[p * m + j];
+    }
+  }
+  return out;
+}
+
+/**
+ * a @ b^T without forming b^T; with { lower: true } (square result) only the
+ * lower triangle, the rest 0. shapes: [n, k] @ [m, k]^T -> [n, m]
+ */
+export function matmulTransposedRight(a: Mat, b: Mat, options: { lower?: boolean } = {}): Mat {
+  if (a.cols !== b.cols) throw new ShapeError(`cannot compute a b^T: ${a.cols} vs ${b.cols} columns`);
+  const lower = options.lower ?? false;
+  if (lower && a.rows !== b.rows) throw new ShapeError(`a lower-triangular a b^T needs a square result, got ${a.rows} x ${b.rows}`);
+  const n = a.rows, k = a.cols, m = b.rows;
+  const out = mat(n, m);
+  const mem = arenaFor((n * k * m) / (lower ? 2 : 1), n * k + k * m + n * m);
+  if (mem) {
+    mem.set(a.data, 0);
+    putTransposed(mem, n * k, b);
+    const c = n * k + k * m;
+    mem.fill(0, c, c + n * m);
+    if (lower) lowerProductInto(mem, n, k, 0, n * k, c);
+    else gemm(mem, n, m, k, 0, k, n * k, m, c, m);
+    out.data.set(mem.subarray(c, c + n * m));
+    if (lower) for (let i = 0; i < n; i++) out.data.fill(0, i * m + i + 1, (i + 1) * m);
+    return out;
+  }
+  const A = a.data, B = b.data;
+  for (let i = 0; i < n; i++) {
+    const jEnd = lower ? i + 1 : m;
+    for (let j = 0; j < jEnd; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += A[i * k + p] * B[j * k + p];
+      out.data[i * m + j] = s;
+    }
+  }
+  return out;
+}
+
+/**
+ * T @ b with T the lower (default) or upper triangle of t, or T^T @ b with
+ * { transpose: true }; the other triangle of t is never read.
+ * shapes: t [n, n], b [n, m] -> [n, m]
+ */
+export function triangularMatmul(t: Mat, b: Mat, options: { lower?: boolean; transpose?: boolean } = {}): Mat {
+  const n = t.rows, m = b.cols;
+  if (t.cols !== n) throw new ShapeError(`a triangular factor must be square, got ${t.rows} x ${t.cols}`);
+  if (b.rows !== n) throw new ShapeError(`cannot multiply a ${n} x ${n} triangle by ${b.rows} x ${m}`);
+  const lower = options.lower ?? true, transpose = options.transpose ?? false;
+  // The transpose of a lower triangle is upper: the operator applied is lower iff lower != transpose.
+  const effLower = lower !== transpose;
+  const T = t.data;
+  /** The effective operator's (i, p) entry. */
+  const at = (i: number, p: number) => (transpose ? T[p * n + i] : T[i * n + p]);
+  const ld = paddedStride(m);
+  const mem = arenaFor((n * n * m) / 2, n * n + 2 * n * ld);
+  if (mem) {
+    // The effective triangle, with zeros in the other one (the kernel reads whole diagonal blocks).
+    const x = n * n, c = n * n + n * ld;
+    mem.fill(0, 0, n * n);
+    for (let i = 0; i < n; i++) {
+      if (effLower) for (let p = 0; p <= i; p++) mem[i * n + p] = at(i, p);
+      else for (let p = i; p < n; p++) mem[i * n + p] = at(i, p);
+    }
+    putRows(mem, x, ld, b.data, n, m);
+    mem.fill(0, c, c + n * ld);
+    triangularMatmulInto(mem, n, m, 0, effLower, x, c, ld);
+    return mat(n, m, takeRows(mem, c, ld, n, m));
+  }
+  const out = mat(n, m);
+  const B = b.data, C = out.data;
+  for (let i = 0; i < n; i++) {
+    const p0 = effLower ? 0 : i, p1 = effLower ? i + 1 : n;
+    for (let p = p0; p < p1; p++) {
+      const tip = at(i, p);
+      if (tip === 0) continue;
+      for (let j = 0; j < m; j++) C[i * m + j] += tip * B[p * m + j];
     }
   }
   return out;

@@ -6,7 +6,7 @@
 // inputs, u = A_f z (lengthscale division, activeDims selection, pi / period):
 // A_f is read off exactly by building the formula on the unit vectors. Per
 // pair, dk/du comes from the profile's own dk/ds (its JS source, compiled
-// once) times ds/du of the statistic:
+// once into a loop over a row of pairs) times ds/du of the statistic:
 //   sqdist s = sum (u - v)^2        ds/du_k = 2 (u_k - v_k)
 //   dot    s = sum u v              ds/du_k = v_k
 //   sinsq  s = sum w sin^2(u - v)   ds/du_k = w_k sin(2 (u_k - v_k))
@@ -18,15 +18,17 @@ import { ArgumentError, ShapeError } from "../errors";
 import type { Profile } from "../reductions/formula";
 import type { Kernel } from "./Kernel";
 
-type CompiledProfile = (s: number, p: Float64Array, out: Float64Array) => void;
+/** k(s) and dk/ds for count statistics at once. shapes: s, value, dValue [count] */
+type CompiledProfile = (s: Float64Array, count: number, p: Float64Array, value: Float64Array, dValue: Float64Array) => void;
 const compiled = new Map<Profile, CompiledProfile>();
 
-/** k(s) and dk/ds from the profile's JS snippets. */
+/** The profile's JS snippets in a loop over a row of statistics (no call per pair). */
 function compileProfile(profile: Profile): CompiledProfile {
   let fn = compiled.get(profile);
   if (!fn) {
     const v = { s: "s", p: Array.from({ length: profile.numParams }, (_, q) => `p[${q}]`), tmp: "t_" };
-    fn = new Function("s", "p", "out", `${profile.prelude(v)}\nout[0] = ${profile.value(v)};\nout[1] = ${profile.dValue(v)};`) as CompiledProfile;
+    const body = `for (let q = 0; q < count; q++) {\nconst s = sv[q];\n${profile.prelude(v)}\nvalue[q] = ${profile.value(v)};\ndValue[q] = ${profile.dValue(v)};\n}`;
+    fn = new Function("sv", "count", "p", "value", "dValue", body) as CompiledProfile;
     compiled.set(profile, fn);
   }
   return fn;
@@ -69,46 +71,69 @@ export function inputGradient(kernel: Kernel, z: Mat, x: Mat, G: Float64Array): 
   const maps = featureMaps(kernel, d);
   const F = formula.factors.length;
   const profiles = formula.factors.map((f) => compileProfile(f.profile));
-  const value = new Float64Array(F);
-  const dValue = new Float64Array(F);
-  const out2 = new Float64Array(2);
-  const coefOthers = new Float64Array(F); // sum over terms containing f of coef * prod of the other factors
-  const featureGrads = formula.factors.map((f) => new Float64Array(n * f.dims)); // d/du per factor
   const factors = formula.factors;
   const terms = formula.terms;
+  // One row j at a time, factor by factor over all i: statistics, then k and dk/ds.
+  const stat = new Float64Array(m);
+  const value = factors.map(() => new Float64Array(m));
+  const dValue = factors.map(() => new Float64Array(m));
+  const weight = factors.map(() => new Float64Array(m)); // G_ji * (sum over terms with f of coef * the other factors) * dk_f/ds
+  const featureGrads = factors.map((f) => new Float64Array(n * f.dims)); // d/du per factor
   for (let j = 0; j < n; j++) {
-    for (let i = 0; i < m; i++) {
-      const g = G[j * m + i];
-      if (g === 0) continue;
-      for (let fi = 0; fi < F; fi++) {
-        const f = factors[fi], D = f.dims;
-        let s = 0;
-        if (f.statistic === "table") s = (f.table as Float64Array)[(f.x[j] | 0) * (f.tableSize as number) + (f.y[i] | 0)];
-        else if (f.statistic === "sqdist") for (let k = 0; k < D; k++) s += (f.x[j * D + k] - f.y[i * D + k]) ** 2;
-        else if (f.statistic === "dot") for (let k = 0; k < D; k++) s += f.x[j * D + k] * f.y[i * D + k];
-        else for (let k = 0; k < D; k++) s += (f.weights as Float64Array)[k] * Math.sin(f.x[j * D + k] - f.y[i * D + k]) ** 2;
-        profiles[fi](s, f.params, out2);
-        value[fi] = out2[0];
-        dValue[fi] = out2[1];
-      }
-      coefOthers.fill(0);
-      for (const t of terms) {
-        for (const fi of t.factors) {
-          let p = t.coef;
-          for (const fo of t.factors) if (fo !== fi) p *= value[fo];
-          coefOthers[fi] += p;
+    const gj = G.subarray(j * m, (j + 1) * m);
+    for (let fi = 0; fi < F; fi++) {
+      const f = factors[fi], D = f.dims, fx = f.x, fy = f.y;
+      if (f.statistic === "table") {
+        const table = f.table as Float64Array, size = f.tableSize as number, row = (fx[j] | 0) * size;
+        for (let i = 0; i < m; i++) stat[i] = table[row + (fy[i] | 0)];
+      } else if (f.statistic === "sqdist") {
+        for (let i = 0; i < m; i++) {
+          let s = 0;
+          for (let k = 0; k < D; k++) s += (fx[j * D + k] - fy[i * D + k]) ** 2;
+          stat[i] = s;
+        }
+      } else if (f.statistic === "dot") {
+        for (let i = 0; i < m; i++) {
+          let s = 0;
+          for (let k = 0; k < D; k++) s += fx[j * D + k] * fy[i * D + k];
+          stat[i] = s;
+        }
+      } else {
+        const wts = f.weights as Float64Array;
+        for (let i = 0; i < m; i++) {
+          let s = 0;
+          for (let k = 0; k < D; k++) s += wts[k] * Math.sin(fx[j * D + k] - fy[i * D + k]) ** 2;
+          stat[i] = s;
         }
       }
-      for (let fi = 0; fi < F; fi++) {
-        if (!maps[fi]) continue;
-        const f = factors[fi], D = f.dims;
-        const w = g * coefOthers[fi] * dValue[fi];
-        if (w === 0) continue;
-        const gu = featureGrads[fi];
+      profiles[fi](stat, m, f.params, value[fi], dValue[fi]);
+    }
+    for (let fi = 0; fi < F; fi++) weight[fi].fill(0);
+    for (const t of terms) {
+      for (const fi of t.factors) {
+        const w = weight[fi], others = t.factors.filter((fo) => fo !== fi).map((fo) => value[fo]);
+        for (let i = 0; i < m; i++) {
+          let p = t.coef;
+          for (let o = 0; o < others.length; o++) p *= others[o][i];
+          w[i] += p;
+        }
+      }
+    }
+    for (let fi = 0; fi < F; fi++) {
+      if (!maps[fi]) continue;
+      const f = factors[fi], D = f.dims, fx = f.x, fy = f.y, w = weight[fi], dv = dValue[fi];
+      const gu = featureGrads[fi];
+      // ds/du_k per statistic: 0 sqdist, 1 dot, 2 sinsq (chosen once per row, not per pair).
+      const kind = f.statistic === "sqdist" ? 0 : f.statistic === "dot" ? 1 : 2;
+      const wts = f.weights as Float64Array;
+      for (let i = 0; i < m; i++) {
+        if (gj[i] === 0) continue;
+        const wi = gj[i] * w[i] * dv[i];
+        if (wi === 0) continue;
         for (let k = 0; k < D; k++) {
-          const d = f.x[j * D + k] - f.y[i * D + k];
-          const ds = f.statistic === "sqdist" ? 2 * d : f.statistic === "dot" ? f.y[i * D + k] : (f.weights as Float64Array)[k] * Math.sin(2 * d);
-          gu[j * D + k] += w * ds;
+          const dd = fx[j * D + k] - fy[i * D + k];
+          const ds = kind === 0 ? 2 * dd : kind === 1 ? fy[i * D + k] : wts[k] * Math.sin(2 * dd);
+          gu[j * D + k] += wi * ds;
         }
       }
     }

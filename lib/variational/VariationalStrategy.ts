@@ -20,7 +20,7 @@
 
 import { choleskyWithJitter, solveLower, solveLowerTransposed } from "../algorithms/cholesky";
 import { choleskyBackward } from "../algorithms/choleskyBackward";
-import { type Mat, mat } from "../algorithms/matrix";
+import { type Mat, mat, matmulTransposedRight, triangularMatmul } from "../algorithms/matrix";
 import { ArgumentError, ShapeError } from "../errors";
 import { diagBackward } from "../kernels/diagBackward";
 import { inputGradient } from "../kernels/inputGradient";
@@ -202,15 +202,7 @@ export class VariationalStrategy extends Module {
     if (mx.length !== B) throw new ShapeError(`the mean module returned ${mx.length} values for ${B} inputs`);
     const m = this.variationalDistribution.meanF64(q);
     const L = this.variationalDistribution.rootF64(q);
-    // W = L^T A [M, B]
-    const W = mat(M, B);
-    for (let k = 0; k < M; k++) {
-      for (let r = k; r < M; r++) {
-        const lrk = L.data[r * M + k];
-        if (lrk === 0) continue;
-        for (let i = 0; i < B; i++) W.data[k * B + i] += lrk * A.data[r * B + i];
-      }
-    }
+    const W = triangularMatmul(L, A, { transpose: true }); // L^T A [M, B]
     const mu = Float64Array.from(mx);
     const variance = new Float64Array(B);
     for (let i = 0; i < B; i++) variance[i] = kxx[i] + this.jitter;
@@ -228,59 +220,41 @@ export class VariationalStrategy extends Module {
   private backwardLatent(s: ReturnType<VariationalStrategy["forwardLatent"]>, gMu: Float64Array, gVar: Float64Array, klScale: number): void {
     const M = this.numInducingPoints, B = s.x.rows;
     const { A, W, L, m, Lz } = s;
-    // dm = A gMu; G = A diag(gVar); C = G A^T (rows as contiguous views: these loops dominate a step)
+    // dm = A gMu; G = A diag(gVar) [M, B]
     const Ad = A.data;
     const dm = new Float64Array(M);
-    const G = new Float64Array(M * B);
-    const C = mat(M, M);
+    const G = mat(M, B);
     for (let k = 0; k < M; k++) {
-      const ak = Ad.subarray(k * B, (k + 1) * B), gk = G.subarray(k * B, (k + 1) * B);
+      const ak = Ad.subarray(k * B, (k + 1) * B), gk = G.data.subarray(k * B, (k + 1) * B);
       let t = 0;
       for (let i = 0; i < B; i++) {
         t += ak[i] * gMu[i];
         gk[i] = ak[i] * gVar[i];
       }
       dm[k] = t;
-      for (let l = 0; l <= k; l++) {
-        const c = dot(gk, Ad.subarray(l * B, (l + 1) * B));
-        C.data[k * M + l] = c;
-        C.data[l * M + k] = c;
-      }
     }
-    // dL = 2 C L (lower triangle)
+    // C = G A^T [M, M], symmetric: the lower triangle, mirrored.
+    const C = matmulTransposedRight(G, A, { lower: true });
+    for (let k = 0; k < M; k++) for (let l = 0; l < k; l++) C.data[l * M + k] = C.data[k * M + l];
+    // dL = 2 tril(C L) = 2 tril((L^T C)^T), C being symmetric.
+    const LtC = triangularMatmul(L, C, { transpose: true });
     const dL = mat(M, M);
-    for (let i = 0; i < M; i++) {
-      for (let j = 0; j <= i; j++) {
-        let t = 0;
-        for (let k = j; k < M; k++) t += C.data[i * M + k] * L.data[k * M + j];
-        dL.data[i * M + j] = 2 * t;
-      }
-    }
+    for (let i = 0; i < M; i++) for (let j = 0; j <= i; j++) dL.data[i * M + j] = 2 * LtC.data[j * M + i];
     const dist = this.variationalDistribution;
     dist.addKLGradient(s.q, klScale, dm, dL);
     dist.backward(s.q, dm, dL);
-    // dA = m gMu^T + 2 (L W - A) diag(gVar)
+    // dA = m gMu^T + 2 (L W - A) diag(gVar) [M, B]
+    const LW = triangularMatmul(L, W);
     const dA = mat(M, B);
-    const LW = new Float64Array(B);
     for (let r = 0; r < M; r++) {
       const mr = m[r];
-      const dr = dA.data.subarray(r * B, (r + 1) * B), gr = G.subarray(r * B, (r + 1) * B);
-      LW.fill(0);
-      for (let k = 0; k <= r; k++) {
-        const lrk = L.data[r * M + k];
-        if (lrk === 0) continue;
-        const wk = W.data.subarray(k * B, (k + 1) * B);
-        for (let i = 0; i < B; i++) LW[i] += lrk * wk[i];
-      }
-      for (let i = 0; i < B; i++) dr[i] = mr * gMu[i] + 2 * (LW[i] * gVar[i] - gr[i]);
+      const dr = dA.data.subarray(r * B, (r + 1) * B), gr = G.data.subarray(r * B, (r + 1) * B), lw = LW.data.subarray(r * B, (r + 1) * B);
+      for (let i = 0; i < B; i++) dr[i] = mr * gMu[i] + 2 * (lw[i] * gVar[i] - gr[i]);
     }
     const dKzx = solveLowerTransposed(Lz, dA); // [M, B]
     // dLz = -tril(dKzx A^T)
-    const dLz = mat(M, M);
-    for (let i = 0; i < M; i++) {
-      const di = dKzx.data.subarray(i * B, (i + 1) * B);
-      for (let j = 0; j <= i; j++) dLz.data[i * M + j] = -dot(di, Ad.subarray(j * B, (j + 1) * B));
-    }
+    const dLz = matmulTransposedRight(dKzx, A, { lower: true });
+    for (let i = 0; i < dLz.data.length; i++) dLz.data[i] = -dLz.data[i];
     const dKzz = choleskyBackward(Lz, dLz);
     s.Kzx.backward({ kind: "dense", M: dKzx.data });
     s.Kzz.backward({ kind: "dense", M: dKzz.data });
@@ -295,12 +269,6 @@ export class VariationalStrategy extends Module {
       for (let i = 0; i < M * d; i++) this.inducingPoints.grad[off + i] += gz.data[i] + gzz.data[i];
     }
   }
-}
-
-function dot(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
 }
 
 function asKernelOperator(op: LinearOperator, kernel: Kernel): KernelOperator {

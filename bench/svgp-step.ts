@@ -1,0 +1,179 @@
+// Seconds per SVGP training step: N = 100,000 points, batch 1,024, RBF
+// ScaleKernel, whitened Cholesky variational distribution, VariationalELBO,
+// Adam, learned inducing locations, for several M. A step is what
+// gp.train.fit does per batch: zero the grads, ELBO and its gradient, one
+// Adam update. Cases:
+//   library  the library's step (ApproximateMarginalLogLikelihood.evaluateWithGradient)
+//   naive    the same step with every kernel block dense and triple-loop
+//            products (bench/svgp-naive.ts), measured in the same run; its
+//            JSON line carries the largest gradient difference to the library's
+//            at the first batch, so both are known to compute the same thing.
+// Each case runs in its own child process (its peak RSS is its own) and
+// prints one JSON line: medians over --steps steps after --warmup steps.
+//
+//   npm run bench -- svgp-step [--inducing 64,128,256,512] [--d 1] [--steps 20] [--warmup 3] [--n 100000] [--batch 1024] [--cases library,naive] [--naive-max-m 256]
+
+import { execFileSync } from "node:child_process";
+import * as gp from "../lib";
+import { type NaiveSvgpParams, naiveElboWithGradient } from "./svgp-naive";
+
+type CaseName = "library" | "naive";
+const { mat } = gp.algorithms;
+
+interface Setup {
+  x: gp.algorithms.Mat;
+  y: gp.algorithms.Mat;
+  model: gp.models.ApproximateGP;
+  likelihood: gp.likelihoods.GaussianLikelihood;
+  elbo: gp.mlls.VariationalELBO;
+}
+
+/** Seeded data on [0, 10]^d and a model with M inducing points (a grid for d = 1, data points otherwise). */
+function setup(n: number, d: number, M: number): Setup {
+  gp.setSeed(2024);
+  const r = new gp.RandomSource(7);
+  const x = mat(n, d), y = mat(n, 1);
+  for (let i = 0; i < n; i++) {
+    let f = 0;
+    for (let c = 0; c < d; c++) {
+      const v = 10 * r.uniform();
+      x.data[i * d + c] = v;
+      f += Math.sin((c + 1) * v) / (c + 1);
+    }
+    y.data[i] = f + 0.2 * r.normal();
+  }
+  const z = d === 1 ? Array.from({ length: M }, (_, j) => [(10 * j) / (M - 1)]) : Array.from({ length: M }, (_, j) => Array.from(x.data.subarray(j * d, (j + 1) * d)));
+  const model = new gp.models.ApproximateGP({ inducingPoints: z });
+  const likelihood = new gp.likelihoods.GaussianLikelihood();
+  const elbo = new gp.mlls.VariationalELBO(likelihood, model, { numData: n });
+  return { x, y, model, likelihood, elbo };
+}
+
+function naiveParams(s: Setup): NaiveSvgpParams {
+  const named = new Map([...s.model.namedParameters(), ...s.likelihood.namedParameters()]);
+  const get = (k: string) => {
+    const p = named.get(k);
+    if (!p) throw new Error(`no parameter ${k}`);
+    return p;
+  };
+  return {
+    inducingPoints: get("variationalStrategy.inducingPoints"),
+    variationalMean: get("variationalStrategy.variationalDistribution.variationalMean"),
+    cholVariationalCovar: get("variationalStrategy.variationalDistribution.cholVariationalCovar"),
+    constant: get("meanModule.rawConstant"),
+    outputscale: get("covarModule.rawOutputscale"),
+    lengthscale: get("covarModule.baseKernel.rawLengthscale"),
+    noise: get("noiseCovar.rawNoise"),
+  };
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** One case, in this process (the child). */
+async function runCase(kind: CaseName, n: number, d: number, M: number, batch: number, steps: number, warmup: number) {
+  const s = setup(n, d, M);
+  const params = s.elbo.parameters();
+  const size = params.reduce((t, p) => t + p.size, 0);
+  const adam = new gp.train.Adam(size, { lr: 0.01 });
+  const flat = new Float64Array(size), grad = new Float64Array(size);
+  const pack = () => {
+    let o = 0;
+    for (const p of params) {
+      flat.set(p.raw, o);
+      for (let i = 0; i < p.size; i++) grad[o + i] = -p.grad[i];
+      o += p.size;
+    }
+  };
+  const unpack = () => {
+    let o = 0;
+    for (const p of params) {
+      p.raw.set(flat.subarray(o, o + p.size));
+      o += p.size;
+    }
+  };
+  const order = new gp.RandomSource(11).permutation(n);
+  const batchAt = (k: number) => {
+    const idx = order.subarray((k * batch) % (n - batch), ((k * batch) % (n - batch)) + batch);
+    const bx = mat(batch, d), by = mat(batch, 1);
+    idx.forEach((row, a) => {
+      bx.data.set(s.x.data.subarray(row * d, (row + 1) * d), a * d);
+      by.data[a] = s.y.data[row];
+    });
+    return { bx, by };
+  };
+  const np = kind === "naive" ? naiveParams(s) : null;
+  const gradient = async (bx: gp.algorithms.Mat, by: gp.algorithms.Mat) => {
+    if (np) naiveElboWithGradient(np, bx.data, by.data, d, n);
+    else await s.elbo.evaluateWithGradient(bx, by);
+  };
+
+  // The naive gradient at the first batch against the library's (before any step).
+  let maxGradientDiff: number | null = null;
+  if (np) {
+    const { bx, by } = batchAt(0);
+    await s.elbo.evaluateWithGradient(bx, by);
+    const ref = params.map((p) => p.grad.slice());
+    for (const p of params) p.zeroGrad();
+    await gradient(bx, by);
+    maxGradientDiff = 0;
+    params.forEach((p, k) => {
+      for (let i = 0; i < p.size; i++) maxGradientDiff = Math.max(maxGradientDiff as number, Math.abs(p.grad[i] - ref[k][i]) / Math.max(1, Math.abs(ref[k][i])));
+    });
+  }
+
+  const times: number[] = [];
+  for (let k = 0; k < warmup + steps; k++) {
+    const { bx, by } = batchAt(k);
+    const t0 = performance.now();
+    for (const p of params) p.zeroGrad();
+    await gradient(bx, by);
+    pack();
+    adam.step(flat, grad);
+    unpack();
+    if (k >= warmup) times.push((performance.now() - t0) / 1000);
+  }
+  const info = gp.backend.info();
+  return {
+    bench: "svgp-step", case: kind, n, inducing: M, batch, d, steps, warmup,
+    medianSecondsPerStep: median(times), minSecondsPerStep: Math.min(...times), maxSecondsPerStep: Math.max(...times),
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    executor: info.executor, backend: info.backend, threads: info.threads,
+    ...(maxGradientDiff === null ? {} : { maxGradientRelDiffToLibrary: maxGradientDiff }),
+  };
+}
+
+function arg(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === "--case") {
+    const [, kind, n, d, M, batch, steps, warmup] = args;
+    console.log(JSON.stringify(await runCase(kind as CaseName, Number(n), Number(d), Number(M), Number(batch), Number(steps), Number(warmup))));
+    return;
+  }
+  const ms = arg(args, "inducing", "64,128,256,512").split(",").map(Number);
+  const cases = arg(args, "cases", "library,naive").split(",") as CaseName[];
+  const n = arg(args, "n", "100000"), d = arg(args, "d", "1"), batch = arg(args, "batch", "1024");
+  const steps = arg(args, "steps", "20"), warmup = arg(args, "warmup", "3");
+  // The naive step at M = 512 takes seconds; skip it above this M unless asked.
+  const naiveMaxM = Number(arg(args, "naive-max-m", "256"));
+  for (const M of ms) {
+    for (const kind of cases) {
+      if (kind === "naive" && M > naiveMaxM) continue;
+      const out = execFileSync(process.execPath, [__filename, "--case", kind, n, d, String(M), batch, steps, warmup], { encoding: "utf8", maxBuffer: 1 << 20 });
+      process.stdout.write(out.trim().split("\n").pop() + "\n");
+    }
+  }
+}
+
+main().then(() => process.exit(0), (err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,278 @@
+// f64 GEMM, C += alpha * A B, for the dense algebra of the variational
+// step (products of [M, B] blocks with M x M factors): a WebAssembly SIMD
+// kernel on register tiles of 4 rows x 4 columns (eight f64x2
+// accumulators, so every loaded row piece of B serves four rows of A), and a
+// plain-JS kernel with the same summation order for small products, for
+// the column fringe and where WebAssembly SIMD is missing.
+//
+// The WebAssembly kernel reads and writes one private memory (the arena):
+// callers copy operands in with `arena(size)`, call `gemm` with element
+// offsets and row strides, and copy results out. Sums run over p = 0..k-1 in
+// order, one accumulator per output, as a naive loop does, in chunks of KC
+// terms: C += alpha * (partial sum) per chunk differs from a naive loop only
+// by rounding.
+
+import { Code, F64, I32, Simd, V128, buildModule } from "../reductions/wasm/binary";
+
+/** The arena grows to at most this many bytes (i32 addresses); larger products use the JS kernel. */
+const ARENA_MAX_BYTES = 1 << 30;
+/** Below this many multiply-adds the copies cost more than the kernel saves. */
+export const WASM_MIN_WORK = 1 << 15;
+
+/** Instructions that binary.ts's Code does not name. */
+class GemmCode extends Code {
+  op(...b: number[]): this {
+    this.bytes.push(...b);
+    return this;
+  }
+  i32Sub(): this {
+    return this.op(0x6b);
+  }
+  i32And(): this {
+    return this.op(0x71);
+  }
+  i32Or(): this {
+    return this.op(0x72);
+  }
+  i32Eqz(): this {
+    return this.op(0x45);
+  }
+  ret(): this {
+    return this.op(0x0f);
+  }
+  /** v128.load at a constant byte offset from the address on the stack. */
+  v128LoadAt(offset: number): this {
+    return this.simd(Simd.load, 3, offset);
+  }
+  v128StoreAt(offset: number): this {
+    return this.simd(Simd.store, 3, offset);
+  }
+}
+
+// Parameters of `run`: sizes in elements, addresses and row strides in bytes.
+const P = { n: 0, m: 1, k: 2, a: 3, lda: 4, b: 5, ldb: 6, c: 7, ldc: 8, alpha: 9, pack: 10 } as const;
+const PARAM_COUNT = 11;
+/** Rows of B per kernel call: a packed [KC, 4] strip (8 KiB) and R rows of A (8 KiB per 4) stay in L1. */
+const KC = 256;
+/** Bytes reserved at the start of the memory for the packed strip. */
+const PACK_BYTES = KC * 4 * 8;
+
+/**
+ * run(n, m, k, a, lda, b, ldb, c, ldc, alpha, pack): C[0:n, 0:m4] += alpha A B
+ * with m4 = m rounded down to a multiple of 4 (the caller does the other
+ * columns). Per strip of 4 columns, B[0:k, strip] is first copied to `pack`
+ * (k * 32 bytes) when at least two row tiles will read it: B's rows are often
+ * 2^k bytes apart, which maps a strided strip onto a few cache sets. Rows go R
+ * at a time, then one at a time.
+ */
+export function gemmModule(R = 4): Uint8Array {
+  let next = PARAM_COUNT;
+  const i = next++, j = next++, p = next++, pb = next++, pc = next++, n4 = next++, m4 = next++;
+  const base = next++, stride = next++, src = next++, dst = next++;
+  const pa = Array.from({ length: R }, () => next++);
+  const i32Count = next - PARAM_COUNT;
+  const acc = Array.from({ length: 2 * R }, () => next++);
+  const b0 = next++, b1 = next++, av = next++, valpha = next++;
+  const v128Count = next - PARAM_COUNT - i32Count;
+  const c = new GemmCode();
+
+  /** acc[2r], acc[2r+1] += splat(A row r at pa[r]) * (b0, b1) */
+  const rowStep = (r: number) => {
+    c.localGet(pa[r]).f64Load().f64x2Splat().localSet(av);
+    c.localGet(acc[2 * r]).localGet(av).localGet(b0).simd(Simd.f64x2Mul).simd(Simd.f64x2Add).localSet(acc[2 * r]);
+    c.localGet(acc[2 * r + 1]).localGet(av).localGet(b1).simd(Simd.f64x2Mul).simd(Simd.f64x2Add).localSet(acc[2 * r + 1]);
+    c.localGet(pa[r]).i32Const(8).i32Add().localSet(pa[r]);
+  };
+  /** The k-loop for `rows` rows starting at pa[0..rows-1], then C rows += alpha acc. */
+  const tile = (rows: number) => {
+    for (let r = 1; r < rows; r++) c.localGet(pa[r - 1]).localGet(P.lda).i32Add().localSet(pa[r]);
+    c.localGet(base).localSet(pb);
+    for (let r = 0; r < 2 * rows; r++) c.f64x2Const(0).localSet(acc[r]);
+    c.localGet(P.k).localSet(p);
+    c.loop();
+    {
+      c.localGet(pb).v128Load().localSet(b0);
+      c.localGet(pb).v128LoadAt(16).localSet(b1);
+      for (let r = 0; r < rows; r++) rowStep(r);
+      c.localGet(pb).localGet(stride).i32Add().localSet(pb);
+      c.localGet(p).i32Const(1).i32Sub().localTee(p).brIf(0);
+    }
+    c.end();
+    c.localGet(P.c).localGet(i).localGet(P.ldc).i32Mul().i32Add().localGet(j).i32Const(8).i32Mul().i32Add().localSet(pc);
+    for (let r = 0; r < rows; r++) {
+      for (let h = 0; h < 2; h++) {
+        c.localGet(pc).localGet(pc).v128LoadAt(16 * h).localGet(acc[2 * r + h]).localGet(valpha).simd(Simd.f64x2Mul).simd(Simd.f64x2Add).v128StoreAt(16 * h);
+      }
+      if (r + 1 < rows) c.localGet(pc).localGet(P.ldc).i32Add().localSet(pc);
+    }
+  };
+
+  c.localGet(P.m).i32Const(-4).i32And().localSet(m4);
+  // n4 = the rows covered by full R-row tiles.
+  c.localGet(P.n).localGet(P.n).i32Const(R).op(0x70).i32Sub().localSet(n4); // n - n rem_u R
+  // Nothing to do without a full column group or with k = 0.
+  c.block();
+  c.localGet(m4).i32Eqz().localGet(P.k).i32Eqz().i32Or().brIf(0);
+  c.localGet(P.alpha).f64x2Splat().localSet(valpha);
+  c.i32Const(0).localSet(j);
+  c.block().loop();
+  {
+    c.localGet(j).localGet(m4).i32GeU().brIf(1);
+    // The strip's rows: packed when n >= 2R, else read in place.
+    c.localGet(P.b).localGet(j).i32Const(8).i32Mul().i32Add().localSet(base);
+    c.localGet(P.ldb).localSet(stride);
+    c.block();
+    {
+      c.localGet(P.n).i32Const(2 * R).op(0x49).brIf(0); // n <u 2R: no packing
+      c.localGet(base).localSet(src);
+      c.localGet(P.pack).localSet(dst);
+      c.localGet(P.k).localSet(p);
+      c.loop();
+      c.localGet(dst).localGet(src).v128Load().v128Store();
+      c.localGet(dst).localGet(src).v128LoadAt(16).v128StoreAt(16);
+      c.localGet(src).localGet(P.ldb).i32Add().localSet(src);
+      c.localGet(dst).i32Const(32).i32Add().localSet(dst);
+      c.localGet(p).i32Const(1).i32Sub().localTee(p).brIf(0);
+      c.end();
+      c.localGet(P.pack).localSet(base);
+      c.i32Const(32).localSet(stride);
+    }
+    c.end();
+    c.i32Const(0).localSet(i);
+    // Four rows at a time: the B panel [k, 4] stays in cache across them.
+    c.block().loop();
+    {
+      c.localGet(i).localGet(n4).i32GeU().brIf(1);
+      c.localGet(P.a).localGet(i).localGet(P.lda).i32Mul().i32Add().localSet(pa[0]);
+      tile(R);
+      c.localGet(i).i32Const(R).i32Add().localSet(i);
+      c.br(0);
+    }
+    c.end().end();
+    // The last n mod 4 rows one at a time.
+    c.block().loop();
+    {
+      c.localGet(i).localGet(P.n).i32GeU().brIf(1);
+      c.localGet(P.a).localGet(i).localGet(P.lda).i32Mul().i32Add().localSet(pa[0]);
+      tile(1);
+      c.localGet(i).i32Const(1).i32Add().localSet(i);
+      c.br(0);
+    }
+    c.end().end();
+    c.localGet(j).i32Const(4).i32Add().localSet(j);
+    c.br(0);
+  }
+  c.end().end();
+  c.end();
+  return buildModule([I32, I32, I32, I32, I32, I32, I32, I32, I32, F64, I32], [[i32Count, I32], [v128Count, V128]], c);
+}
+
+/** The parts of the WebAssembly global used here (Node has it; TypeScript's ES2022 lib does not declare it). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+const wasmApi = (globalThis as unknown as {
+  WebAssembly?: {
+    Memory: new (d: { initial: number }) => WasmMemory;
+    Module: new (bytes: Uint8Array) => object;
+    Instance: new (m: object, imports: object) => { exports: Record<string, unknown> };
+  };
+}).WebAssembly;
+
+type RunFn = (n: number, m: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number, pack: number) => void;
+
+let wasm: { memory: WasmMemory; run: RunFn } | null | undefined;
+let view = new Float64Array(0);
+
+/** The compiled kernel, or null where WebAssembly SIMD is unavailable. */
+function kernel(): { memory: WasmMemory; run: RunFn } | null {
+  if (wasm !== undefined) return wasm;
+  if (!wasmApi || process.env.GPLAB_GEMM_WASM === "0") return (wasm = null);
+  try {
+    const memory = new wasmApi.Memory({ initial: 1 });
+    const instance = new wasmApi.Instance(new wasmApi.Module(gemmModule()), { env: { mem: memory } });
+    wasm = { memory, run: instance.exports.run as RunFn };
+  } catch {
+    wasm = null;
+  }
+  return wasm;
+}
+
+/**
+ * A row stride (in f64s) for a matrix with `cols` columns in the arena: an odd
+ * number of 64-byte cache lines, so that a column strip read across rows
+ * spreads over all cache sets (a stride of 2^k bytes would map it onto a few).
+ */
+export function paddedStride(cols: number): number {
+  const ld = Math.ceil(cols / 8) * 8;
+  return ld % 16 === 0 ? ld + 8 : ld;
+}
+
+/** Copies a row-major [rows, cols] array into mem at off with row stride ld. */
+export function putRows(mem: Float64Array, off: number, ld: number, data: Float64Array, rows: number, cols: number): void {
+  if (ld === cols) mem.set(data.subarray(0, rows * cols), off);
+  else for (let i = 0; i < rows; i++) mem.set(data.subarray(i * cols, (i + 1) * cols), off + i * ld);
+}
+
+/** A fresh row-major [rows, cols] copy of the block at off with row stride ld. */
+export function takeRows(mem: Float64Array, off: number, ld: number, rows: number, cols: number): Float64Array {
+  if (ld === cols) return mem.slice(off, off + rows * cols);
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) out.set(mem.subarray(off + i * ld, off + i * ld + cols), i * cols);
+  return out;
+}
+
+/**
+ * The arena as f64s, at least `size` of them (contents kept across growth),
+ * or null when the WebAssembly kernel is unavailable or `size` exceeds its
+ * limit. The view is invalidated by the next call that grows it.
+ */
+export function arena(size: number): Float64Array | null {
+  const k = kernel();
+  const bytes = PACK_BYTES + size * 8;
+  if (!k || bytes > ARENA_MAX_BYTES) return null;
+  const have = k.memory.buffer.byteLength;
+  if (bytes > have) k.memory.grow(Math.ceil((bytes - have) / 65536));
+  // The view starts after the packing strip; its length is whatever the memory holds.
+  if (view.buffer !== k.memory.buffer) view = new Float64Array(k.memory.buffer, PACK_BYTES);
+  return view;
+}
+
+/**
+ * C += alpha * A B on one Float64Array (offsets and row strides in elements).
+ * shapes: A [n, k], B [k, m], C [n, m]. `mem` must be the arena for the
+ * WebAssembly kernel; any other array takes the JS kernel.
+ */
+export function gemm(
+  mem: Float64Array, n: number, m: number, k: number,
+  a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha = 1,
+): void {
+  if (n <= 0 || m <= 0 || k <= 0) return;
+  const w = wasm;
+  if (w && mem === view && mem.buffer === w.memory.buffer) {
+    const at = (off: number) => PACK_BYTES + off * 8;
+    for (let p0 = 0; p0 < k; p0 += KC) {
+      w.run(n, m, Math.min(KC, k - p0), at(a + p0), lda * 8, at(b + p0 * ldb), ldb * 8, at(c), ldc * 8, alpha, 0);
+    }
+    const m4 = m & ~3;
+    if (m4 < m) gemmJs(mem, n, m, k, a, lda, b, ldb, c, ldc, alpha, m4);
+    return;
+  }
+  gemmJs(mem, n, m, k, a, lda, b, ldb, c, ldc, alpha, 0);
+}
+
+/** Columns [j0, m) of C += alpha A B in plain JS, the same summation order as the WebAssembly kernel. */
+export function gemmJs(
+  mem: Float64Array, n: number, m: number, k: number,
+  a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number, j0: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    const ai = a + i * lda, ci = c + i * ldc;
+    for (let j = j0; j < m; j++) {
+      let s = 0;
+      for (let p = 0, bp = b + j; p < k; p++, bp += ldb) s += mem[ai + p] * mem[bp];
+      mem[ci + j] += alpha * s;
+    }
+  }
+}
