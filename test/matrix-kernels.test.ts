@@ -4,11 +4,12 @@
 // take the WebAssembly path and at odd sizes that exercise every fringe:
 // row counts not a multiple of the 4-row tile, column counts not a multiple
 // of 4, k above the 256-term chunk, panels that straddle the 32-row blocks,
-// padded and unpadded row strides.
+// padded and unpadded row strides. The blocked Cholesky must give the plain
+// one's factor and fail at the same pivot.
 
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
-import { solveLower, solveLowerTransposed } from "../lib/algorithms/cholesky";
+import { choleskyWithJitter, solveLower, solveLowerTransposed } from "../lib/algorithms/cholesky";
 import { choleskyBackward } from "../lib/algorithms/choleskyBackward";
 import { type Mat, mat, matmulMat, matmulTransposedLeft, matmulTransposedRight, triangularMatmul } from "../lib/algorithms/matrix";
 import { lowerProductInto, solveLowerInPlace, solveUpperInPlace, triangularMatmulInto } from "../lib/algorithms/triangularKernels";
@@ -232,5 +233,40 @@ test("choleskyBackward at blocked sizes equals L^{-T} Phi(L^T tril(Lbar)) L^{-1}
     const want = mat(n, n, Float64Array.from({ length: n * n }, (_, q) => 0.5 * (A.data[q] + A.data[(q % n) * n + Math.floor(q / n)])));
     const got = choleskyBackward(L, Lbar);
     assert.ok(relErr(got.data, want.data) < 1e-11, `n ${n}: ${relErr(got.data, want.data)}`);
+  }
+});
+
+test("blocked Cholesky (n >= 58) equals the textbook loop and reports the same failing pivot", () => {
+  for (const n of [58, 100, 131]) {
+    const G = random(n, n + 3, 700 + n);
+    const A = naiveMatmul(G, transpose(G));
+    for (let i = 0; i < n; i++) A.data[i * n + i] += 0.1;
+    const want = mat(n, n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j <= i; j++) {
+        let s = A.data[i * n + j];
+        for (let k = 0; k < j; k++) s -= want.data[i * n + k] * want.data[j * n + k];
+        want.data[i * n + j] = i === j ? Math.sqrt(s) : s / want.data[j * n + j];
+      }
+    }
+    const { L, jitter } = choleskyWithJitter(A);
+    assert.equal(jitter, 0);
+    assert.ok(relErr(L.data, want.data) < 1e-12, `n ${n}: ${relErr(L.data, want.data)}`);
+  }
+  // Row/column 70 repeats 69 with the diagonal lowered by 1: the pivot at 70 is exactly -1 (up to rounding).
+  const n = 100, G = random(n, n + 3, 800);
+  const A = naiveMatmul(G, transpose(G));
+  for (let i = 0; i < n; i++) A.data[i * n + i] += 0.1;
+  for (let j = 0; j < n; j++) {
+    A.data[70 * n + j] = A.data[69 * n + j];
+    A.data[j * n + 70] = A.data[j * n + 69];
+  }
+  A.data[70 * n + 70] = A.data[69 * n + 69] - 1;
+  const warn = process.emitWarning;
+  process.emitWarning = () => {}; // the jitter ladder warns on each retry
+  try {
+    assert.throws(() => choleskyWithJitter(A, "test matrix"), /pivot 70 = -1\.00e\+0/);
+  } finally {
+    process.emitWarning = warn;
   }
 });

@@ -5,7 +5,7 @@
 import { NotPSDError, ShapeError } from "../errors";
 import { type Mat, mat } from "./matrix";
 import { solveLowerInPlace, solveUpperInPlace } from "./triangularKernels";
-import { WASM_MIN_WORK, arena, paddedStride, putRows, takeRows } from "./wasmGemm";
+import { WASM_MIN_WORK, arena, gemm, paddedStride, putRows, takeRows } from "./wasmGemm";
 
 /** Jitter added to the diagonal, in order, when plain Cholesky fails. */
 export const JITTER_LADDER = [1e-6, 1e-5, 1e-4] as const;
@@ -17,9 +17,58 @@ export interface CholeskyResult {
   jitter: number;
 }
 
+/** Column panel width of the blocked Cholesky. */
+const PANEL = 32;
+
+/**
+ * Blocked Cholesky in the GEMM arena (left-looking by panels of PANEL
+ * columns): each panel first takes the GEMM update from every finished
+ * column, then is factored column by column like the plain loop, which also
+ * finds the same failing pivot. L^T's finished rows are kept beside L so the
+ * update is a plain row-major product. Null when the arena is unavailable.
+ */
+function tryCholeskyBlocked(a: Mat, jitter: number): { L: Mat } | { failedAt: number; pivot: number } | null {
+  const n = a.rows, ld = paddedStride(n);
+  const mem = arena(2 * n * ld);
+  if (!mem) return null;
+  const l = 0, lt = n * ld, A = a.data;
+  for (let i = 0; i < n; i++) {
+    mem.set(A.subarray(i * n, i * n + i + 1), l + i * ld);
+    mem[l + i * ld + i] += jitter;
+  }
+  for (let j0 = 0; j0 < n; j0 += PANEL) {
+    const j1 = Math.min(n, j0 + PANEL);
+    // Rows j0.. of the panel -= L[j0:, 0:j0] L[panel, 0:j0]^T
+    gemm(mem, n - j0, j1 - j0, j0, l + j0 * ld, ld, lt + j0, ld, l + j0 * ld + j0, ld, -1);
+    for (let j = j0; j < j1; j++) {
+      const jr = l + j * ld;
+      let d = mem[jr + j];
+      for (let k = j0; k < j; k++) d -= mem[jr + k] * mem[jr + k];
+      if (!(d > 0) || !Number.isFinite(d)) return { failedAt: j, pivot: d };
+      const ljj = Math.sqrt(d);
+      mem[jr + j] = ljj;
+      for (let i = j + 1; i < n; i++) {
+        const ir = l + i * ld;
+        let s = mem[ir + j];
+        for (let k = j0; k < j; k++) s -= mem[ir + k] * mem[jr + k];
+        mem[ir + j] = s / ljj;
+      }
+    }
+    // L^T rows of this panel, for the columns still to come.
+    for (let k = j0; k < j1; k++) for (let i = j1; i < n; i++) mem[lt + k * ld + i] = mem[l + i * ld + k];
+  }
+  const L = mat(n, n);
+  for (let i = 0; i < n; i++) L.data.set(mem.subarray(l + i * ld, l + i * ld + i + 1), i * n);
+  return { L };
+}
+
 /** Plain Cholesky; returns the failing pivot index instead of throwing. */
 function tryCholesky(a: Mat, jitter: number): { L: Mat } | { failedAt: number; pivot: number } {
   const n = a.rows;
+  if (n * n * n / 6 >= WASM_MIN_WORK) {
+    const blocked = tryCholeskyBlocked(a, jitter);
+    if (blocked) return blocked;
+  }
   const L = mat(n, n);
   const A = a.data, Ld = L.data;
   for (let j = 0; j < n; j++) {

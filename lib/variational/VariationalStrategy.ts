@@ -14,6 +14,8 @@
 //   dm   = A gMu - c m,       dL = 2 A diag(gVar) A^T L - c (L - diag(1/L_ii))
 //   dA   = m gMu^T + 2 (L L^T - I) A diag(gVar)
 //   dK_Zx = Lz^{-T} dA,      dLz = -tril(dK_Zx A^T),  dK_ZZ = cholesky backward
+// where dK_Zx A^T = Lz^{-T} (m (A gMu)^T + 2 (L L^T - I) C), C = A diag(gVar) A^T,
+// saves one M x M x B product.
 // then kernel parameters through the bilinear-derivative reductions
 // (K_Zx, K_ZZ, and the diagonal blocks for k(x_i, x_i)), inducing points
 // through inputGradient.
@@ -240,6 +242,17 @@ export class VariationalStrategy extends Module {
     const LtC = triangularMatmul(L, C, { transpose: true });
     const dL = mat(M, M);
     for (let i = 0; i < M; i++) for (let j = 0; j <= i; j++) dL.data[i * M + j] = 2 * LtC.data[j * M + i];
+    // dLz = -tril(dK_Zx A^T) = -tril(Lz^{-T} dA A^T) with
+    // dA A^T = m (A gMu)^T + 2 (L L^T C - C): M x M work instead of M x M x B.
+    const E = triangularMatmul(L, LtC);
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < M; j++) E.data[i * M + j] = m[i] * dm[j] + 2 * (E.data[i * M + j] - C.data[i * M + j]);
+    }
+    const dLz = solveLowerTransposed(Lz, E);
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j <= i; j++) dLz.data[i * M + j] = -dLz.data[i * M + j];
+      dLz.data.fill(0, i * M + i + 1, (i + 1) * M);
+    }
     const dist = this.variationalDistribution;
     dist.addKLGradient(s.q, klScale, dm, dL);
     dist.backward(s.q, dm, dL);
@@ -252,9 +265,6 @@ export class VariationalStrategy extends Module {
       for (let i = 0; i < B; i++) dr[i] = mr * gMu[i] + 2 * (lw[i] * gVar[i] - gr[i]);
     }
     const dKzx = solveLowerTransposed(Lz, dA); // [M, B]
-    // dLz = -tril(dKzx A^T)
-    const dLz = matmulTransposedRight(dKzx, A, { lower: true });
-    for (let i = 0; i < dLz.data.length; i++) dLz.data[i] = -dLz.data[i];
     const dKzz = choleskyBackward(Lz, dLz);
     s.Kzx.backward({ kind: "dense", M: dKzx.data });
     s.Kzz.backward({ kind: "dense", M: dKzz.data });
