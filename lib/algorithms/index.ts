@@ -9,7 +9,7 @@ export { pivotedCholesky } from "./pivotedCholesky";
 export { LowRankPlusDiag } from "./lowRankPlusDiag";
 export { iterativeSolve } from "./iterative";
 export type { IterativeResult, IterativeReport } from "./iterative";
-export { resolveSolveOptions, formatBytes } from "./settings";
+export { resolveSolveOptions, formatBytes, preconditionerRankFor } from "./settings";
 export type { SolveOptions, ResolvedSolveOptions } from "./settings";
 export { choleskyBackward } from "./choleskyBackward";
 export { symmetricEigen } from "./symmetricEigen";

@@ -1,0 +1,143 @@
+// The pieces of the iterative path on their own, against dense f64
+// computations written here: the Woodbury preconditioner P = L L^T + D
+// (solve, product, log-determinant), pivoted Cholesky, CG with per-column
+// tolerances (converged columns leave the products), and the automatic
+// preconditioner rank.
+
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import * as gp from "../lib";
+import { rng } from "./helpers/reference";
+
+const { mat, LowRankPlusDiag, pivotedCholesky, conjugateGradients, resolveSolveOptions } = gp.algorithms;
+type Mat = gp.algorithms.Mat;
+
+function randomMat(rows: number, cols: number, rand: () => number): Mat {
+  return mat(rows, cols, Float64Array.from({ length: rows * cols }, () => rand() * 2 - 1));
+}
+
+/** Dense L L^T + diag(d). */
+function denseLowRankPlusDiag(L: Mat, d: Float64Array): Float64Array {
+  const n = L.rows, k = L.cols;
+  const A = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let q = 0; q < k; q++) s += L.data[i * k + q] * L.data[j * k + q];
+      A[i * n + j] = s + (i === j ? d[i] : 0);
+    }
+  }
+  return A;
+}
+
+/** log |det A| by Gaussian elimination with partial pivoting. */
+function logAbsDet(A: Float64Array, n: number): number {
+  const a = A.slice();
+  let s = 0;
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(a[r * n + c]) > Math.abs(a[p * n + c])) p = r;
+    if (p !== c) for (let j = 0; j < n; j++) [a[c * n + j], a[p * n + j]] = [a[p * n + j], a[c * n + j]];
+    s += Math.log(Math.abs(a[c * n + c]));
+    for (let r = c + 1; r < n; r++) {
+      const f = a[r * n + c] / a[c * n + c];
+      for (let j = c; j < n; j++) a[r * n + j] -= f * a[c * n + j];
+    }
+  }
+  return s;
+}
+
+function denseTimes(A: Float64Array, n: number, B: Mat): Mat {
+  const out = mat(n, B.cols);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let c = 0; c < B.cols; c++) out.data[i * B.cols + c] += A[i * n + j] * B.data[j * B.cols + c];
+  return out;
+}
+
+const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+describe("LowRankPlusDiag (Woodbury preconditioner)", () => {
+  const rand = rng(31);
+  const n = 57, k = 9;
+  const L = randomMat(n, k, rand);
+  const d = Float64Array.from({ length: n }, () => 0.1 + rand());
+  const P = new LowRankPlusDiag(L, d);
+  const A = denseLowRankPlusDiag(L, d);
+  it("P (P^{-1} B) = B and P B equals the dense product", () => {
+    const B = randomMat(n, 11, rand);
+    const back = denseTimes(A, n, P.solve(B));
+    assert.ok(maxAbs(back.data.map((v, i) => v - B.data[i])) < 1e-10);
+    const prod = P.matmul(B);
+    assert.ok(maxAbs(prod.data.map((v, i) => v - denseTimes(A, n, B).data[i])) < 1e-10);
+  });
+  it("log det P equals the dense log-determinant", () => {
+    assert.ok(Math.abs(P.logdet() - logAbsDet(A, n)) < 1e-9);
+  });
+  it("rank 0 is the diagonal alone", () => {
+    const P0 = new LowRankPlusDiag(mat(n, 0), d);
+    const B = randomMat(n, 2, rand);
+    const x = P0.solve(B);
+    for (let i = 0; i < n; i++) for (let c = 0; c < 2; c++) assert.ok(Math.abs(x.data[i * 2 + c] - B.data[i * 2 + c] / d[i]) < 1e-14);
+  });
+});
+
+describe("pivoted Cholesky", () => {
+  const rand = rng(32);
+  const n = 40;
+  const G = randomMat(n, 6, rand);
+  const A = denseLowRankPlusDiag(G, new Float64Array(n).fill(0.05)); // PSD, full rank
+  const access = { size: n, diagonal: () => Float64Array.from({ length: n }, (_, i) => A[i * n + i]), row: (i: number) => A.slice(i * n, (i + 1) * n) };
+  it("full rank reproduces the matrix; lower ranks leave a decreasing trace error", () => {
+    const full = pivotedCholesky(access, n, 0);
+    const LLt = denseLowRankPlusDiag(full, new Float64Array(n));
+    assert.ok(maxAbs(LLt.map((v, i) => v - A[i])) < 1e-10);
+    let previous = Infinity;
+    for (const rank of [2, 6, 12]) {
+      const L = pivotedCholesky(access, rank, 0);
+      const approx = denseLowRankPlusDiag(L, new Float64Array(n));
+      let traceError = 0;
+      for (let i = 0; i < n; i++) traceError += A[i * n + i] - approx[i * n + i];
+      assert.ok(traceError >= -1e-10 && traceError < previous, `rank ${rank}: trace error ${traceError}`);
+      previous = traceError;
+    }
+  });
+});
+
+describe("conjugate gradients with per-column tolerances", () => {
+  it("each column meets its own tolerance and converged columns leave the products", () => {
+    const rand = rng(33);
+    const n = 120;
+    const G = randomMat(n, 30, rand);
+    const A = denseLowRankPlusDiag(G, new Float64Array(n).fill(0.3));
+    const B = randomMat(n, 3, rand);
+    const widths: number[] = [];
+    const tolerance = Float64Array.of(1e-2, 1e-9, 1e-4);
+    const r = conjugateGradients((v) => {
+      widths.push(v.cols);
+      return denseTimes(A, n, v);
+    }, B, { tolerance, maxIterations: 500 });
+    assert.ok(r.converged);
+    const AX = denseTimes(A, n, r.solution);
+    for (let c = 0; c < 3; c++) {
+      let res = 0, norm = 0;
+      for (let i = 0; i < n; i++) {
+        res += (B.data[i * 3 + c] - AX.data[i * 3 + c]) ** 2;
+        norm += B.data[i * 3 + c] ** 2;
+      }
+      assert.ok(Math.sqrt(res / norm) < tolerance[c] * 1.001, `column ${c}: ${Math.sqrt(res / norm)} vs ${tolerance[c]}`);
+    }
+    assert.equal(widths[0], 3);
+    assert.equal(widths[widths.length - 1], 1, "only the tightest column is still multiplied at the end");
+    assert.ok(widths.some((w) => w === 2), "the loosest column left first");
+  });
+});
+
+describe("automatic preconditioner rank", () => {
+  it("is 2 sqrt(n) clamped to [15, 400] and never above n; a number is used as given", () => {
+    const { preconditionerRankFor } = gp.algorithms;
+    const auto = resolveSolveOptions();
+    assert.equal(auto.preconditionerRank, "auto");
+    assert.deepEqual([10, 100, 5000, 10000, 1e6].map((n) => preconditionerRankFor(n, auto)), [10, 20, 141, 200, 400]);
+    assert.equal(preconditionerRankFor(1000, resolveSolveOptions({ preconditionerRank: 15 })), 15);
+    assert.equal(preconditionerRankFor(1000, resolveSolveOptions({ preconditionerRank: 0 })), 0);
+  });
+});
