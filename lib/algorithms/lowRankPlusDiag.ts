@@ -1,44 +1,32 @@
 // P = L L^T + D with L [n, k] and D diagonal: solves through Woodbury,
 // log-determinants through the matrix determinant lemma, and samples
 // z ~ N(0, P). Used for the pivoted-Cholesky preconditioner (applied once
-// per CG iteration to every column, so its loops run over contiguous rows)
-// and for LowRankRoot + Diag operators.
+// per CG iteration to every column: its O(n k t) products and the O(n k^2)
+// capacitance run on the WebAssembly GEMM) and for LowRankRoot + Diag
+// operators.
 
 import type { RandomSource } from "../random";
 import { choleskyLogdet, choleskySolve, choleskyWithJitter } from "./cholesky";
-import { type Mat, mat } from "./matrix";
+import { type Mat, mat, matmulMat, matmulTransposedLeft } from "./matrix";
 
 export class LowRankPlusDiag {
   /** Cholesky of I + L^T D^{-1} L. shape: [k, k] */
   private readonly capL: Mat;
   /** 1 / D. shape: [n] */
   private readonly invDiag: Float64Array;
-  /** (D^{-1} L)^T, rows contiguous for the L^T D^{-1} B products. shape: [k, n] */
-  private readonly scaledLt: Float64Array;
+  /** D^{-1} L. shape: [n, k] */
+  private readonly scaledL: Mat;
 
   /** L shape: [n, k]; diag shape: [n], all > 0. */
   constructor(readonly L: Mat, readonly diag: Float64Array) {
     const n = L.rows, k = L.cols;
     this.invDiag = diag.map((v) => 1 / v);
-    const Lt = new Float64Array(k * n);
-    this.scaledLt = new Float64Array(k * n);
-    for (let i = 0; i < n; i++) {
-      for (let q = 0; q < k; q++) {
-        Lt[q * n + i] = L.data[i * k + q];
-        this.scaledLt[q * n + i] = L.data[i * k + q] * this.invDiag[i];
-      }
-    }
-    const cap = mat(k, k);
-    for (let q = 0; q < k; q++) {
-      const a = q * n;
-      for (let r = 0; r <= q; r++) {
-        const b = r * n;
-        const s = dot(this.scaledLt, a, Lt, b, n);
-        cap.data[q * k + r] = s;
-        cap.data[r * k + q] = s;
-      }
-      cap.data[q * k + q] += 1;
-    }
+    const scaled = new Float64Array(n * k);
+    for (let i = 0; i < n; i++) for (let q = 0; q < k; q++) scaled[i * k + q] = L.data[i * k + q] * this.invDiag[i];
+    this.scaledL = mat(n, k, scaled);
+    // The products here and in solve() run on the WebAssembly GEMM (matrix.ts).
+    const cap = matmulTransposedLeft(this.scaledL, L);
+    for (let q = 0; q < k; q++) cap.data[q * k + q] += 1;
     this.capL = choleskyWithJitter(cap, "preconditioner capacitance").L;
   }
 
@@ -49,20 +37,9 @@ export class LowRankPlusDiag {
     const inv = this.invDiag;
     for (let i = 0; i < n; i++) for (let c = 0; c < t; c++) out.data[i * t + c] = B.data[i * t + c] * inv[i];
     if (k === 0) return out;
-    // Columns of B made contiguous, so both products below are dot products of contiguous rows.
-    const Bt = new Float64Array(t * n);
-    for (let i = 0; i < n; i++) for (let c = 0; c < t; c++) Bt[c * n + i] = B.data[i * t + c];
-    // inner = L^T D^{-1} B  [k, t]
-    const inner = mat(k, t);
-    for (let q = 0; q < k; q++) for (let c = 0; c < t; c++) inner.data[q * t + c] = dot(this.scaledLt, q * n, Bt, c * n, n);
-    const solved = choleskySolve(this.capL, inner).data;
-    const solvedT = new Float64Array(t * k);
-    for (let q = 0; q < k; q++) for (let c = 0; c < t; c++) solvedT[c * k + q] = solved[q * t + c];
-    const L = this.L.data;
-    for (let i = 0; i < n; i++) {
-      const scale = inv[i];
-      for (let c = 0; c < t; c++) out.data[i * t + c] -= scale * dot(L, i * k, solvedT, c * k, k);
-    }
+    const solved = choleskySolve(this.capL, matmulTransposedLeft(this.scaledL, B)); // [k, t]
+    const correction = matmulMat(this.scaledL, solved).data; // D^{-1} L (...) [n, t]
+    for (let p = 0; p < n * t; p++) out.data[p] -= correction[p];
     return out;
   }
 
@@ -113,18 +90,4 @@ export class LowRankPlusDiag {
     }
     return out;
   }
-}
-
-/** sum_i a[aOff + i] b[bOff + i], four independent partial sums (the loop is latency bound otherwise). */
-function dot(a: Float64Array, aOff: number, b: Float64Array, bOff: number, len: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  let i = 0;
-  for (; i + 3 < len; i += 4) {
-    s0 += a[aOff + i] * b[bOff + i];
-    s1 += a[aOff + i + 1] * b[bOff + i + 1];
-    s2 += a[aOff + i + 2] * b[bOff + i + 2];
-    s3 += a[aOff + i + 3] * b[bOff + i + 3];
-  }
-  for (; i < len; i++) s0 += a[aOff + i] * b[bOff + i];
-  return s0 + s1 + (s2 + s3);
 }
