@@ -3,7 +3,7 @@
 // ratio is stable on a noisy machine. Each case runs in its own child process
 // so that its peak RSS is its own. Prints one JSON line per measurement.
 //
-//   npm run bench -- matvec [--sizes 1000,10000,100000] [--rhs 1,16] [--executors fused,tfjs] [--repeats N]
+//   npm run bench -- matvec [--sizes 1000,10000,20000,50000,100000] [--rhs 1,16] [--executors fused,tfjs] [--repeats 5]
 
 import { execFileSync } from "node:child_process";
 import * as gp from "../lib";
@@ -100,13 +100,13 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(await runCase(kind as CaseResult["case"], Number(n), Number(t), executor as gp.backend.ExecutorName, Number(repeats))));
     return;
   }
-  const sizes = arg(args, "sizes", "1000,3000,10000,30000,100000").split(",").map(Number);
+  const sizes = arg(args, "sizes", "1000,10000,20000,50000,100000").split(",").map(Number);
   const rhs = arg(args, "rhs", "1,16").split(",").map(Number);
   const executors = arg(args, "executors", "fused").split(",");
   const repeatsArg = args.includes("--repeats") ? Number(arg(args, "repeats", "5")) : null;
   for (const n of sizes) {
-    // Long cases get fewer repeats; the figure is still a median of what ran.
-    const repeats = repeatsArg ?? (n <= 10_000 ? 5 : n <= 30_000 ? 3 : 1);
+    // Five timed runs after a warm-up everywhere (N = 100,000 with 16 right-hand sides: ~2 minutes).
+    const repeats = repeatsArg ?? 5;
     for (const t of rhs) {
       const kinds: CaseResult["case"][] = ["lazy"];
       if (n * n * 8 <= DENSE_BASELINE_BYTES) kinds.push("dense-baseline");
