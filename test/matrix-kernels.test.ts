@@ -11,7 +11,7 @@ import * as assert from "node:assert/strict";
 import { test } from "node:test";
 import { choleskyWithJitter, solveLower, solveLowerTransposed } from "../lib/algorithms/cholesky";
 import { choleskyBackward } from "../lib/algorithms/choleskyBackward";
-import { type Mat, mat, matmulMat, matmulTransposedLeft, matmulTransposedRight, triangularMatmul } from "../lib/algorithms/matrix";
+import { type Mat, mat, matmulMat, matmulTransposedLeft, matmulTransposedRight, triangularMatmul, weightedGramLower } from "../lib/algorithms/matrix";
 import { lowerProductInto, solveLowerInPlace, solveUpperInPlace, triangularMatmulInto } from "../lib/algorithms/triangularKernels";
 import { WASM_MIN_WORK, arena, gemm, paddedStride } from "../lib/algorithms/wasmGemm";
 
@@ -112,7 +112,7 @@ test("gemm: C += alpha A B on strided blocks, arena and plain array, odd sizes a
   }
 });
 
-test("matmulMat and matmulTransposedLeft/Right match a triple loop, below and above the WebAssembly threshold", () => {
+test("matmulMat, matmulTransposedLeft/Right and weightedGramLower match a triple loop, below and above the WebAssembly threshold", () => {
   const sizes: [number, number, number][] = [[2, 3, 4], [5, 7, 9], [37, 41, 53], [64, 130, 70], [130, 33, 257]];
   let seed = 100;
   for (const [n, k, m] of sizes) {
@@ -126,6 +126,11 @@ test("matmulMat and matmulTransposedLeft/Right match a triple loop, below and ab
     const full = naiveMatmul(a, transpose(c));
     const lower = matmulTransposedRight(a, c, { lower: true });
     assert.ok(relErr(lower.data, triangle(full, true).data) < 1e-13, `lower a c^T ${n}x${k}`);
+    // Lower triangle of a diag(w) a^T.
+    const w = random(1, k, seed++).data;
+    const aw = mat(n, k, a.data.map((v, q) => v * w[q % k]));
+    const gram = weightedGramLower(a, w);
+    assert.ok(relErr(gram.data, triangle(naiveMatmul(aw, transpose(a)), true).data) < 1e-13, `a diag(w) a^T ${n}x${k}`);
   }
   assert.ok(37 * 41 * 53 >= WASM_MIN_WORK && 5 * 7 * 9 < WASM_MIN_WORK);
 });

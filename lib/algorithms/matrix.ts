@@ -143,6 +143,36 @@ export function matmulTransposedRight(a: Mat, b: Mat, options: { lower?: boolean
 }
 
 /**
+ * The lower triangle of a diag(w) a^T (the rest 0), without forming a diag(w).
+ * shapes: a [n, k], w [k] -> [n, n]
+ */
+export function weightedGramLower(a: Mat, w: Float64Array): Mat {
+  const n = a.rows, k = a.cols;
+  if (w.length !== k) throw new ShapeError(`weightedGramLower: ${w.length} weights for ${k} columns`);
+  const out = mat(n, n);
+  const A = a.data;
+  const mem = arenaFor((n * n * k) / 2, 2 * n * k + n * n);
+  if (mem) {
+    for (let i = 0; i < n; i++) for (let p = 0; p < k; p++) mem[i * k + p] = A[i * k + p] * w[p];
+    putTransposed(mem, n * k, a);
+    const c = 2 * n * k;
+    mem.fill(0, c, c + n * n);
+    lowerProductInto(mem, n, k, 0, n * k, c);
+    out.data.set(mem.subarray(c, c + n * n));
+    for (let i = 0; i < n; i++) out.data.fill(0, i * n + i + 1, (i + 1) * n);
+    return out;
+  }
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += A[i * k + p] * w[p] * A[j * k + p];
+      out.data[i * n + j] = s;
+    }
+  }
+  return out;
+}
+
+/**
  * T @ b with T the lower (default) or upper triangle of t, or T^T @ b with
  * { transpose: true }; the other triangle of t is never read.
  * shapes: t [n, n], b [n, m] -> [n, m]

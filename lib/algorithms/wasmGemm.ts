@@ -14,8 +14,12 @@
 
 import { Code, F64, I32, Simd, V128, buildModule } from "../reductions/wasm/binary";
 
-/** The arena grows to at most this many bytes (i32 addresses); larger products use the JS kernel. */
-const ARENA_MAX_BYTES = 1 << 30;
+/**
+ * The arena grows to at most this many bytes and never shrinks (WebAssembly
+ * memory cannot), so the cap bounds what it holds on to; larger products use
+ * the JS kernel.
+ */
+const ARENA_MAX_BYTES = 256 * 2 ** 20;
 /** Below this many multiply-adds the copies cost more than the kernel saves. */
 export const WASM_MIN_WORK = 1 << 15;
 

@@ -22,7 +22,7 @@
 
 import { choleskyWithJitter, solveLower, solveLowerTransposed } from "../algorithms/cholesky";
 import { choleskyBackward } from "../algorithms/choleskyBackward";
-import { type Mat, mat, matmulTransposedRight, triangularMatmul } from "../algorithms/matrix";
+import { type Mat, mat, triangularMatmul, weightedGramLower } from "../algorithms/matrix";
 import { ArgumentError, ShapeError } from "../errors";
 import { diagBackward } from "../kernels/diagBackward";
 import { inputGradient } from "../kernels/inputGradient";
@@ -222,21 +222,17 @@ export class VariationalStrategy extends Module {
   private backwardLatent(s: ReturnType<VariationalStrategy["forwardLatent"]>, gMu: Float64Array, gVar: Float64Array, klScale: number): void {
     const M = this.numInducingPoints, B = s.x.rows;
     const { A, W, L, m, Lz } = s;
-    // dm = A gMu; G = A diag(gVar) [M, B]
+    // dm = A gMu
     const Ad = A.data;
     const dm = new Float64Array(M);
-    const G = mat(M, B);
     for (let k = 0; k < M; k++) {
-      const ak = Ad.subarray(k * B, (k + 1) * B), gk = G.data.subarray(k * B, (k + 1) * B);
+      const ak = Ad.subarray(k * B, (k + 1) * B);
       let t = 0;
-      for (let i = 0; i < B; i++) {
-        t += ak[i] * gMu[i];
-        gk[i] = ak[i] * gVar[i];
-      }
+      for (let i = 0; i < B; i++) t += ak[i] * gMu[i];
       dm[k] = t;
     }
-    // C = G A^T [M, M], symmetric: the lower triangle, mirrored.
-    const C = matmulTransposedRight(G, A, { lower: true });
+    // C = A diag(gVar) A^T [M, M], symmetric: the lower triangle, mirrored.
+    const C = weightedGramLower(A, gVar);
     for (let k = 0; k < M; k++) for (let l = 0; l < k; l++) C.data[l * M + k] = C.data[k * M + l];
     // dL = 2 tril(C L) = 2 tril((L^T C)^T), C being symmetric.
     const LtC = triangularMatmul(L, C, { transpose: true });
@@ -256,13 +252,12 @@ export class VariationalStrategy extends Module {
     const dist = this.variationalDistribution;
     dist.addKLGradient(s.q, klScale, dm, dL);
     dist.backward(s.q, dm, dL);
-    // dA = m gMu^T + 2 (L W - A) diag(gVar) [M, B]
-    const LW = triangularMatmul(L, W);
-    const dA = mat(M, B);
+    // dA = m gMu^T + 2 (L W - A) diag(gVar) [M, B], in L W's storage.
+    const dA = triangularMatmul(L, W);
     for (let r = 0; r < M; r++) {
       const mr = m[r];
-      const dr = dA.data.subarray(r * B, (r + 1) * B), gr = G.data.subarray(r * B, (r + 1) * B), lw = LW.data.subarray(r * B, (r + 1) * B);
-      for (let i = 0; i < B; i++) dr[i] = mr * gMu[i] + 2 * (lw[i] * gVar[i] - gr[i]);
+      const dr = dA.data.subarray(r * B, (r + 1) * B), ar = Ad.subarray(r * B, (r + 1) * B);
+      for (let i = 0; i < B; i++) dr[i] = mr * gMu[i] + 2 * (dr[i] - ar[i]) * gVar[i];
     }
     const dKzx = solveLowerTransposed(Lz, dA); // [M, B]
     const dKzz = choleskyBackward(Lz, dLz);
