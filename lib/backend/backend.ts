@@ -10,6 +10,7 @@ require("../../vendor/tfjs-gradients.js");
 // Chained tensor methods (t.add(1), t.square()): same reason, same script.
 require("../../vendor/tfjs-chained-ops.js");
 import { ArgumentError } from "../errors";
+import { installNavigatorGpu, resolveOptional } from "./dawn";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 export type ExecutorName = "fused" | "tfjs";
@@ -155,15 +156,13 @@ export async function use(name: BackendName): Promise<BackendInfo> {
       }
       break;
     case "webgpu": {
-      if (!packageInstalled("webgpu") || !packageInstalled("@tensorflow/tfjs-backend-webgpu")) {
+      const tfjsWebgpu = resolveOptional("@tensorflow/tfjs-backend-webgpu");
+      if (!resolveOptional("webgpu") || !tfjsWebgpu) {
         throw new ArgumentError('backend "webgpu" needs the npm packages "webgpu" and "@tensorflow/tfjs-backend-webgpu"');
       }
-      // Dawn for Node exposes navigator.gpu once its globals are installed.
-      const dawn = require("webgpu") as { create: (flags: string[]) => unknown; globals: object };
-      Object.assign(globalThis, dawn.globals);
-      (globalThis as { navigator?: object }).navigator ??= {};
-      Object.assign((globalThis as unknown as { navigator: object }).navigator, { gpu: dawn.create([]) });
-      require("@tensorflow/tfjs-backend-webgpu");
+      // tfjs-backend-webgpu looks for navigator.gpu when it is imported.
+      await installNavigatorGpu();
+      require(tfjsWebgpu);
       break;
     }
     default:
@@ -197,7 +196,7 @@ export function info(): BackendInfo {
   const available: BackendName[] = ["cpu"];
   if (packageInstalled("@tensorflow/tfjs-backend-wasm")) available.push("wasm");
   if (packageInstalled("@tensorflow/tfjs-node-gpu") || packageInstalled("@tensorflow/tfjs-node")) available.push("tensorflow");
-  if (packageInstalled("webgpu") && packageInstalled("@tensorflow/tfjs-backend-webgpu")) available.push("webgpu");
+  if (resolveOptional("webgpu") && resolveOptional("@tensorflow/tfjs-backend-webgpu")) available.push("webgpu");
   return {
     backend: state.backend,
     gpu: state.gpu,
