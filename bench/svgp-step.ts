@@ -5,7 +5,7 @@
 // Adam update. Cases:
 //   library  the library's step (ApproximateMarginalLogLikelihood.evaluateWithGradient)
 //   naive    the same step with every kernel block dense and triple-loop
-//            products (bench/svgp-naive.ts), measured in the same run; its
+//            products (bench/baselines/svgp-naive.ts), measured in the same run; its
 //            JSON line carries the largest gradient difference to the library's
 //            at the first batch, so both are known to compute the same thing.
 // Each case runs in its own child process (its peak RSS is its own) and
@@ -15,7 +15,7 @@
 
 import { execFileSync } from "node:child_process";
 import * as gp from "../lib";
-import { type NaiveSvgpParams, naiveElboWithGradient } from "./svgp-naive";
+import { type NaiveSvgpParams, naiveElboWithGradient } from "./baselines/svgp-naive";
 
 type CaseName = "library" | "naive";
 const { mat } = gp.algorithms;

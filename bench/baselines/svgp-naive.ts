@@ -8,7 +8,7 @@
 // lib/variational/VariationalStrategy.ts, so the gradients must agree (the
 // benchmark checks it) and the two timings measure the same step.
 
-import * as gp from "../lib";
+import * as gp from "../../lib";
 
 type Param = gp.models.Parameter;
 
