@@ -68,6 +68,8 @@ function median(xs: number[]): number {
 }
 
 async function runCase(config: Config, n: number, repeats: number, lr: number): Promise<Result> {
+  // Honours GPLAB_BACKEND (e.g. webgpu on a GPU host); on CPUs the executor stays "fused".
+  await gp.backend.ready();
   const { x, y } = dataset(n);
   const likelihood = new gp.likelihoods.GaussianLikelihood();
   const solve: gp.algorithms.SolveOptions = config === "baseline" ? { preconditionerRank: 15, cgTolerance: 1e-2, probeCgTolerance: 1e-2 } : {};

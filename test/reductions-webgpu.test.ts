@@ -49,6 +49,12 @@ function randomV(m: number, T: number, seed: number): Float64Array {
 }
 
 describe("WebGPU K @ V: plan and WGSL (no GPU needed)", () => {
+  it("the webgpu executor without the webgpu backend names the fix", () => {
+    const f = stationary("rbf", 10, 10, 3, 2);
+    assert.throws(() => pairwiseMatmul(f, randomV(10, 1, 3), 1, { executor: "webgpu" }), /needs the webgpu backend: await gp.backend.use\("webgpu"\)/);
+    assert.throws(() => gp.backend.setExecutor("cuda" as "fused"), /use "fused", "tfjs" or "webgpu"/);
+  });
+
   it("turns Dawn's bounds clamps off without dropping the user's flags", () => {
     assert.deepEqual(withoutRobustness([]), ["enable-dawn-features=disable_robustness"]);
     assert.deepEqual(withoutRobustness(["backend=vulkan", "enable-dawn-features=dump_shaders"]), ["backend=vulkan", "enable-dawn-features=dump_shaders,disable_robustness"]);
@@ -136,6 +142,59 @@ describe("WebGPU K @ V on a GPU (skips without a WebGPU adapter)", () => {
       assert.ok(diagErr < 1e-5, `diagonal rel err ${diagErr}`);
     });
   }
+
+  it("on the webgpu backend the default executor sends K @ V to WGSL and the rest to the CPU loops; an exact GP trains and predicts", async (t) => {
+    const dev = await gpu;
+    if (typeof dev === "string") return t.skip(`no WebGPU: ${dev}`);
+    // CPU reference first (same seeds, same probes), then the same work on webgpu.
+    const n = 3000, D = 3;
+    const r = new gp.RandomSource(5);
+    const x = Array.from({ length: n }, () => [4 * r.uniform(), 4 * r.uniform(), 4 * r.uniform()]);
+    const y = x.map((p) => Math.sin(p[0]) + 0.5 * Math.cos(2 * p[1]) + 0.1 * r.normal());
+    const xt = Array.from({ length: 40 }, (_, i) => [0.1 * i, 2, 1]);
+    const gpRun = async () => {
+      const lik = new gp.likelihoods.GaussianLikelihood();
+      const model = new gp.models.ExactGP(x, y, lik, { meanModule: new gp.means.ConstantMean(), covarModule: new gp.kernels.ScaleKernel(new gp.kernels.RBFKernel({ ardNumDims: D })) });
+      model.initialize({ "likelihood.noise": 0.05, "covarModule.baseKernel.lengthscale": [0.8, 0.9, 1.1] });
+      const mll = new gp.mlls.ExactMarginalLogLikelihood(lik, model);
+      gp.setSeed(9);
+      model.zeroGrad();
+      const start = performance.now();
+      const { value } = mll.compute(true);
+      const grads = model.parameters().flatMap((p) => Array.from(p.grad));
+      const pred = await model.predict(xt, { noise: true });
+      return { value, grads, mean: pred.meanF64, variance: pred.varianceF64, seconds: (performance.now() - start) / 1000 };
+    };
+    const cpu = await gpRun();
+    await gp.backend.use("webgpu");
+    try {
+      assert.equal(gp.backend.info().executor, "webgpu");
+      const f = stationary("matern52", 700, 650, 3, 62);
+      for (const T of [1, 20]) {
+        const V = randomV(650, T, 63);
+        const out = pairwiseMatmul(f, V, T);
+        assert.equal(gp.reductions.lastReport()?.code, "wgsl", `T = ${T}`);
+        assert.ok(relErr(out, pairwiseMatmul(f, V, T, { executor: "fused" })) < 1e-5, `T = ${T}`);
+      }
+      const idx = Int32Array.from({ length: 50 }, (_, i) => i * 3);
+      const entries = pairwiseEntries(f, idx, idx);
+      assert.equal(gp.reductions.lastReport()?.executor, "fused");
+      assert.deepEqual(entries, pairwiseEntries(f, idx, idx, { executor: "fused" }));
+      const periodic: Formula = { ...f, factors: [{ ...f.factors[0], statistic: "sinsq", weights: Float64Array.of(1, 2, 3), profile: profiles.periodicProfile }] };
+      pairwiseMatmul(periodic, randomV(650, 2, 64), 2);
+      assert.equal(gp.reductions.lastReport()?.executor, "fused", "no WGSL kernel for periodic: CPU loops");
+      const onGpu = await gpRun();
+      console.log(`exact GP n = ${n}: MLL + gradient + predict ${cpu.seconds.toFixed(2)} s on the CPU executor, ${onGpu.seconds.toFixed(2)} s with webgpu`);
+      assert.ok(Math.abs(onGpu.value - cpu.value) < 1e-3, `MLL / n ${onGpu.value} vs ${cpu.value}`);
+      onGpu.grads.forEach((g, i) => assert.ok(Math.abs(g - cpu.grads[i]) < 0.05 * Math.abs(cpu.grads[i]) + 1e-3, `grad ${i}: ${g} vs ${cpu.grads[i]}`));
+      for (let i = 0; i < xt.length; i++) {
+        assert.ok(Math.abs(onGpu.mean[i] - cpu.mean[i]) < 1e-3, `mean ${i}: ${onGpu.mean[i]} vs ${cpu.mean[i]}`);
+        assert.ok(Math.abs(onGpu.variance[i] - cpu.variance[i]) < 1e-3, `variance ${i}: ${onGpu.variance[i]} vs ${cpu.variance[i]}`);
+      }
+    } finally {
+      await gp.backend.use("cpu");
+    }
+  });
 
   it("the engine routes K @ V to the WGSL kernel on the webgpu backend", async (t) => {
     const dev = await gpu;

@@ -13,7 +13,13 @@ import { ArgumentError } from "../errors";
 import { installNavigatorGpu, resolveOptional } from "./dawn";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
-export type ExecutorName = "fused" | "tfjs";
+/**
+ * "fused": f64 WebAssembly / JS loops on CPU threads; "tfjs": TensorFlow.js
+ * tiles on the current backend; "webgpu": the fused WGSL kernel for
+ * stationary K @ V on the webgpu backend, everything else on "fused"
+ * (tfjs-backend-webgpu's synchronous reads need a browser canvas in Node).
+ */
+export type ExecutorName = "fused" | "tfjs" | "webgpu";
 
 export interface BackendInfo {
   /** The active TensorFlow.js backend. */
@@ -177,8 +183,8 @@ export async function use(name: BackendName): Promise<BackendInfo> {
 
 /** Force the reduction executor ("fused" CPU loops or "tfjs" tiles); null restores the default. */
 export function setExecutor(executor: ExecutorName | null): void {
-  if (executor !== null && executor !== "fused" && executor !== "tfjs") {
-    throw new ArgumentError(`unknown executor "${executor}": use "fused" or "tfjs"`);
+  if (executor !== null && executor !== "fused" && executor !== "tfjs" && executor !== "webgpu") {
+    throw new ArgumentError(`unknown executor "${executor}": use "fused", "tfjs" or "webgpu"`);
   }
   state.executorOverride = executor;
 }
@@ -187,7 +193,9 @@ export function setExecutor(executor: ExecutorName | null): void {
 export function defaultExecutor(): ExecutorName {
   const env = process.env.GPLAB_EXECUTOR;
   if (state.executorOverride) return state.executorOverride;
-  if (env === "fused" || env === "tfjs") return env;
+  if (env === "fused" || env === "tfjs" || env === "webgpu") return env;
+  // WebGPU in Node: the WGSL kernel for K @ V, CPU loops for the rest (tfjs's sync reads fail there).
+  if (state.backend === "webgpu") return "webgpu";
   // On a GPU the tfjs tiles win; on CPUs the fused f64 loop is faster and more accurate.
   return state.gpu ? "tfjs" : "fused";
 }

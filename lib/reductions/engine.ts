@@ -4,7 +4,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import { type ExecutorName, defaultExecutor } from "../backend/backend";
-import { ShapeError } from "../errors";
+import { ArgumentError, ShapeError } from "../errors";
 import { type Formula, gradientLayout, validateFormula } from "./formula";
 import { runFused } from "./fusedExecutor";
 import { tfjsBilinear, tfjsBlock, tfjsEntries, tfjsMatmul } from "./tfjsExecutor";
@@ -62,7 +62,17 @@ function record(r: Omit<ReductionReport, "backend">): void {
 }
 
 function pick(options: ReductionOptions): ExecutorName {
-  return options.executor ?? defaultExecutor();
+  const executor = options.executor ?? defaultExecutor();
+  if (executor === "webgpu" && tf.getBackend() !== "webgpu") {
+    throw new ArgumentError('the "webgpu" executor needs the webgpu backend: await gp.backend.use("webgpu") first, or use "fused"');
+  }
+  return executor;
+}
+
+/** Reductions without a WGSL kernel run on the CPU loops under the webgpu executor. */
+function pickCpuOrTfjs(options: ReductionOptions): "fused" | "tfjs" {
+  const executor = pick(options);
+  return executor === "webgpu" ? "fused" : executor;
 }
 
 /** K @ V. V shape: [m, T] row-major; returns [n, T]. */
@@ -71,14 +81,16 @@ export function pairwiseMatmul(formula: Formula, V: Float64Array, T: number, opt
   if (V.length !== formula.m * T) {
     throw new ShapeError(`K @ V: K is ${formula.n} x ${formula.m} but V has ${V.length / T} rows (expected ${formula.m})`);
   }
-  const executor = pick(options);
-  if (executor === "fused" && T > WASM_MAX_RHS && wasmMatmulEligible(formula, WASM_MAX_RHS)) return matmulInChunks(formula, V, T, options);
+  const requested = pick(options);
+  if (requested !== "tfjs" && T > WASM_MAX_RHS && wasmMatmulEligible(formula, WASM_MAX_RHS)) return matmulInChunks(formula, V, T, options);
+  // The webgpu executor has a WGSL kernel for stationary K @ V (up to 16 right-hand sides); the rest runs on the CPU loops.
+  const wgsl = requested === "webgpu" && webgpuMatmulEligible(formula, T);
+  const executor: ExecutorName = requested === "webgpu" && !wgsl ? "fused" : requested;
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
   let code: ReductionReport["code"];
-  // On WebGPU, stationary K @ V runs as one fused WGSL kernel instead of tfjs tiles.
-  if (executor === "tfjs" && tf.getBackend() === "webgpu" && webgpuMatmulEligible(formula, T)) {
+  if (wgsl) {
     out = webgpuMatmulSync(formula, V, T);
     code = "wgsl";
   } else if (executor === "tfjs") out = tfjsMatmul(formula, V, T, options);
@@ -116,7 +128,7 @@ function matmulInChunks(formula: Formula, V: Float64Array, T: number, options: R
 export function pairwiseRows(formula: Formula, rowIdx: Int32Array, options: ReductionOptions = {}): Float64Array {
   validateFormula(formula);
   checkIndices(rowIdx, formula.n, "row");
-  const executor = pick(options);
+  const executor = pickCpuOrTfjs(options);
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
@@ -142,7 +154,7 @@ export function pairwiseColumnBlockSums(formula: Formula, colStarts: Int32Array,
   if (bc < 1 || colStarts[0] !== 0 || colStarts[bc] !== formula.m || colStarts.some((v, i) => i > 0 && v < colStarts[i - 1])) {
     throw new ShapeError(`column blocks must be nondecreasing starts from 0 to ${formula.m}`);
   }
-  const executor = pick(options);
+  const executor = pickCpuOrTfjs(options);
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
@@ -167,7 +179,7 @@ export function pairwiseEntries(formula: Formula, rowIdx: Int32Array, colIdx: In
   }
   checkIndices(rowIdx, formula.n, "row");
   checkIndices(colIdx, formula.m, "column");
-  const executor = pick(options);
+  const executor = pickCpuOrTfjs(options);
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
@@ -201,7 +213,7 @@ export function pairwiseBilinear(formula: Formula, weights: BilinearWeights, opt
   if (weights.kind === "lowRank" && (weights.U.length !== formula.n * weights.T || weights.W.length !== formula.m * weights.T)) {
     throw new ShapeError(`bilinear derivative: U must be ${formula.n} x ${weights.T} and W ${formula.m} x ${weights.T}`);
   }
-  const executor = pick(options);
+  const executor = pickCpuOrTfjs(options);
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
