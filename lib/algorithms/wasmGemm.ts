@@ -1,18 +1,19 @@
 // f64 GEMM, C += alpha * A B, for the dense algebra of the variational
 // step (products of [M, B] blocks with M x M factors): a WebAssembly SIMD
 // kernel on register tiles of 4 rows x 4 columns (eight f64x2
-// accumulators, so every loaded row piece of B serves four rows of A), and a
-// plain-JS kernel with the same summation order for small products, for
-// the column fringe and where WebAssembly SIMD is missing.
+// accumulators, so every loaded row piece of B serves four rows of A), each
+// 4-column strip of B packed contiguously before use, k taken in chunks of
+// KC; and a plain-JS kernel (one dot product per output) for small
+// products, for the column fringe and where WebAssembly SIMD is missing.
 //
 // The WebAssembly kernel reads and writes one private memory (the arena):
-// callers copy operands in with `arena(size)`, call `gemm` with element
-// offsets and row strides, and copy results out. Sums run over p = 0..k-1 in
-// order, one accumulator per output, as a naive loop does, in chunks of KC
-// terms: C += alpha * (partial sum) per chunk differs from a naive loop only
-// by rounding.
+// callers copy operands in with `arena(size)` (row strides from
+// paddedStride for wide blocks), call `gemm` with element offsets and row
+// strides, and copy results out. Each output sums its terms in order, one
+// accumulator per KC-term chunk, so results differ from a naive loop only by
+// rounding.
 
-import { Code, F64, I32, Simd, V128, buildModule } from "../reductions/wasm/binary";
+import { Code, F64, I32, Simd, V128, buildModule, uleb } from "../reductions/wasm/binary";
 
 /**
  * The arena grows to at most this many bytes and never shrinks (WebAssembly
@@ -41,21 +42,26 @@ class GemmCode extends Code {
   i32Eqz(): this {
     return this.op(0x45);
   }
-  ret(): this {
-    return this.op(0x0f);
+  i32RemU(): this {
+    return this.op(0x70);
+  }
+  i32LtU(): this {
+    return this.op(0x49);
   }
   /** v128.load at a constant byte offset from the address on the stack. */
   v128LoadAt(offset: number): this {
-    return this.simd(Simd.load, 3, offset);
+    return this.simd(Simd.load, 3, ...uleb(offset));
   }
   v128StoreAt(offset: number): this {
-    return this.simd(Simd.store, 3, offset);
+    return this.simd(Simd.store, 3, ...uleb(offset));
   }
 }
 
 // Parameters of `run`: sizes in elements, addresses and row strides in bytes.
 const P = { n: 0, m: 1, k: 2, a: 3, lda: 4, b: 5, ldb: 6, c: 7, ldc: 8, alpha: 9, pack: 10 } as const;
 const PARAM_COUNT = 11;
+/** Rows per register tile: 2 * ROWS f64x2 accumulators plus the B pair and the splat fit the 16 vector registers. */
+const ROWS = 4;
 /** Rows of B per kernel call: a packed [KC, 4] strip (8 KiB) and R rows of A (8 KiB per 4) stay in L1. */
 const KC = 256;
 /** Bytes reserved at the start of the memory for the packed strip. */
@@ -69,7 +75,8 @@ const PACK_BYTES = KC * 4 * 8;
  * 2^k bytes apart, which maps a strided strip onto a few cache sets. Rows go R
  * at a time, then one at a time.
  */
-export function gemmModule(R = 4): Uint8Array {
+function gemmModule(): Uint8Array {
+  const R = ROWS;
   let next = PARAM_COUNT;
   const i = next++, j = next++, p = next++, pb = next++, pc = next++, n4 = next++, m4 = next++;
   const base = next++, stride = next++, src = next++, dst = next++;
@@ -113,7 +120,7 @@ export function gemmModule(R = 4): Uint8Array {
 
   c.localGet(P.m).i32Const(-4).i32And().localSet(m4);
   // n4 = the rows covered by full R-row tiles.
-  c.localGet(P.n).localGet(P.n).i32Const(R).op(0x70).i32Sub().localSet(n4); // n - n rem_u R
+  c.localGet(P.n).localGet(P.n).i32Const(R).i32RemU().i32Sub().localSet(n4);
   // Nothing to do without a full column group or with k = 0.
   c.block();
   c.localGet(m4).i32Eqz().localGet(P.k).i32Eqz().i32Or().brIf(0);
@@ -127,7 +134,7 @@ export function gemmModule(R = 4): Uint8Array {
     c.localGet(P.ldb).localSet(stride);
     c.block();
     {
-      c.localGet(P.n).i32Const(2 * R).op(0x49).brIf(0); // n <u 2R: no packing
+      c.localGet(P.n).i32Const(2 * R).i32LtU().brIf(0); // n < 2R: no packing
       c.localGet(base).localSet(src);
       c.localGet(P.pack).localSet(dst);
       c.localGet(P.k).localSet(p);
