@@ -104,7 +104,8 @@ for (const noise of [0.05, 2e-3]) {
     // Cached: a second call reuses the factor and the training solve.
     const again = await m.predict(xt.slice(0, 5), { varianceMethod: "pivotedCholesky" });
     assert.equal(m.lastPredictionReport!.trainingSolveIterations, undefined);
-    for (let c = 0; c < 5; c++) assert.equal(again.varianceF64[c], p.varianceF64[c]);
+    // (equal up to rounding of k** - |l*|^2: small batches take the JS triangular solve, large ones WebAssembly)
+    for (let c = 0; c < 5; c++) assert.ok(Math.abs(again.varianceF64[c] - p.varianceF64[c]) <= 1e-12 * OS);
   });
 }
 

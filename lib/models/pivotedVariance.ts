@@ -6,24 +6,26 @@
 // the residual prior variance e** = k** - |l*|^2. The variance returned is
 //     e** + l*^T (I + L^T D^{-1} L)^{-1} l*,
 // the exact posterior variance of a GP whose kernel is the rank-r part plus the
-// residual at x* (GPyTorch / Quinonero-Candela's DTC, with the pivots as
+// residual at x* (Quinonero-Candela & Rasmussen's DTC, with the pivots as
 // inducing points). As the rank grows the residual E vanishes and this becomes
-// the exact variance; measured (bench/predict.ts, n = 5,000, 1,000 test points)
-// the error never exceeded e** (it lies in [-e**, e**], mostly above the exact
-// value), so e** is reported per point as an error estimate.
+// the exact variance. Measured against dense Cholesky (bench/predict.ts,
+// test/exact-gp-predict-variance.test.ts) the largest error was 0.2-1.2x the
+// largest e** over the test points, so that is reported as the error estimate.
 //
 // Why not LOVE: the variance needs (K + D)^{-1} on the span of all test
 // columns, whose numerical rank at small noise is several hundred; a Krylov
-// run of ~100 steps leaves errors larger than the variance itself. Rows of K
-// at the pivots cost O(n) each, so a rank-500 factor costs n r^2 / 2
-// multiply-adds in f64 and no kernel products at all.
+// run of ~100 steps leaves errors larger than the variance itself, and
+// neither preconditioning it with a rank-300 pivoted Cholesky nor reusing
+// the training solve's Krylov space fixed that (prototype, n = 5,000). Rows of
+// K at the pivots cost O(n) each, so a rank-500 factor costs n r^2 / 2
+// multiply-adds in f64 (WebAssembly GEMM) and no kernel products at all.
 //
 // The same factor gives P = L L^T + D, a preconditioner good enough that CG
 // for the training solve converges in a few iterations.
 
 import { conjugateGradients } from "../algorithms/cg";
-import { choleskyWithJitter } from "../algorithms/cholesky";
-import { type Mat, mat } from "../algorithms/matrix";
+import { choleskyWithJitter, solveLower } from "../algorithms/cholesky";
+import { type Mat, mat, matmulTransposedRight, weightedGramLower } from "../algorithms/matrix";
 import { checkInterrupt } from "../reductions/interrupt";
 import type { LinearOperator } from "../operators/LinearOperator";
 
@@ -45,111 +47,131 @@ export interface PivotedVarianceCache {
   noise: Float64Array;
   /** Lower Cholesky factor of I + L^T D^{-1} L. shape: [r, r] */
   F: Float64Array;
+  /** L at the pivots, in pivot order: lower triangular, K(S, S) = Lss Lss^T. shape: [r, r] */
+  Lss: Mat;
   /** Largest residual prior variance left on the training points. */
   maxTrainResidual: number;
   /** True when maxRank stopped the pivoting before the tolerance was met. */
   capped: boolean;
 }
 
+/** Pivots taken per pass over the factor (see pivotBlock). */
+const PIVOT_BLOCK = 32;
+/** A block candidate is kept while its updated residual is at least this share of the best one outside the block. */
+const ACCEPT_SHARE = 0.5;
+
 /**
  * Adaptive-rank pivoted Cholesky of K (training prior covariance, n x n, lazy:
- * only its diagonal and r rows are read) and the capacitance factor.
+ * only its diagonal and the pivot rows are read) and the capacitance factor.
  */
 export function buildPivotedVariance(K: LinearOperator, noise: Float64Array, o: PivotedVarianceOptions): PivotedVarianceCache {
   const n = K.shape[0];
   const maxRank = Math.max(1, Math.min(o.maxRank, n));
   const minNoise = noise.reduce((a, b) => Math.min(a, b), Infinity);
   const stop = o.tolerance * minNoise;
-  const stride = maxRank;
-  const L = new Float64Array(n * stride);
-  const res = K.diagonalF64();
-  const used = new Uint8Array(n);
-  const pivots: number[] = [];
-  let maxResidual = res.reduce((a, b) => Math.max(a, b), 0);
-  while (pivots.length < maxRank && maxResidual > stop) {
+  const f: Factor = { n, stride: maxRank, L: new Float64Array(n * maxRank), res: K.diagonalF64(), used: new Uint8Array(n), pivots: [] };
+  let maxResidual = f.res.reduce((a, b) => Math.max(a, b), 0);
+  while (f.pivots.length < maxRank && maxResidual > stop) {
     checkInterrupt("pivoted Cholesky");
-    let p = -1;
-    let best = 0;
-    for (let i = 0; i < n; i++) {
-      if (!used[i] && res[i] > best) {
-        best = res[i];
-        p = i;
-      }
-    }
-    if (p < 0) break;
-    const j = pivots.length;
-    used[p] = 1;
-    pivots.push(p);
-    const row = K.rowsF64(Int32Array.of(p)).data;
-    const scale = 1 / Math.sqrt(best);
-    const pr = p * stride;
-    // Column j for four rows at a time: each load of the pivot row serves four
-    // multiply-adds (1.8x over one row at a time, measured; V8 does not vectorise).
-    let i = 0;
-    for (; i + 3 < n; i += 4) {
-      const i0 = i * stride, i1 = i0 + stride, i2 = i1 + stride, i3 = i2 + stride;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (let q = 0; q < j; q++) {
-        const lp = L[pr + q];
-        s0 += L[i0 + q] * lp;
-        s1 += L[i1 + q] * lp;
-        s2 += L[i2 + q] * lp;
-        s3 += L[i3 + q] * lp;
-      }
-      L[i0 + j] = (row[i] - s0) * scale;
-      L[i1 + j] = (row[i + 1] - s1) * scale;
-      L[i2 + j] = (row[i + 2] - s2) * scale;
-      L[i3 + j] = (row[i + 3] - s3) * scale;
-    }
-    for (; i < n; i++) L[i * stride + j] = (row[i] - dot(L, i * stride, L, pr, j)) * scale;
+    if (pivotBlock(K, f, Math.min(PIVOT_BLOCK, maxRank - f.pivots.length), stop) === 0) break;
     maxResidual = 0;
-    for (let i = 0; i < n; i++) {
-      res[i] -= L[i * stride + j] ** 2;
-      if (!used[i] && res[i] > maxResidual) maxResidual = res[i];
-    }
+    for (let i = 0; i < n; i++) if (!f.used[i] && f.res[i] > maxResidual) maxResidual = f.res[i];
   }
-  const r = pivots.length;
-  const F = capacitanceFactor(L, stride, r, noise);
-  return { pivots: Int32Array.from(pivots), L, stride, rank: r, noise, F, maxTrainResidual: maxResidual, capped: maxResidual > stop };
+  const r = f.pivots.length;
+  const F = capacitanceFactor(f.L, f.stride, r, noise);
+  const Lss = mat(r, r);
+  f.pivots.forEach((p, j) => Lss.data.set(f.L.subarray(p * f.stride, p * f.stride + j + 1), j * r));
+  return { pivots: Int32Array.from(f.pivots), L: f.L, stride: f.stride, rank: r, noise, F, Lss, maxTrainResidual: maxResidual, capped: maxResidual > stop };
+}
+
+interface Factor {
+  n: number;
+  stride: number;
+  /** shape: [n, stride], the first pivots.length columns filled */
+  L: Float64Array;
+  /** Residual diagonal of K - L L^T. shape: [n] */
+  res: Float64Array;
+  used: Uint8Array;
+  pivots: number[];
 }
 
 /**
- * Cholesky of I + L^T D^{-1} L. Register tiles of four rows of L by two rows
- * of C: each load serves two to four multiply-adds (measured: 1.7x over four
- * rows by one, 3.5x over one by one; fusing this into the pivoting loop was slower).
+ * Adds up to b pivots. One column at a time, pivoted Cholesky spends n j
+ * multiply-adds per column in scalar JS; here the b largest residuals are
+ * candidates, their Schur columns K[:, c] - L L[c, :]^T come from one GEMM
+ * (WebAssembly SIMD, lib/algorithms/wasmGemm.ts), and a pivoted Cholesky
+ * among the candidates keeps those whose updated residual stays at least
+ * ACCEPT_SHARE x the largest residual outside the block — near-duplicates
+ * of a pivot just taken drop out, as the one-at-a-time order would have
+ * skipped them (measured: rank 513 vs 509 for the same tolerance). Returns
+ * the number of pivots added (at least one while any residual is > stop).
  */
+function pivotBlock(K: LinearOperator, f: Factor, b: number, stop: number): number {
+  const { n, stride, L, res, used } = f;
+  const j0 = f.pivots.length;
+  const cand = largestUnused(res, used, b + 1);
+  const outside = cand.length > b ? res[cand[b]] : 0;
+  const c = cand.slice(0, b);
+  const m = c.length;
+  if (m === 0) return 0;
+  const rows = K.rowsF64(Int32Array.from(c)).data; // [m, n]
+  const G = new Float64Array(n * m); // Schur columns at the candidates. [n, m]
+  for (let i = 0; i < n; i++) for (let k = 0; k < m; k++) G[i * m + k] = rows[k * n + i];
+  if (j0 > 0) {
+    const A = mat(n, j0); // L[:, :j0]
+    for (let i = 0; i < n; i++) A.data.set(L.subarray(i * stride, i * stride + j0), i * j0);
+    const B = mat(m, j0); // L[c, :j0]
+    c.forEach((p, k) => B.data.set(L.subarray(p * stride, p * stride + j0), k * j0));
+    const P = matmulTransposedRight(A, B).data;
+    for (let i = 0; i < n * m; i++) G[i] -= P[i];
+  }
+  const taken = new Uint8Array(m);
+  let a = 0;
+  for (; a < m; a++) {
+    let k = -1, best = 0;
+    for (let q = 0; q < m; q++) {
+      if (!taken[q] && res[c[q]] > best) {
+        best = res[c[q]];
+        k = q;
+      }
+    }
+    if (k < 0 || best <= stop || best < ACCEPT_SHARE * outside) break;
+    taken[k] = 1;
+    const p = c[k];
+    used[p] = 1;
+    f.pivots.push(p);
+    const scale = 1 / Math.sqrt(best);
+    const col = j0 + a, pr = p * stride + j0;
+    for (let i = 0; i < n; i++) {
+      const ir = i * stride;
+      const v = (G[i * m + k] - dot(L, ir + j0, L, pr, a)) * scale;
+      L[ir + col] = v;
+      res[i] -= v * v;
+    }
+  }
+  return a;
+}
+
+/** Indices of the k largest positive res among unused entries, largest first. */
+function largestUnused(res: Float64Array, used: Uint8Array, k: number): number[] {
+  const idx: number[] = [];
+  for (let i = 0; i < res.length; i++) {
+    if (used[i] || !(res[i] > 0)) continue;
+    if (idx.length === k && res[i] <= res[idx[k - 1]]) continue;
+    if (idx.length === k) idx.pop();
+    let pos = idx.length;
+    while (pos > 0 && res[idx[pos - 1]] < res[i]) pos--;
+    idx.splice(pos, 0, i);
+  }
+  return idx;
+}
+
+/** Cholesky of I + L^T D^{-1} L (the Gram product by WebAssembly SIMD GEMM: 2.3x the best JS loop, measured). */
 function capacitanceFactor(L: Float64Array, stride: number, r: number, noise: Float64Array): Float64Array {
   const n = noise.length;
-  const C = new Float64Array(r * r);
-  let i = 0;
-  for (; i + 3 < n; i += 4) {
-    const i0 = i * stride, i1 = i0 + stride, i2 = i1 + stride, i3 = i2 + stride;
-    const w0 = 1 / noise[i], w1 = 1 / noise[i + 1], w2 = 1 / noise[i + 2], w3 = 1 / noise[i + 3];
-    let a = 0;
-    for (; a + 1 < r; a += 2) {
-      const a0 = L[i0 + a] * w0, a1 = L[i1 + a] * w1, a2 = L[i2 + a] * w2, a3 = L[i3 + a] * w3;
-      const b0 = L[i0 + a + 1] * w0, b1 = L[i1 + a + 1] * w1, b2 = L[i2 + a + 1] * w2, b3 = L[i3 + a + 1] * w3;
-      const ca = a * r, cb = ca + r;
-      for (let b = 0; b <= a; b++) {
-        const x0 = L[i0 + b], x1 = L[i1 + b], x2 = L[i2 + b], x3 = L[i3 + b];
-        C[ca + b] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3;
-        C[cb + b] += b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3;
-      }
-      C[cb + a + 1] += b0 * L[i0 + a + 1] + b1 * L[i1 + a + 1] + b2 * L[i2 + a + 1] + b3 * L[i3 + a + 1];
-    }
-    for (; a < r; a++) {
-      const a0 = L[i0 + a] * w0, a1 = L[i1 + a] * w1, a2 = L[i2 + a] * w2, a3 = L[i3 + a] * w3;
-      const ca = a * r;
-      for (let b = 0; b <= a; b++) C[ca + b] += a0 * L[i0 + b] + a1 * L[i1 + b] + a2 * L[i2 + b] + a3 * L[i3 + b];
-    }
-  }
-  for (; i < n; i++) {
-    const ir = i * stride, w = 1 / noise[i];
-    for (let a = 0; a < r; a++) {
-      const la = L[ir + a] * w;
-      for (let b = 0; b <= a; b++) C[a * r + b] += la * L[ir + b];
-    }
-  }
+  const Lt = mat(r, n);
+  for (let i = 0; i < n; i++) for (let a = 0; a < r; a++) Lt.data[a * n + i] = L[i * stride + a];
+  const C = weightedGramLower(Lt, noise.map((v) => 1 / v)).data; // lower triangle
   for (let a = 0; a < r; a++) {
     for (let b = 0; b < a; b++) C[b * r + a] = C[a * r + b];
     C[a * r + a] += 1;
@@ -197,48 +219,24 @@ export function pivotedSolve(
  * Returns the variances and each point's residual prior variance e** (the error estimate).
  */
 export function pivotedVariances(c: PivotedVarianceCache, kSt: Mat, kss: Float64Array): { variance: Float64Array; residual: Float64Array } {
-  const r = c.rank, b = kss.length, s = c.stride;
-  const variance = new Float64Array(b);
-  const residual = new Float64Array(b);
-  // Row j of L at pivot j holds L_SS[j, 0..j]; F is [r, r].
-  const pivotRow = Int32Array.from(c.pivots, (p) => p * s);
-  const fRow = Int32Array.from({ length: r }, (_, j) => j * r);
-  const v = [new Float64Array(r), new Float64Array(r), new Float64Array(r), new Float64Array(r)];
-  // Four test points at a time: each load of a triangular row serves four multiply-adds.
-  for (let col = 0; col < b; col += 4) {
-    const w = Math.min(4, b - col);
-    for (let k = 0; k < 4; k++) for (let j = 0; j < r; j++) v[k][j] = k < w ? kSt.data[j * b + col + k] : 0;
-    lowerSolve4(c.L, pivotRow, r, v); // l* = L_SS^{-1} k(S, x*)
-    const q = v.map((x) => x.reduce((acc, e) => acc + e * e, 0));
-    lowerSolve4(c.F, fRow, r, v); // F^{-1} l*
-    for (let k = 0; k < w; k++) {
-      const e = Math.max(kss[col + k] - q[k], 0);
-      residual[col + k] = e;
-      variance[col + k] = e + v[k].reduce((acc, x) => acc + x * x, 0);
+  const r = c.rank, b = kss.length;
+  const l = solveLower(c.Lss, kSt); // l* = L_SS^{-1} k(S, x*) [r, b]
+  const w = solveLower(mat(r, r, c.F), l); // F^{-1} l* [r, b]
+  const q = new Float64Array(b);
+  const u = new Float64Array(b);
+  for (let j = 0; j < r; j++) {
+    for (let col = 0; col < b; col++) {
+      q[col] += l.data[j * b + col] ** 2;
+      u[col] += w.data[j * b + col] ** 2;
     }
+  }
+  const residual = new Float64Array(b);
+  const variance = new Float64Array(b);
+  for (let col = 0; col < b; col++) {
+    residual[col] = Math.max(kss[col] - q[col], 0);
+    variance[col] = residual[col] + u[col];
   }
   return { variance, residual };
-}
-
-/** v_k <- A^{-1} v_k for four vectors; A lower triangular, its row j at A[row[j] .. row[j] + j]. */
-function lowerSolve4(A: Float64Array, row: Int32Array, r: number, v: Float64Array[]): void {
-  const [v0, v1, v2, v3] = v;
-  for (let j = 0; j < r; j++) {
-    const o = row[j];
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (let q = 0; q < j; q++) {
-      const a = A[o + q];
-      s0 += a * v0[q];
-      s1 += a * v1[q];
-      s2 += a * v2[q];
-      s3 += a * v3[q];
-    }
-    const d = A[o + j];
-    v0[j] = (v0[j] - s0) / d;
-    v1[j] = (v1[j] - s1) / d;
-    v2[j] = (v2[j] - s2) / d;
-    v3[j] = (v3[j] - s3) / d;
-  }
 }
 
 /** sum_k a[ao + k] b[bo + k], k < len (four accumulators: V8 does not vectorise). */
