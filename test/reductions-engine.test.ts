@@ -342,7 +342,7 @@ describe("interrupts and bad input", () => {
     assert.throws(() => pairwiseMatmul(broken, new Float64Array(4), 1), /factor 0 has 1.5 x-rows/);
   });
   it("unknown executor or backend names are refused with the valid choices", async () => {
-    assert.throws(() => gp.backend.setExecutor("gpu" as "tfjs"), /use "fused" or "tfjs"/);
+    assert.throws(() => gp.backend.setExecutor("gpu" as "tfjs"), /use "fused", "tfjs" or "webgpu"/);
     await assert.rejects(gp.backend.use("cuda" as "cpu"), /use one of tensorflow, webgpu, wasm, cpu/);
     await assert.rejects(gp.backend.use("tensorflow"), /needs @tensorflow\/tfjs-node-gpu or @tensorflow\/tfjs-node/);
   });

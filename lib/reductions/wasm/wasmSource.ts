@@ -42,6 +42,26 @@ export function wasmMatmulEligible(formula: Formula, rhsCount: number): boolean 
   return f.statistic === "sqdist" && WASM_STATIONARY_PROFILES.includes(f.profile.name) && f.dims <= MAX_DIMS && rhsCount >= 1 && rhsCount <= MAX_RHS;
 }
 
+/**
+ * Shared head of the kernel sources: compiles the plain (and symmetric)
+ * module from base64, and `ensure(bytes)` creates or grows this thread's
+ * memory and instances. `job` remembers which job the memory is set up for.
+ */
+function instancePrelude(plainBase64: string, symBase64: string): string {
+  return `
+const plainModule = new WebAssembly.Module(Buffer.from("${plainBase64}", "base64"));
+const symModule = ${symBase64 ? `new WebAssembly.Module(Buffer.from("${symBase64}", "base64"))` : "null"};
+let mem = null, plain = null, sym = null, job = null;
+function ensure(bytes) {
+  const pages = Math.ceil(bytes / 65536);
+  if (!mem) {
+    mem = new WebAssembly.Memory({ initial: pages });
+    plain = new WebAssembly.Instance(plainModule, { env: { mem } });
+    if (symModule) sym = new WebAssembly.Instance(symModule, { env: { mem } });
+  } else if (mem.buffer.byteLength < bytes) mem.grow(pages - mem.buffer.byteLength / 65536);
+}`;
+}
+
 /** Rows per symmetric tile must be a multiple of this (the column step). */
 export const SYMMETRIC_ROW_MULTIPLE = COLUMN_STEP;
 
@@ -53,19 +73,8 @@ export function wasmMatmulSource(formula: Formula, rhsCount: number, symmetric: 
   const D = f.dims, T = rhsCount, STEP = COLUMN_STEP;
   const plain = Buffer.from(stationaryMatmulModule(profile, D, T)).toString("base64");
   const sym = symmetric ? Buffer.from(stationaryMatmulModule(profile, D, T, { symmetric: true })).toString("base64") : "";
-  return `
-const plainModule = new WebAssembly.Module(Buffer.from("${plain}", "base64"));
-const symModule = ${symmetric ? `new WebAssembly.Module(Buffer.from("${sym}", "base64"))` : "null"};
-let mem = null, plain = null, sym = null, job = null;
+  return `${instancePrelude(plain, sym)}
 let yOff = 0, vOff = 0, ctOff = 0, xOff = 0, outOff = 0, out2Off = 0, mPad = 0, capacityRows = 0;
-function ensure(bytes) {
-  const pages = Math.ceil(bytes / 65536);
-  if (!mem) {
-    mem = new WebAssembly.Memory({ initial: pages });
-    plain = new WebAssembly.Instance(plainModule, { env: { mem } });
-    if (symModule) sym = new WebAssembly.Instance(symModule, { env: { mem } });
-  } else if (mem.buffer.byteLength < bytes) mem.grow(pages - mem.buffer.byteLength / 65536);
-}
 function setUp(A, rows) {
   const m = A.m;
   mPad = Math.ceil(m / ${STEP}) * ${STEP};
@@ -136,19 +145,8 @@ export function wasmBilinearSource(formula: Formula, rank: number, symmetric: bo
   const D = f.dims, T = rank, STEP = BILINEAR_COLUMN_STEP;
   const plain = Buffer.from(stationaryBilinearModule(profile, D, T)).toString("base64");
   const sym = symmetric ? Buffer.from(stationaryBilinearModule(profile, D, T, { symmetric: true })).toString("base64") : "";
-  return `
-const plainModule = new WebAssembly.Module(Buffer.from("${plain}", "base64"));
-const symModule = ${symmetric ? `new WebAssembly.Module(Buffer.from("${sym}", "base64"))` : "null"};
-let mem = null, plain = null, sym = null, job = null;
+  return `${instancePrelude(plain, sym)}
 let yOff = 0, wTOff = 0, uTOff = 0, xOff = 0, uRowOff = 0, wRowOff = 0, accOff = 0, mPad = 0, capacityRows = 0;
-function ensure(bytes) {
-  const pages = Math.ceil(bytes / 65536);
-  if (!mem) {
-    mem = new WebAssembly.Memory({ initial: pages });
-    plain = new WebAssembly.Instance(plainModule, { env: { mem } });
-    if (symModule) sym = new WebAssembly.Instance(symModule, { env: { mem } });
-  } else if (mem.buffer.byteLength < bytes) mem.grow(pages - mem.buffer.byteLength / 65536);
-}
 function transposeInto(f, base, src, width, m) {
   for (let k = 0; k < width; k++) {
     const b = base + k * mPad;
