@@ -69,11 +69,16 @@ export function buildPivotedVariance(K: LinearOperator, noise: Float64Array, o: 
   const maxRank = Math.max(1, Math.min(o.maxRank, n));
   const minNoise = noise.reduce((a, b) => Math.min(a, b), Infinity);
   const stop = o.tolerance * minNoise;
-  const f: Factor = { n, stride: maxRank, L: new Float64Array(n * maxRank), res: K.diagonalF64(), used: new Uint8Array(n), pivots: [] };
+  // L's row stride starts small and doubles as the rank grows (n x maxRank up front would be 0.8 GB at
+  // n = 100,000); strides are kept off powers of two, which alias in cache.
+  const stride0 = Math.min(maxRank, 264);
+  const f: Factor = { n, stride: stride0, L: new Float64Array(n * stride0), res: K.diagonalF64(), used: new Uint8Array(n), pivots: [] };
   let maxResidual = f.res.reduce((a, b) => Math.max(a, b), 0);
   while (f.pivots.length < maxRank && maxResidual > stop) {
     checkInterrupt("pivoted Cholesky");
-    if (pivotBlock(K, f, Math.min(PIVOT_BLOCK, maxRank - f.pivots.length), stop) === 0) break;
+    const b = Math.min(PIVOT_BLOCK, maxRank - f.pivots.length);
+    if (f.pivots.length + b > f.stride) widen(f, Math.min(maxRank, 2 * f.stride + 8));
+    if (pivotBlock(K, f, b, stop) === 0) break;
     maxResidual = 0;
     for (let i = 0; i < n; i++) if (!f.used[i] && f.res[i] > maxResidual) maxResidual = f.res[i];
   }
@@ -82,6 +87,15 @@ export function buildPivotedVariance(K: LinearOperator, noise: Float64Array, o: 
   const Lss = mat(r, r);
   f.pivots.forEach((p, j) => Lss.data.set(f.L.subarray(p * f.stride, p * f.stride + j + 1), j * r));
   return { pivots: Int32Array.from(f.pivots), L: f.L, stride: f.stride, rank: r, noise, F, Lss, maxTrainResidual: maxResidual, capped: maxResidual > stop };
+}
+
+/** Copies L into a wider row stride. */
+function widen(f: Factor, stride: number): void {
+  const L = new Float64Array(f.n * stride);
+  const j = f.pivots.length;
+  for (let i = 0; i < f.n; i++) L.set(f.L.subarray(i * f.stride, i * f.stride + j), i * stride);
+  f.L = L;
+  f.stride = stride;
 }
 
 interface Factor {
