@@ -85,7 +85,15 @@ describe("pivoted Cholesky", () => {
   const n = 40;
   const G = randomMat(n, 6, rand);
   const A = denseLowRankPlusDiag(G, new Float64Array(n).fill(0.05)); // PSD, full rank
-  const access = { size: n, diagonal: () => Float64Array.from({ length: n }, (_, i) => A[i * n + i]), row: (i: number) => A.slice(i * n, (i + 1) * n) };
+  const access = {
+    size: n,
+    diagonal: () => Float64Array.from({ length: n }, (_, i) => A[i * n + i]),
+    rows: (idx: Int32Array) => {
+      const out = new Float64Array(idx.length * n);
+      idx.forEach((r, k) => out.set(A.subarray(r * n, (r + 1) * n), k * n));
+      return out;
+    },
+  };
   it("full rank reproduces the matrix; lower ranks leave a decreasing trace error", () => {
     const full = pivotedCholesky(access, n, 0);
     const LLt = denseLowRankPlusDiag(full, new Float64Array(n));

@@ -30,6 +30,11 @@ export class LowRankPlusDiag {
     this.capL = choleskyWithJitter(cap, "preconditioner capacitance").L;
   }
 
+  /** Lower Cholesky factor F of I + L^T D^{-1} L (F F^T). shape: [k, k] */
+  get capacitanceFactor(): Mat {
+    return this.capL;
+  }
+
   /** P^{-1} B = D^{-1} B - D^{-1} L (I + L^T D^{-1} L)^{-1} L^T D^{-1} B. shape: [n, t] */
   solve(B: Mat): Mat {
     const n = B.rows, t = B.cols, k = this.L.cols;

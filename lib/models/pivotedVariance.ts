@@ -24,9 +24,10 @@
 // for the training solve converges in a few iterations.
 
 import { conjugateGradients } from "../algorithms/cg";
-import { choleskyWithJitter, solveLower } from "../algorithms/cholesky";
-import { type Mat, mat, matmulTransposedRight, weightedGramLower } from "../algorithms/matrix";
-import { checkInterrupt } from "../reductions/interrupt";
+import { solveLower } from "../algorithms/cholesky";
+import { LowRankPlusDiag } from "../algorithms/lowRankPlusDiag";
+import { type Mat, mat } from "../algorithms/matrix";
+import { pivotedCholeskyFactor } from "../algorithms/pivotedCholesky";
 import type { LinearOperator } from "../operators/LinearOperator";
 
 export interface PivotedVarianceOptions {
@@ -39,14 +40,9 @@ export interface PivotedVarianceOptions {
 export interface PivotedVarianceCache {
   /** Pivot indices into the training set, in pivot order. shape: [r] */
   pivots: Int32Array;
-  /** Pivoted Cholesky factor of K(X, X), row-major with row stride `stride`. shape: [n, r] */
-  L: Float64Array;
-  stride: number;
   rank: number;
-  /** Noise variances D. shape: [n] */
-  noise: Float64Array;
-  /** Lower Cholesky factor of I + L^T D^{-1} L. shape: [r, r] */
-  F: Float64Array;
+  /** P = L L^T + D with the pivoted Cholesky factor L [n, r] of K(X, X) and the noise D: solves and the capacitance factor. */
+  woodbury: LowRankPlusDiag;
   /** L at the pivots, in pivot order: lower triangular, K(S, S) = Lss Lss^T. shape: [r, r] */
   Lss: Mat;
   /** Largest residual prior variance left on the training points. */
@@ -55,161 +51,26 @@ export interface PivotedVarianceCache {
   capped: boolean;
 }
 
-/** Pivots taken per pass over the factor (see pivotBlock). */
-const PIVOT_BLOCK = 32;
-/** A block candidate is kept while its updated residual is at least this share of the best one outside the block. */
-const ACCEPT_SHARE = 0.5;
-
 /**
  * Adaptive-rank pivoted Cholesky of K (training prior covariance, n x n, lazy:
  * only its diagonal and the pivot rows are read) and the capacitance factor.
  */
 export function buildPivotedVariance(K: LinearOperator, noise: Float64Array, o: PivotedVarianceOptions): PivotedVarianceCache {
   const n = K.shape[0];
-  const maxRank = Math.max(1, Math.min(o.maxRank, n));
   const minNoise = noise.reduce((a, b) => Math.min(a, b), Infinity);
-  const stop = o.tolerance * minNoise;
-  // L's row stride starts small and doubles as the rank grows (n x maxRank up front would be 0.8 GB at
-  // n = 100,000); strides are kept off powers of two, which alias in cache.
-  const stride0 = Math.min(maxRank, 264);
-  const f: Factor = { n, stride: stride0, L: new Float64Array(n * stride0), res: K.diagonalF64(), used: new Uint8Array(n), pivots: [] };
-  let maxResidual = f.res.reduce((a, b) => Math.max(a, b), 0);
-  while (f.pivots.length < maxRank && maxResidual > stop) {
-    checkInterrupt("pivoted Cholesky");
-    const b = Math.min(PIVOT_BLOCK, maxRank - f.pivots.length);
-    if (f.pivots.length + b > f.stride) widen(f, Math.min(maxRank, 2 * f.stride + 8));
-    if (pivotBlock(K, f, b, stop) === 0) break;
-    maxResidual = 0;
-    for (let i = 0; i < n; i++) if (!f.used[i] && f.res[i] > maxResidual) maxResidual = f.res[i];
-  }
+  const f = pivotedCholeskyFactor(
+    { size: n, diagonal: () => K.diagonalF64(), rows: (idx) => K.rowsF64(idx).data },
+    { maxRank: Math.max(1, Math.min(o.maxRank, n)), residualTolerance: o.tolerance * minNoise, traceTolerance: 0 },
+  );
   const r = f.pivots.length;
-  const F = capacitanceFactor(f.L, f.stride, r, noise);
   const Lss = mat(r, r);
-  f.pivots.forEach((p, j) => Lss.data.set(f.L.subarray(p * f.stride, p * f.stride + j + 1), j * r));
-  return { pivots: Int32Array.from(f.pivots), L: f.L, stride: f.stride, rank: r, noise, F, Lss, maxTrainResidual: maxResidual, capped: maxResidual > stop };
+  f.pivots.forEach((p, j) => Lss.data.set(f.L.data.subarray(p * r, p * r + j + 1), j * r));
+  return { pivots: f.pivots, rank: r, woodbury: new LowRankPlusDiag(f.L, noise), Lss, maxTrainResidual: f.maxResidual, capped: f.capped };
 }
 
-/** Copies L into a wider row stride. */
-function widen(f: Factor, stride: number): void {
-  const L = new Float64Array(f.n * stride);
-  const j = f.pivots.length;
-  for (let i = 0; i < f.n; i++) L.set(f.L.subarray(i * f.stride, i * f.stride + j), i * stride);
-  f.L = L;
-  f.stride = stride;
-}
-
-interface Factor {
-  n: number;
-  stride: number;
-  /** shape: [n, stride], the first pivots.length columns filled */
-  L: Float64Array;
-  /** Residual diagonal of K - L L^T. shape: [n] */
-  res: Float64Array;
-  used: Uint8Array;
-  pivots: number[];
-}
-
-/**
- * Adds up to b pivots. One column at a time, pivoted Cholesky spends n j
- * multiply-adds per column in scalar JS; here the b largest residuals are
- * candidates, their Schur columns K[:, c] - L L[c, :]^T come from one GEMM
- * (WebAssembly SIMD, lib/algorithms/wasmGemm.ts), and a pivoted Cholesky
- * among the candidates keeps those whose updated residual stays at least
- * ACCEPT_SHARE x the largest residual outside the block — near-duplicates
- * of a pivot just taken drop out, as the one-at-a-time order would have
- * skipped them (measured: rank 513 vs 509 for the same tolerance). Returns
- * the number of pivots added (at least one while any residual is > stop).
- */
-function pivotBlock(K: LinearOperator, f: Factor, b: number, stop: number): number {
-  const { n, stride, L, res, used } = f;
-  const j0 = f.pivots.length;
-  const cand = largestUnused(res, used, b + 1);
-  const outside = cand.length > b ? res[cand[b]] : 0;
-  const c = cand.slice(0, b);
-  const m = c.length;
-  if (m === 0) return 0;
-  const rows = K.rowsF64(Int32Array.from(c)).data; // [m, n]
-  const G = new Float64Array(n * m); // Schur columns at the candidates. [n, m]
-  for (let i = 0; i < n; i++) for (let k = 0; k < m; k++) G[i * m + k] = rows[k * n + i];
-  if (j0 > 0) {
-    const A = mat(n, j0); // L[:, :j0]
-    for (let i = 0; i < n; i++) A.data.set(L.subarray(i * stride, i * stride + j0), i * j0);
-    const B = mat(m, j0); // L[c, :j0]
-    c.forEach((p, k) => B.data.set(L.subarray(p * stride, p * stride + j0), k * j0));
-    const P = matmulTransposedRight(A, B).data;
-    for (let i = 0; i < n * m; i++) G[i] -= P[i];
-  }
-  const taken = new Uint8Array(m);
-  let a = 0;
-  for (; a < m; a++) {
-    let k = -1, best = 0;
-    for (let q = 0; q < m; q++) {
-      if (!taken[q] && res[c[q]] > best) {
-        best = res[c[q]];
-        k = q;
-      }
-    }
-    if (k < 0 || best <= stop || best < ACCEPT_SHARE * outside) break;
-    taken[k] = 1;
-    const p = c[k];
-    used[p] = 1;
-    f.pivots.push(p);
-    const scale = 1 / Math.sqrt(best);
-    const col = j0 + a, pr = p * stride + j0;
-    for (let i = 0; i < n; i++) {
-      const ir = i * stride;
-      const v = (G[i * m + k] - dot(L, ir + j0, L, pr, a)) * scale;
-      L[ir + col] = v;
-      res[i] -= v * v;
-    }
-  }
-  return a;
-}
-
-/** Indices of the k largest positive res among unused entries, largest first. */
-function largestUnused(res: Float64Array, used: Uint8Array, k: number): number[] {
-  const idx: number[] = [];
-  for (let i = 0; i < res.length; i++) {
-    if (used[i] || !(res[i] > 0)) continue;
-    if (idx.length === k && res[i] <= res[idx[k - 1]]) continue;
-    if (idx.length === k) idx.pop();
-    let pos = idx.length;
-    while (pos > 0 && res[idx[pos - 1]] < res[i]) pos--;
-    idx.splice(pos, 0, i);
-  }
-  return idx;
-}
-
-/** Cholesky of I + L^T D^{-1} L (the Gram product by WebAssembly SIMD GEMM: 2.3x the best JS loop, measured). */
-function capacitanceFactor(L: Float64Array, stride: number, r: number, noise: Float64Array): Float64Array {
-  const n = noise.length;
-  const Lt = mat(r, n);
-  for (let i = 0; i < n; i++) for (let a = 0; a < r; a++) Lt.data[a * n + i] = L[i * stride + a];
-  const C = weightedGramLower(Lt, noise.map((v) => 1 / v)).data; // lower triangle
-  for (let a = 0; a < r; a++) {
-    for (let b = 0; b < a; b++) C[b * r + a] = C[a * r + b];
-    C[a * r + a] += 1;
-  }
-  return choleskyWithJitter(mat(r, r, C), "pivoted-Cholesky capacitance").L.data;
-}
-
-/** P^{-1} V with P = L L^T + D (Woodbury through F). shape: [n, t] -> [n, t] */
+/** P^{-1} V with P = L L^T + D (Woodbury). shape: [n, t] -> [n, t] */
 export function pivotedPreconditionerSolve(c: PivotedVarianceCache, V: Mat): Mat {
-  const n = V.rows, t = V.cols, r = c.rank, s = c.stride;
-  const out = mat(n, t);
-  for (let i = 0; i < n * t; i++) out.data[i] = V.data[i] / c.noise[Math.floor(i / t)];
-  if (r === 0) return out;
-  for (let col = 0; col < t; col++) {
-    const u = new Float64Array(r);
-    for (let i = 0; i < n; i++) {
-      const v = out.data[i * t + col];
-      if (v !== 0) for (let a = 0; a < r; a++) u[a] += c.L[i * s + a] * v;
-    }
-    forwardSolve(c.F, r, u);
-    backSolve(c.F, r, u);
-    for (let i = 0; i < n; i++) out.data[i * t + col] -= dot(c.L, i * s, u, 0, r) / c.noise[i];
-  }
-  return out;
+  return c.woodbury.solve(V);
 }
 
 /**
@@ -235,7 +96,7 @@ export function pivotedSolve(
 export function pivotedVariances(c: PivotedVarianceCache, kSt: Mat, kss: Float64Array): { variance: Float64Array; residual: Float64Array } {
   const r = c.rank, b = kss.length;
   const l = solveLower(c.Lss, kSt); // l* = L_SS^{-1} k(S, x*) [r, b]
-  const w = solveLower(mat(r, r, c.F), l); // F^{-1} l* [r, b]
+  const w = solveLower(c.woodbury.capacitanceFactor, l); // F^{-1} l* [r, b], F F^T = I + L^T D^{-1} L
   const q = new Float64Array(b);
   const u = new Float64Array(b);
   for (let j = 0; j < r; j++) {
@@ -251,32 +112,4 @@ export function pivotedVariances(c: PivotedVarianceCache, kSt: Mat, kss: Float64
     variance[col] = residual[col] + u[col];
   }
   return { variance, residual };
-}
-
-/** sum_k a[ao + k] b[bo + k], k < len (four accumulators: V8 does not vectorise). */
-function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, len: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  let k = 0;
-  for (; k + 3 < len; k += 4) {
-    s0 += a[ao + k] * b[bo + k];
-    s1 += a[ao + k + 1] * b[bo + k + 1];
-    s2 += a[ao + k + 2] * b[bo + k + 2];
-    s3 += a[ao + k + 3] * b[bo + k + 3];
-  }
-  for (; k < len; k++) s0 += a[ao + k] * b[bo + k];
-  return s0 + s1 + s2 + s3;
-}
-
-/** v <- F^{-1} v, F lower triangular [r, r]. */
-function forwardSolve(F: Float64Array, r: number, v: Float64Array): void {
-  for (let i = 0; i < r; i++) v[i] = (v[i] - dot(F, i * r, v, 0, i)) / F[i * r + i];
-}
-
-/** v <- F^{-T} v. */
-function backSolve(F: Float64Array, r: number, v: Float64Array): void {
-  for (let i = r - 1; i >= 0; i--) {
-    let s = v[i];
-    for (let k = i + 1; k < r; k++) s -= F[k * r + i] * v[k];
-    v[i] = s / F[i * r + i];
-  }
 }

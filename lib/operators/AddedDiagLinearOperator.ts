@@ -80,7 +80,7 @@ export class AddedDiagLinearOperator extends LinearOperator {
     // Operators are immutable: the CG solve and the MLL gradient that follows share one factorisation.
     if (this.cachedPreconditioner?.rank === rank) return this.cachedPreconditioner.value;
     const base = this.base;
-    const L = pivotedCholesky({ size: this.shape[0], diagonal: () => base.diagonalF64(), row: (i) => base.rowsF64(Int32Array.of(i)).data }, rank);
+    const L = pivotedCholesky({ size: this.shape[0], diagonal: () => base.diagonalF64(), rows: (idx) => base.rowsF64(idx).data }, rank);
     const value = new Woodbury(L, d);
     this.cachedPreconditioner = { rank, value };
     return value;
