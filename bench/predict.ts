@@ -71,6 +71,8 @@ const METHODS: Record<string, { options: PredictOptions; testPoints?: number }> 
   cg: { options: {}, testPoints: 16 },
   love: { options: { fastPredVar: true } },
   pivoted: { options: { varianceMethod: "pivotedCholesky" } },
+  "pivoted-1e-4": { options: { varianceMethod: "pivotedCholesky", varianceTolerance: 1e-4 } },
+  "pivoted-3e-4": { options: { varianceMethod: "pivotedCholesky", varianceTolerance: 3e-4 } },
   "pivoted-3e-3": { options: { varianceMethod: "pivotedCholesky", varianceTolerance: 3e-3 } },
   "pivoted-1e-2": { options: { varianceMethod: "pivotedCholesky", varianceTolerance: 1e-2 } },
 };

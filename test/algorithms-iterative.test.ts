@@ -62,10 +62,13 @@ describe("LowRankPlusDiag (Woodbury preconditioner)", () => {
   const d = Float64Array.from({ length: n }, () => 0.1 + rand());
   const P = new LowRankPlusDiag(L, d);
   const A = denseLowRankPlusDiag(L, d);
-  it("P (P^{-1} B) = B and P B equals the dense product", () => {
+  it("P (P^{-1} B) = B (1, 3 and 11 columns: loops and GEMM paths) and P B equals the dense product", () => {
+    for (const t of [1, 3, 11]) {
+      const Bt = randomMat(n, t, rand);
+      const back = denseTimes(A, n, P.solve(Bt));
+      assert.ok(maxAbs(back.data.map((v, i) => v - Bt.data[i])) < 1e-10, `t = ${t}`);
+    }
     const B = randomMat(n, 11, rand);
-    const back = denseTimes(A, n, P.solve(B));
-    assert.ok(maxAbs(back.data.map((v, i) => v - B.data[i])) < 1e-10);
     const prod = P.matmul(B);
     assert.ok(maxAbs(prod.data.map((v, i) => v - denseTimes(A, n, B).data[i])) < 1e-10);
   });

@@ -7,7 +7,7 @@
 
 import type { RandomSource } from "../random";
 import { choleskyLogdet, choleskySolve, choleskyWithJitter } from "./cholesky";
-import { type Mat, mat, matmulMat, matmulTransposedLeft } from "./matrix";
+import { type Mat, mat, matmulMat, matmulTransposedLeft, transposeMat, weightedGramLower } from "./matrix";
 
 export class LowRankPlusDiag {
   /** Cholesky of I + L^T D^{-1} L. shape: [k, k] */
@@ -24,9 +24,13 @@ export class LowRankPlusDiag {
     const scaled = new Float64Array(n * k);
     for (let i = 0; i < n; i++) for (let q = 0; q < k; q++) scaled[i * k + q] = L.data[i * k + q] * this.invDiag[i];
     this.scaledL = mat(n, k, scaled);
-    // The products here and in solve() run on the WebAssembly GEMM (matrix.ts).
-    const cap = matmulTransposedLeft(this.scaledL, L);
-    for (let q = 0; q < k; q++) cap.data[q * k + q] += 1;
+    // The products here and in solve() run on the WebAssembly GEMM (matrix.ts); the
+    // capacitance is symmetric, so only its lower triangle is computed (half the work).
+    const cap = weightedGramLower(transposeMat(L), this.invDiag);
+    for (let q = 0; q < k; q++) {
+      for (let r = 0; r < q; r++) cap.data[r * k + q] = cap.data[q * k + r];
+      cap.data[q * k + q] += 1;
+    }
     this.capL = choleskyWithJitter(cap, "preconditioner capacitance").L;
   }
 
@@ -42,9 +46,29 @@ export class LowRankPlusDiag {
     const inv = this.invDiag;
     for (let i = 0; i < n; i++) for (let c = 0; c < t; c++) out.data[i * t + c] = B.data[i * t + c] * inv[i];
     if (k === 0) return out;
-    const solved = choleskySolve(this.capL, matmulTransposedLeft(this.scaledL, B)); // [k, t]
-    const correction = matmulMat(this.scaledL, solved).data; // D^{-1} L (...) [n, t]
-    for (let p = 0; p < n * t; p++) out.data[p] -= correction[p];
+    if (t >= 4) {
+      const solved = choleskySolve(this.capL, matmulTransposedLeft(this.scaledL, B)); // [k, t]
+      const correction = matmulMat(this.scaledL, solved).data; // D^{-1} L (...) [n, t]
+      for (let p = 0; p < n * t; p++) out.data[p] -= correction[p];
+      return out;
+    }
+    // A column or three (CG on one right-hand side): the GEMM would copy D^{-1} L in for nothing.
+    const S = this.scaledL.data;
+    const inner = mat(k, t);
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < t; c++) {
+        const v = B.data[i * t + c];
+        if (v !== 0) for (let q = 0; q < k; q++) inner.data[q * t + c] += S[i * k + q] * v;
+      }
+    }
+    const solved = choleskySolve(this.capL, inner).data;
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < t; c++) {
+        let sum = 0;
+        for (let q = 0; q < k; q++) sum += S[i * k + q] * solved[q * t + c];
+        out.data[i * t + c] -= sum;
+      }
+    }
     return out;
   }
 
