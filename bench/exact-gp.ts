@@ -19,6 +19,7 @@
 
 import { execFileSync } from "node:child_process";
 import * as gp from "../lib";
+import { median } from "./common/stats";
 
 type Config = "gplab" | "baseline";
 
@@ -61,11 +62,6 @@ function dataset(n: number): { x: Float64Array; y: Float64Array } {
   return { x, y };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 async function runCase(config: Config, n: number, repeats: number, lr: number): Promise<Result> {
   // Honours GPLAB_BACKEND (e.g. webgpu on a GPU host); on CPUs the executor stays "fused".

@@ -7,6 +7,7 @@
 
 import { execFileSync } from "node:child_process";
 import * as gp from "../lib";
+import { median } from "./common/stats";
 
 interface CaseResult {
   bench: "matvec";
@@ -49,11 +50,6 @@ function operator(x: Float64Array, n: number, executor: gp.backend.ExecutorName)
   );
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 /** One case, in this process (the child). */
 async function runCase(kind: CaseResult["case"], n: number, t: number, executor: gp.backend.ExecutorName, repeats: number): Promise<CaseResult> {

@@ -22,6 +22,7 @@ import * as gp from "../lib";
 import { choleskySolve, choleskyWithJitter, solveLower } from "../lib/algorithms/cholesky";
 import { type Mat, mat } from "../lib/algorithms/matrix";
 import type { PredictOptions } from "../lib/models/ExactGP";
+import { median } from "./common/stats";
 
 interface Setup {
   n: number;
@@ -155,10 +156,6 @@ function readReference(s: Setup): { mean: Float64Array; variance: Float64Array }
   return { mean: all.subarray(0, s.testPoints), variance: all.subarray(s.testPoints) };
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 async function runCase(method: string, s: Setup, repeats: number): Promise<Result> {
   const { x, y, xt: allTest } = dataset(s);

@@ -16,6 +16,7 @@
 import { execFileSync } from "node:child_process";
 import * as gp from "../lib";
 import { type NaiveSvgpParams, naiveElboWithGradient } from "./baselines/svgp-naive";
+import { median } from "./common/stats";
 
 type CaseName = "library" | "naive";
 const { mat } = gp.algorithms;
@@ -67,11 +68,6 @@ function naiveParams(s: Setup): NaiveSvgpParams {
   };
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 /** One case, in this process (the child). */
 async function runCase(kind: CaseName, n: number, d: number, M: number, batch: number, steps: number, warmup: number) {

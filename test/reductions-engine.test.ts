@@ -142,9 +142,9 @@ describe("executors agree with a naive f64 loop", () => {
   it("the WebAssembly SIMD kernels (RBF, Matern) agree with generated JavaScript and with the naive loop", () => {
     const rand2 = rng(8);
     for (const profile of [profiles.rbfProfile, profiles.matern12Profile, profiles.matern32Profile, profiles.matern52Profile]) {
-      // m odd exercises the padded column; t = 5 the unrolled accumulators.
-      const f: Formula = { name: profile.name, n: 301, m: 299, factors: [factor("sqdist", profile, 301, 299, 3, rand2)], terms: [{ coef: 2.5, factors: [0] }] };
-      const W = randomArray(299 * 5, rand2);
+      // m odd exercises the padded column and, above 512, the column blocks; t = 5 the unrolled accumulators.
+      const f: Formula = { name: profile.name, n: 301, m: 1299, factors: [factor("sqdist", profile, 301, 1299, 3, rand2)], terms: [{ coef: 2.5, factors: [0] }] };
+      const W = randomArray(1299 * 5, rand2);
       const ref = naiveMatmul(f, W, 5);
       const wasm = pairwiseMatmul(f, W, 5, { executor: "fused" });
       assert.equal(gp.reductions.lastReport()?.code, "wasm-simd", `${profile.name} took the SIMD kernel`);

@@ -22,6 +22,7 @@ import {
   planStationary,
 } from "../../lib/reductions/webgpu/stationaryPlan";
 import { webgpuMatmulSync } from "../../lib/reductions/webgpu/syncBridge";
+import { median } from "../common/stats";
 
 type Formula = gp.reductions.Formula;
 const D = 3;
@@ -52,11 +53,6 @@ function formula(profile: WebgpuProfile, x: Float64Array, n: number, y = x, m = 
   return { name: profile, n, m, factors: [{ statistic: "sqdist", dims: D, x, y, profile: PROFILES[profile], params: new Float64Array(0) }], terms: [{ coef: 1, factors: [0] }] };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0, den = 0;
