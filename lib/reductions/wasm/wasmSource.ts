@@ -62,7 +62,7 @@ function ensure(bytes) {
 }`;
 }
 
-/** Columns per cache block of the K @ V kernels (a multiple of COLUMN_STEP). */
+/** Columns per cache block of the K @ V and bilinear kernels (a multiple of both column steps). */
 const MATMUL_COLUMN_BLOCK = 512;
 
 /** Rows per symmetric tile must be a multiple of this (the column step). */
@@ -161,7 +161,7 @@ export function wasmBilinearSource(formula: Formula, rank: number, symmetric: bo
   if (!wasmBilinearEligible(formula, rank)) return null;
   const f = formula.factors[0];
   const profile = f.profile.name as StationaryProfileName;
-  const D = f.dims, T = rank, STEP = BILINEAR_COLUMN_STEP;
+  const D = f.dims, T = rank, STEP = BILINEAR_COLUMN_STEP, COLUMN_BLOCK = MATMUL_COLUMN_BLOCK;
   const plain = Buffer.from(stationaryBilinearModule(profile, D, T)).toString("base64");
   const sym = symmetric ? Buffer.from(stationaryBilinearModule(profile, D, T, { symmetric: true })).toString("base64") : "";
   return `${instancePrelude(plain, sym)}
@@ -199,14 +199,21 @@ function fused(r0, r1, A) {
   f.set(A.X0.subarray(r0 * ${D}, r1 * ${D}), xOff / 8);
   f.set(A.U.subarray(r0 * ${T}, r1 * ${T}), uRowOff / 8);
   if (!A.SYMMETRIC) {
-    plain.exports.run(yOff, wTOff, xOff, uRowOff, rows, mPad, mPad, 0, 0, accOff);
+    runBlocks(plain, 0, mPad, rows, false);
     return;
   }
   f.set(A.W.subarray(r0 * ${T}, r1 * ${T}), wRowOff / 8);
   // Diagonal block [r0, cMid) as ordered pairs, then the columns right of it once each (w_ij + w_ji).
   const cMid = Math.min(mPad, Math.ceil(r1 / ${STEP}) * ${STEP});
-  plain.exports.run(yOff + r0 * 8, wTOff + r0 * 8, xOff, uRowOff, rows, mPad, cMid - r0, 0, 0, accOff);
-  sym.exports.run(yOff + cMid * 8, wTOff + cMid * 8, xOff, uRowOff, rows, mPad, mPad - cMid, uTOff + cMid * 8, wRowOff, accOff);
+  runBlocks(plain, r0, cMid, rows, false);
+  runBlocks(sym, cMid, mPad, rows, true);
+}
+// Columns [c0, c1) in cache blocks, as for K @ V (the kernel adds into ACC at accOff).
+function runBlocks(inst, c0, c1, rows, symmetric) {
+  for (let c = c0; c < c1; c += ${COLUMN_BLOCK}) {
+    const count = Math.min(${COLUMN_BLOCK}, c1 - c);
+    inst.exports.run(yOff + c * 8, wTOff + c * 8, xOff, uRowOff, rows, mPad, count, symmetric ? uTOff + c * 8 : 0, symmetric ? wRowOff : 0, accOff);
+  }
 }
 fused.finish = function (A) {
   if (job !== A) return;
