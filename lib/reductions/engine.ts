@@ -13,7 +13,7 @@ import { webgpuMatmulSync } from "./webgpu/syncBridge";
 import { SYMMETRIC_ROW_MULTIPLE, WASM_MAX_RHS, wasmBilinearEligible, wasmMatmulEligible } from "./wasm/wasmSource";
 
 export interface ReductionOptions {
-  /** Force an executor; default: "tfjs" on a GPU backend, else "fused". */
+  /** Force an executor; default: "webgpu" on the webgpu backend, "tfjs" with tfjs-node-gpu, else "fused". */
   executor?: ExecutorName;
   /** Fused executor threads (default: GPLAB_THREADS or all cores). */
   threads?: number;
