@@ -19,6 +19,7 @@
 
 import { execFileSync } from "node:child_process";
 import * as gp from "../lib";
+import { arg } from "./common/args";
 import { median } from "./common/stats";
 
 type Config = "gplab" | "baseline";
@@ -48,10 +49,6 @@ interface Result {
 
 const D = 3;
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 
 function dataset(n: number): { x: Float64Array; y: Float64Array } {
   const r = new gp.RandomSource(7);

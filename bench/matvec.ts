@@ -7,6 +7,7 @@
 
 import { execFileSync } from "node:child_process";
 import * as gp from "../lib";
+import { arg } from "./common/args";
 import { median } from "./common/stats";
 
 interface CaseResult {
@@ -84,10 +85,6 @@ async function runCase(kind: CaseResult["case"], n: number, t: number, executor:
   };
 }
 
-function arg(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -96,10 +93,10 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(await runCase(kind as CaseResult["case"], Number(n), Number(t), executor as gp.backend.ExecutorName, Number(repeats))));
     return;
   }
-  const sizes = arg(args, "sizes", "1000,10000,20000,50000,100000").split(",").map(Number);
-  const rhs = arg(args, "rhs", "1,16").split(",").map(Number);
-  const executors = arg(args, "executors", "fused").split(",");
-  const repeatsArg = args.includes("--repeats") ? Number(arg(args, "repeats", "5")) : null;
+  const sizes = arg("sizes", "1000,10000,20000,50000,100000", args).split(",").map(Number);
+  const rhs = arg("rhs", "1,16", args).split(",").map(Number);
+  const executors = arg("executors", "fused", args).split(",");
+  const repeatsArg = args.includes("--repeats") ? Number(arg("repeats", "5", args)) : null;
   for (const n of sizes) {
     // Five timed runs after a warm-up everywhere (N = 100,000 with 16 right-hand sides: ~2 minutes).
     const repeats = repeatsArg ?? 5;

@@ -22,6 +22,7 @@ import * as gp from "../lib";
 import { choleskySolve, choleskyWithJitter, solveLower } from "../lib/algorithms/cholesky";
 import { type Mat, mat } from "../lib/algorithms/matrix";
 import type { PredictOptions } from "../lib/models/ExactGP";
+import { arg } from "./common/args";
 import { median } from "./common/stats";
 
 interface Setup {
@@ -78,10 +79,6 @@ const METHODS: Record<string, { options: PredictOptions; testPoints?: number }> 
   "pivoted-1e-2": { options: { varianceMethod: "pivotedCholesky", varianceTolerance: 1e-2 } },
 };
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 
 /** Training inputs [n, d] uniform on [0, 4]^3 (as bench/exact-gp), targets, and test inputs [t, d]. */
 function dataset(s: Setup): { x: Mat; y: Float64Array; xt: Mat } {

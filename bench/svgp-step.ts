@@ -16,6 +16,7 @@
 import { execFileSync } from "node:child_process";
 import * as gp from "../lib";
 import { type NaiveSvgpParams, naiveElboWithGradient } from "./baselines/svgp-naive";
+import { arg } from "./common/args";
 import { median } from "./common/stats";
 
 type CaseName = "library" | "naive";
@@ -142,10 +143,6 @@ async function runCase(kind: CaseName, n: number, d: number, M: number, batch: n
   };
 }
 
-function arg(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -154,12 +151,12 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(await runCase(kind as CaseName, Number(n), Number(d), Number(M), Number(batch), Number(steps), Number(warmup))));
     return;
   }
-  const ms = arg(args, "inducing", "64,128,256,512").split(",").map(Number);
-  const cases = arg(args, "cases", "library,naive").split(",") as CaseName[];
-  const n = arg(args, "n", "100000"), d = arg(args, "d", "1"), batch = arg(args, "batch", "1024");
-  const steps = arg(args, "steps", "20"), warmup = arg(args, "warmup", "3");
+  const ms = arg("inducing", "64,128,256,512", args).split(",").map(Number);
+  const cases = arg("cases", "library,naive", args).split(",") as CaseName[];
+  const n = arg("n", "100000", args), d = arg("d", "1", args), batch = arg("batch", "1024", args);
+  const steps = arg("steps", "20", args), warmup = arg("warmup", "3", args);
   // The naive step at M = 512 takes seconds; skip it above this M unless asked.
-  const naiveMaxM = Number(arg(args, "naive-max-m", "256"));
+  const naiveMaxM = Number(arg("naive-max-m", "256", args));
   for (const M of ms) {
     for (const kind of cases) {
       if (kind === "naive" && M > naiveMaxM) continue;

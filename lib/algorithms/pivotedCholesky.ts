@@ -13,7 +13,7 @@
 // result is an exact partial Cholesky factor with (nearly) the greedy pivots
 // (measured: rank 513 vs 509 for the same residual tolerance).
 
-import { type Mat, mat, matmulTransposedRight } from "./matrix";
+import { type Mat, dotAt, mat, matmulTransposedRight } from "./matrix";
 import { checkInterrupt } from "../reductions/interrupt";
 
 /** Access to a symmetric PSD matrix by diagonal and rows. */
@@ -147,7 +147,7 @@ function pivotBlock(a: RowAccess, f: Factor, b: number, stop: number): number {
     const col = j0 + added, pr = p * stride + j0;
     for (let i = 0; i < n; i++) {
       const ir = i * stride;
-      const v = (G[i * m + k] - dot(L, ir + j0, L, pr, added)) * scale;
+      const v = (G[i * m + k] - dotAt(L, ir + j0, L, pr, added)) * scale;
       L[ir + col] = v;
       res[i] -= v * v;
     }
@@ -167,18 +167,4 @@ function largestUnused(res: Float64Array, used: Uint8Array, k: number): number[]
     idx.splice(pos, 0, i);
   }
   return idx;
-}
-
-/** sum_k a[ao + k] b[bo + k], k < len (four accumulators: V8 does not vectorise). */
-function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, len: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  let k = 0;
-  for (; k + 3 < len; k += 4) {
-    s0 += a[ao + k] * b[bo + k];
-    s1 += a[ao + k + 1] * b[bo + k + 1];
-    s2 += a[ao + k + 2] * b[bo + k + 2];
-    s3 += a[ao + k + 3] * b[bo + k + 3];
-  }
-  for (; k < len; k++) s0 += a[ao + k] * b[bo + k];
-  return s0 + s1 + s2 + s3;
 }
