@@ -6,7 +6,10 @@
 // Symmetric K(x, x) @ V evaluates each pair once: a tile of rows [r0, r1)
 // takes its diagonal block [r0, r1) in full and only the columns to its
 // right, adding k_ij v_i into per-thread column accumulators that `finish`
-// folds into the thread's output at the end of the job.
+// folds into the thread's output at the end of the job. The low-rank
+// bilinear derivative (the exact-GP gradient pass) follows the same plan.
+// Columns are walked in cache blocks so each block's slices stay in L2
+// while the tile's rows pass over them.
 
 import type { Formula } from "../formula";
 import { BILINEAR_COLUMN_STEP, stationaryBilinearModule } from "./stationaryBilinear";
