@@ -159,6 +159,23 @@ describe("executors agree with a naive f64 loop", () => {
       assert.ok(relErr(wasm, ref) < 1e-12, `${profile.name}: wasm ${relErr(wasm, ref)}`);
     }
   });
+  it("rows of the stationary kernels come from the WebAssembly kernel and match the naive loop", () => {
+    const rand4 = rng(10);
+    for (const profile of [profiles.rbfProfile, profiles.matern12Profile, profiles.matern32Profile, profiles.matern52Profile]) {
+      const f: Formula = { name: profile.name, n: 90, m: 1299, factors: [factor("sqdist", profile, 90, 1299, 3, rand4)], terms: [{ coef: 1.7, factors: [0] }] };
+      const idx = Int32Array.from([5, 0, 89, 5, 41]);
+      const ref: number[] = [];
+      for (const i of idx) for (let j = 0; j < f.m; j++) ref.push(naiveEntry(f, i, j));
+      const got = pairwiseRows(f, idx, { executor: "fused" });
+      assert.equal(gp.reductions.lastReport()?.code, "wasm-simd", `${profile.name} took the SIMD kernel`);
+      assert.ok(relErr(got, ref) < 1e-12, `${profile.name}: ${relErr(got, ref)}`);
+      // Enough rows for several tiles on two threads.
+      const many = Int32Array.from({ length: 600 }, (_, a) => (a * 7) % 90);
+      const manyRef = pairwiseRows(f, many, { executor: "fused", threads: 1 });
+      assert.deepEqual(pairwiseRows(f, many, { executor: "fused", threads: 2 }), manyRef);
+      for (const a of [0, 299, 599]) assert.ok(Math.abs(manyRef[a * f.m + 17] - naiveEntry(f, many[a], 17)) < 1e-12);
+    }
+  });
   it("symmetric K(x, x) @ V evaluates each pair once and still matches the naive loop", () => {
     const rand3 = rng(9);
     for (const n of [5, 203, 1001]) {

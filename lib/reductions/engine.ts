@@ -132,13 +132,15 @@ export function pairwiseRows(formula: Formula, rowIdx: Int32Array, options: Redu
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
+  let code: ReductionReport["code"];
   if (executor === "tfjs") out = tfjsBlock(formula, rowIdx, options);
   else {
     const r = runFused(formula, "block", { RI: rowIdx }, { totalRows: rowIdx.length, pairsPerRow: formula.m, outLength: rowIdx.length * formula.m, perThreadAccumulator: false }, options);
     out = r.out;
     threads = r.threads;
+    code = r.code;
   }
-  record({ operation: "rows", formula: formula.name, executor, n: rowIdx.length, m: formula.m, t: 0, pairs: rowIdx.length * formula.m, seconds: (performance.now() - start) / 1000, threads });
+  record({ operation: "rows", formula: formula.name, executor, n: rowIdx.length, m: formula.m, t: 0, pairs: rowIdx.length * formula.m, seconds: (performance.now() - start) / 1000, threads, code });
   return out;
 }
 

@@ -172,3 +172,61 @@ export function emitExp(c: Code, x: number, out: number, scratch: number): void 
   c.localGet(scratch).simd(Simd.i32x4TruncSatF64x2SZero).simd(Simd.i64x2ExtendLowI32x4S).i32Const(52).simd(Simd.i64x2Shl);
   c.simd(Simd.i64x2Add).localSet(out);
 }
+
+/**
+ * Rows of K: OUT[i, j] = coef * k(|x_i - y_j|^2) written out (pivot rows of
+ * the preconditioner, test rows of predictions). Same column step and exp as
+ * K @ V. Parameters: Y^T at yOff [d, mPad], X rows at xOff [rows, d], OUT at
+ * outOff [rows, mPad] (row stride mPad), colCount columns.
+ */
+export function stationaryRowsModule(profile: StationaryProfileName, d: number): Uint8Array {
+  const R = { yOff: 0, xOff: 1, outOff: 2, rows: 3, mPad: 4, coef: 5, colCount: 6 } as const;
+  const paramCount = 7;
+  const chains = COLUMN_STEP / 2;
+  let next = paramCount;
+  const iRow = next++, j8 = next++, colBytes = next++, colEnd = next++, xRow = next++, outRow = next++;
+  const yCol = Array.from({ length: d }, () => next++);
+  const i32Count = next - paramCount;
+  const xk = Array.from({ length: d }, () => next++);
+  const coef = next++;
+  const scratch = Array.from({ length: chains }, () => ({ s: next++, kv: next++, t1: next++, t2: next++ }));
+  const v128Count = next - paramCount - i32Count;
+
+  const c = new Code();
+  c.localGet(R.mPad).i32Const(8).i32Mul().localSet(colBytes);
+  c.localGet(R.colCount).i32Const(8).i32Mul().localSet(colEnd);
+  yCol.forEach((l, k) => c.localGet(R.yOff).localGet(colBytes).i32Const(k).i32Mul().i32Add().localSet(l));
+  c.localGet(R.coef).f64x2Splat().localSet(coef);
+  c.i32Const(0).localSet(iRow);
+  c.block().loop();
+  {
+    c.localGet(iRow).localGet(R.rows).i32GeU().brIf(1);
+    c.localGet(R.xOff).localGet(iRow).i32Const(d * 8).i32Mul().i32Add().localSet(xRow);
+    c.localGet(R.outOff).localGet(iRow).localGet(colBytes).i32Mul().i32Add().localSet(outRow);
+    xk.forEach((l, k) => c.localGet(xRow).i32Const(k * 8).i32Add().f64Load().f64x2Splat().localSet(l));
+    c.i32Const(0).localSet(j8);
+    c.block().loop();
+    {
+      c.localGet(j8).localGet(colEnd).i32GeU().brIf(1);
+      scratch.forEach(({ s, kv, t1, t2 }, chain) => {
+        xk.forEach((l, k) => {
+          c.localGet(l).localGet(yCol[k]).localGet(j8).i32Add().i32Const(16 * chain).i32Add().v128Load().simd(Simd.f64x2Sub).localTee(t1);
+          c.localGet(t1).simd(Simd.f64x2Mul);
+          if (k > 0) c.simd(Simd.f64x2Add);
+        });
+        c.localSet(s);
+        emitProfile(c, profile, s, kv, t1, t2);
+        // OUT[i, j..j+1] = coef * k
+        c.localGet(outRow).localGet(j8).i32Add().i32Const(16 * chain).i32Add();
+        c.localGet(kv).localGet(coef).simd(Simd.f64x2Mul).v128Store();
+      });
+      c.localGet(j8).i32Const(16 * chains).i32Add().localSet(j8);
+      c.br(0);
+    }
+    c.end().end();
+    c.localGet(iRow).i32Const(1).i32Add().localSet(iRow);
+    c.br(0);
+  }
+  c.end().end();
+  return buildModule([I32, I32, I32, I32, I32, F64, I32], [[i32Count, I32], [v128Count, V128]], c);
+}

@@ -13,7 +13,7 @@
 
 import type { Formula } from "../formula";
 import { BILINEAR_COLUMN_STEP, stationaryBilinearModule } from "./stationaryBilinear";
-import { COLUMN_STEP, type StationaryProfileName, WASM_STATIONARY_PROFILES, stationaryMatmulModule } from "./stationaryMatmul";
+import { COLUMN_STEP, type StationaryProfileName, WASM_STATIONARY_PROFILES, stationaryMatmulModule, stationaryRowsModule } from "./stationaryMatmul";
 
 const MAX_DIMS = 16;
 /** Right-hand sides one kernel unrolls; more are done in chunks. */
@@ -226,6 +226,53 @@ fused.finish = function (A) {
   for (let k = 1; k <= ${D}; k++) ACC[k] += coef * f[a + k];
   f.fill(0, a, a + ${1 + D});
   job = null;
+};
+return fused;`;
+}
+
+/**
+ * Source of the rows kernel (OUT[a, :] = K[RI[a], :]) for a plain stationary
+ * formula, or null to use generated JavaScript. Y^T is copied in once per
+ * job; per tile the selected x rows go in and the rows come out.
+ */
+export function wasmRowsSource(formula: Formula): string | null {
+  if (!wasmMatmulEligible(formula, 1)) return null;
+  const f = formula.factors[0];
+  const profile = f.profile.name as StationaryProfileName;
+  const D = f.dims, STEP = COLUMN_STEP;
+  const module = Buffer.from(stationaryRowsModule(profile, D)).toString("base64");
+  return `${instancePrelude(module, "")}
+let yOff = 0, xOff = 0, outOff = 0, mPad = 0, capacityRows = 0;
+function setUp(A, rows) {
+  const m = A.m;
+  mPad = Math.ceil(m / ${STEP}) * ${STEP};
+  capacityRows = Math.max(rows, A.tileRows | 0);
+  yOff = 0; xOff = ${D} * mPad * 8; outOff = xOff + capacityRows * ${D} * 8;
+  ensure(outOff + capacityRows * mPad * 8);
+  const f = new Float64Array(mem.buffer);
+  const Y = A.Y0;
+  for (let k = 0; k < ${D}; k++) {
+    const base = yOff / 8 + k * mPad;
+    for (let j = 0; j < m; j++) f[base + j] = Y[j * ${D} + k];
+    for (let j = m; j < mPad; j++) f[base + j] = 0;
+  }
+  job = A;
+}
+function fused(a0, a1, A) {
+  const rows = a1 - a0;
+  if (job !== A || rows > capacityRows) setUp(A, rows);
+  const f = new Float64Array(mem.buffer);
+  const X = A.X0, RI = A.RI, m = A.m, x = xOff / 8;
+  for (let a = 0; a < rows; a++) {
+    const i = RI[a0 + a];
+    for (let k = 0; k < ${D}; k++) f[x + a * ${D} + k] = X[i * ${D} + k];
+  }
+  plain.exports.run(yOff, xOff, outOff, rows, mPad, A.P[0], mPad);
+  const o = outOff / 8, OUT = A.OUT;
+  for (let a = 0; a < rows; a++) OUT.set(f.subarray(o + a * mPad, o + a * mPad + m), (a0 + a) * m);
+}
+fused.finish = function (A) {
+  if (job === A) job = null;
 };
 return fused;`;
 }
