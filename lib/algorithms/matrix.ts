@@ -53,6 +53,19 @@ function putTransposed(mem: Float64Array, off: number, a: Mat): void {
   for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) mem[off + j * r + i] = d[i * c + j];
 }
 
+/**
+ * With A [n, k] at 0 and B [k, m] at n k in the arena: out = A B (only the
+ * lower triangle with `lower`), computed at n k + k m and copied out.
+ */
+function productInArena(mem: Float64Array, n: number, k: number, m: number, out: Mat, lower = false): Mat {
+  const c = n * k + k * m;
+  mem.fill(0, c, c + n * m);
+  if (lower) lowerProductInto(mem, n, k, 0, n * k, c);
+  else gemm(mem, n, m, k, 0, k, n * k, m, c, m);
+  out.data.set(mem.subarray(c, c + n * m));
+  return out;
+}
+
 /** a @ b. shapes: [n, k] @ [k, m] -> [n, m] */
 export function matmulMat(a: Mat, b: Mat): Mat {
   if (a.cols !== b.rows) {
@@ -64,11 +77,7 @@ export function matmulMat(a: Mat, b: Mat): Mat {
   if (mem) {
     mem.set(a.data, 0);
     mem.set(b.data, n * k);
-    const c = n * k + k * m;
-    mem.fill(0, c, c + n * m);
-    gemm(mem, n, m, k, 0, k, n * k, m, c, m);
-    out.data.set(mem.subarray(c, c + n * m));
-    return out;
+    return productInArena(mem, n, k, m, out);
   }
   const A = a.data, B = b.data, C = out.data;
   for (let i = 0; i < n; i++) {
@@ -92,11 +101,7 @@ export function matmulTransposedLeft(a: Mat, b: Mat): Mat {
   if (mem) {
     putTransposed(mem, 0, a);
     mem.set(b.data, n * k);
-    const c = n * k + k * m;
-    mem.fill(0, c, c + n * m);
-    gemm(mem, n, m, k, 0, k, n * k, m, c, m);
-    out.data.set(mem.subarray(c, c + n * m));
-    return out;
+    return productInArena(mem, n, k, m, out);
   }
   for (let p = 0; p < a.rows; p++) {
     for (let i = 0; i < n; i++) {
@@ -122,11 +127,7 @@ export function matmulTransposedRight(a: Mat, b: Mat, options: { lower?: boolean
   if (mem) {
     mem.set(a.data, 0);
     putTransposed(mem, n * k, b);
-    const c = n * k + k * m;
-    mem.fill(0, c, c + n * m);
-    if (lower) lowerProductInto(mem, n, k, 0, n * k, c);
-    else gemm(mem, n, m, k, 0, k, n * k, m, c, m);
-    out.data.set(mem.subarray(c, c + n * m));
+    productInArena(mem, n, k, m, out, lower);
     if (lower) for (let i = 0; i < n; i++) out.data.fill(0, i * m + i + 1, (i + 1) * m);
     return out;
   }

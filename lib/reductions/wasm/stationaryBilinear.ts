@@ -19,7 +19,7 @@
 // Padded columns of W^T / U^T are 0, so they contribute nothing.
 
 import { Code, F64, I32, Simd, V128, buildModule } from "./binary";
-import { type StationaryProfileName, emitExp } from "./stationaryMatmul";
+import { type StationaryProfileName, emitExp, emitSquaredDistance } from "./stationaryMatmul";
 
 /**
  * Columns per inner-loop iteration (two f64x2 chains): each chain keeps d
@@ -80,13 +80,7 @@ export function stationaryBilinearModule(profile: StationaryProfileName, d: numb
       scratch.forEach(({ s, kv, dkv, w, t1, t2, du }, chain) => {
         const at = (base: number) => c.localGet(base).localGet(j8).i32Add().i32Const(16 * chain).i32Add().v128Load();
         // du_k = x_k - y_k; s = sum du_k^2
-        xk.forEach((l, k) => {
-          c.localGet(l);
-          at(yCol[k]);
-          c.simd(Simd.f64x2Sub).localTee(du[k]).localGet(du[k]).simd(Simd.f64x2Mul);
-          if (k > 0) c.simd(Simd.f64x2Add);
-        });
-        c.localSet(s);
+        emitSquaredDistance(c, xk, yCol, j8, chain, s, du);
         // w = U_i . W_j (+ W_i . U_j)
         ui.forEach((l, t) => {
           c.localGet(l);

@@ -86,13 +86,7 @@ export function stationaryMatmulModule(
     {
       c.localGet(j8).localGet(colEnd).i32GeU().brIf(1);
       scratch.forEach(({ s, kv, t1, t2 }, chain) => {
-        // s = sum_k (x_k - y_k[j..j+1])^2 for columns j = j8/8 + 2 chain
-        xk.forEach((l, k) => {
-          c.localGet(l).localGet(yCol[k]).localGet(j8).i32Add().i32Const(16 * chain).i32Add().v128Load().simd(Simd.f64x2Sub).localTee(t1);
-          c.localGet(t1).simd(Simd.f64x2Mul);
-          if (k > 0) c.simd(Simd.f64x2Add);
-        });
-        c.localSet(s);
+        emitSquaredDistance(c, xk, yCol, j8, chain, s, Array(d).fill(t1));
         emitProfile(c, profile, s, kv, t1, t2);
       });
       acc.forEach((l, t) => {
@@ -124,6 +118,20 @@ export function stationaryMatmulModule(
   }
   c.end().end();
   return buildModule([I32, I32, I32, I32, I32, I32, F64, I32, I32, I32], [[i32Count, I32], [v128Count, V128]], c);
+}
+
+/**
+ * s = sum_k (x_k - y_k[j..j+1])^2 for the two columns of `chain` at byte
+ * offset j8 (x_k broadcast in xk, y_k's column base in yCol); each
+ * difference is left in du[k] (pass one scratch local d times to discard them).
+ */
+export function emitSquaredDistance(c: Code, xk: number[], yCol: number[], j8: number, chain: number, s: number, du: number[]): void {
+  xk.forEach((l, k) => {
+    c.localGet(l).localGet(yCol[k]).localGet(j8).i32Add().i32Const(16 * chain).i32Add().v128Load().simd(Simd.f64x2Sub).localTee(du[k]);
+    c.localGet(du[k]).simd(Simd.f64x2Mul);
+    if (k > 0) c.simd(Simd.f64x2Add);
+  });
+  c.localSet(s);
 }
 
 /** kv = profile(s); t1, t2 are scratch. */
@@ -209,12 +217,7 @@ export function stationaryRowsModule(profile: StationaryProfileName, d: number):
     {
       c.localGet(j8).localGet(colEnd).i32GeU().brIf(1);
       scratch.forEach(({ s, kv, t1, t2 }, chain) => {
-        xk.forEach((l, k) => {
-          c.localGet(l).localGet(yCol[k]).localGet(j8).i32Add().i32Const(16 * chain).i32Add().v128Load().simd(Simd.f64x2Sub).localTee(t1);
-          c.localGet(t1).simd(Simd.f64x2Mul);
-          if (k > 0) c.simd(Simd.f64x2Add);
-        });
-        c.localSet(s);
+        emitSquaredDistance(c, xk, yCol, j8, chain, s, Array(d).fill(t1));
         emitProfile(c, profile, s, kv, t1, t2);
         // OUT[i, j..j+1] = coef * k
         c.localGet(outRow).localGet(j8).i32Add().i32Const(16 * chain).i32Add();

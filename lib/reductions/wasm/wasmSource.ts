@@ -48,7 +48,8 @@ export function wasmMatmulEligible(formula: Formula, rhsCount: number): boolean 
 /**
  * Shared head of the kernel sources: compiles the plain (and symmetric)
  * module from base64, and `ensure(bytes)` creates or grows this thread's
- * memory and instances. `job` remembers which job the memory is set up for.
+ * memory and instances; `transposeInto` lays out row-major inputs as padded
+ * columns. `job` remembers which job the memory is set up for.
  */
 function instancePrelude(plainBase64: string, symBase64: string): string {
   return `
@@ -62,6 +63,14 @@ function ensure(bytes) {
     plain = new WebAssembly.Instance(plainModule, { env: { mem } });
     if (symModule) sym = new WebAssembly.Instance(symModule, { env: { mem } });
   } else if (mem.buffer.byteLength < bytes) mem.grow(pages - mem.buffer.byteLength / 65536);
+}
+// src [m, width] row-major -> f at base as [width, mPad], padded columns 0.
+function transposeInto(f, base, src, width, m, mPad) {
+  for (let k = 0; k < width; k++) {
+    const b = base + k * mPad;
+    for (let j = 0; j < m; j++) f[b + j] = src[j * width + k];
+    for (let j = m; j < mPad; j++) f[b + j] = 0;
+  }
 }`;
 }
 
@@ -89,17 +98,8 @@ function setUp(A, rows) {
   xOff = ctOff + ${symmetric ? T : 0} * mPad * 8; outOff = xOff + capacityRows * ${D} * 8; out2Off = outOff + capacityRows * ${T} * 8;
   ensure(out2Off + capacityRows * ${T} * 8);
   const f = new Float64Array(mem.buffer);
-  const Y = A.Y0, V = A.V;
-  for (let k = 0; k < ${D}; k++) {
-    const base = yOff / 8 + k * mPad;
-    for (let j = 0; j < m; j++) f[base + j] = Y[j * ${D} + k];
-    for (let j = m; j < mPad; j++) f[base + j] = 0;
-  }
-  for (let t = 0; t < ${T}; t++) {
-    const base = vOff / 8 + t * mPad;
-    for (let j = 0; j < m; j++) f[base + j] = V[j * ${T} + t];
-    for (let j = m; j < mPad; j++) f[base + j] = 0;
-  }
+  transposeInto(f, yOff / 8, A.Y0, ${D}, m, mPad);
+  transposeInto(f, vOff / 8, A.V, ${T}, m, mPad);
   f.fill(0, ctOff / 8, xOff / 8);
   job = A;
 }
@@ -169,13 +169,6 @@ export function wasmBilinearSource(formula: Formula, rank: number, symmetric: bo
   const sym = symmetric ? Buffer.from(stationaryBilinearModule(profile, D, T, { symmetric: true })).toString("base64") : "";
   return `${instancePrelude(plain, sym)}
 let yOff = 0, wTOff = 0, uTOff = 0, xOff = 0, uRowOff = 0, wRowOff = 0, accOff = 0, mPad = 0, capacityRows = 0;
-function transposeInto(f, base, src, width, m) {
-  for (let k = 0; k < width; k++) {
-    const b = base + k * mPad;
-    for (let j = 0; j < m; j++) f[b + j] = src[j * width + k];
-    for (let j = m; j < mPad; j++) f[b + j] = 0;
-  }
-}
 function setUp(A, rows) {
   const m = A.m;
   mPad = Math.ceil(m / ${STEP}) * ${STEP};
@@ -186,9 +179,9 @@ function setUp(A, rows) {
   wRowOff = uRowOff + capacityRows * ${T} * 8; accOff = wRowOff + symRows * capacityRows * ${T} * 8;
   ensure(accOff + ${1 + D} * 8);
   const f = new Float64Array(mem.buffer);
-  transposeInto(f, yOff / 8, A.Y0, ${D}, m);
-  transposeInto(f, wTOff / 8, A.W, ${T}, m);
-  if (A.SYMMETRIC) transposeInto(f, uTOff / 8, A.U, ${T}, m);
+  transposeInto(f, yOff / 8, A.Y0, ${D}, m, mPad);
+  transposeInto(f, wTOff / 8, A.W, ${T}, m, mPad);
+  if (A.SYMMETRIC) transposeInto(f, uTOff / 8, A.U, ${T}, m, mPad);
   f.fill(0, accOff / 8, accOff / 8 + ${1 + D});
   job = A;
 }
@@ -249,13 +242,7 @@ function setUp(A, rows) {
   capacityRows = Math.max(rows, A.tileRows | 0);
   yOff = 0; xOff = ${D} * mPad * 8; outOff = xOff + capacityRows * ${D} * 8;
   ensure(outOff + capacityRows * mPad * 8);
-  const f = new Float64Array(mem.buffer);
-  const Y = A.Y0;
-  for (let k = 0; k < ${D}; k++) {
-    const base = yOff / 8 + k * mPad;
-    for (let j = 0; j < m; j++) f[base + j] = Y[j * ${D} + k];
-    for (let j = m; j < mPad; j++) f[base + j] = 0;
-  }
+  transposeInto(new Float64Array(mem.buffer), yOff / 8, A.Y0, ${D}, m, mPad);
   job = A;
 }
 function fused(a0, a1, A) {
