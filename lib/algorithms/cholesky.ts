@@ -23,23 +23,25 @@ const PANEL = 32;
 /**
  * Blocked Cholesky in the GEMM arena (left-looking by panels of PANEL
  * columns): each panel first takes the GEMM update from every finished
- * column, then is factored column by column like the plain loop, which also
- * finds the same failing pivot. L^T's finished rows are kept beside L so the
- * update is a plain row-major product. Null when the arena is unavailable.
+ * column; its diagonal block is then factored column by column like the
+ * plain loop (which also finds the same failing pivot), and the rows below
+ * it by one blocked triangular solve, L21 = A21 L11^{-T}, done transposed
+ * (L11 L21^T = A21^T) in the rows of L^T that are kept beside L so the
+ * updates are plain row-major products. Null when the arena is unavailable.
  */
 function tryCholeskyBlocked(a: Mat, jitter: number): { L: Mat } | { failedAt: number; pivot: number } | null {
   const n = a.rows, ld = paddedStride(n);
-  const mem = arena(2 * n * ld);
+  const mem = arena(2 * n * ld + PANEL * PANEL);
   if (!mem) return null;
-  const l = 0, lt = n * ld, A = a.data;
+  const l = 0, lt = n * ld, diag = 2 * n * ld, A = a.data;
   for (let i = 0; i < n; i++) {
     mem.set(A.subarray(i * n, i * n + i + 1), l + i * ld);
     mem[l + i * ld + i] += jitter;
   }
   for (let j0 = 0; j0 < n; j0 += PANEL) {
-    const j1 = Math.min(n, j0 + PANEL);
+    const j1 = Math.min(n, j0 + PANEL), pw = j1 - j0;
     // Rows j0.. of the panel -= L[j0:, 0:j0] L[panel, 0:j0]^T
-    gemm(mem, n - j0, j1 - j0, j0, l + j0 * ld, ld, lt + j0, ld, l + j0 * ld + j0, ld, -1);
+    gemm(mem, n - j0, pw, j0, l + j0 * ld, ld, lt + j0, ld, l + j0 * ld + j0, ld, -1);
     for (let j = j0; j < j1; j++) {
       const jr = l + j * ld;
       let d = mem[jr + j];
@@ -47,15 +49,19 @@ function tryCholeskyBlocked(a: Mat, jitter: number): { L: Mat } | { failedAt: nu
       if (!(d > 0) || !Number.isFinite(d)) return { failedAt: j, pivot: d };
       const ljj = Math.sqrt(d);
       mem[jr + j] = ljj;
-      for (let i = j + 1; i < n; i++) {
+      for (let i = j + 1; i < j1; i++) {
         const ir = l + i * ld;
         let s = mem[ir + j];
         for (let k = j0; k < j; k++) s -= mem[ir + k] * mem[jr + k];
         mem[ir + j] = s / ljj;
       }
     }
-    // L^T rows of this panel, for the columns still to come.
+    if (j1 === n) break;
+    // L^T rows of this panel hold A21^T, then L21^T = L11^{-1} A21^T (kept for the columns still to come).
     for (let k = j0; k < j1; k++) for (let i = j1; i < n; i++) mem[lt + k * ld + i] = mem[l + i * ld + k];
+    for (let r = 0; r < pw; r++) for (let c = 0; c < pw; c++) mem[diag + r * pw + c] = c <= r ? mem[l + (j0 + r) * ld + j0 + c] : 0;
+    solveLowerInPlace(mem, pw, n - j1, diag, lt + j0 * ld + j1, ld);
+    for (let i = j1; i < n; i++) for (let k = j0; k < j1; k++) mem[l + i * ld + k] = mem[lt + k * ld + i];
   }
   const L = mat(n, n);
   for (let i = 0; i < n; i++) L.data.set(mem.subarray(l + i * ld, l + i * ld + i + 1), i * n);

@@ -1,12 +1,26 @@
 // A^{-1} from A's Cholesky factor L, for the exact MLL gradient
-// (M = (alpha alpha^T - A^{-1}) / 2 needs the whole inverse). Both passes are
-// n^3 / 6 contiguous dot products: U = L^{-T} (upper triangular, row j is
-// column j of L^{-1}), then A^{-1}[a, b] = sum_{i >= a} U[a, i] U[b, i] for b <= a.
+// (M = (alpha alpha^T - A^{-1}) / 2 needs the whole inverse). Above a few
+// dozen rows it runs blocked in the GEMM arena (algorithms/choleskyInverse.ts);
+// below, and when the arena is unavailable, as contiguous dot products:
+// U = L^{-T} (upper triangular, row j is column j of L^{-1}), then
+// A^{-1}[a, b] = sum_{i >= a} U[a, i] U[b, i] for b <= a, n^3 / 3 in all.
 
+import { choleskyInverseBlocked } from "../algorithms/choleskyInverse";
 import { type Mat, dotAt, mat } from "../algorithms/matrix";
+import { WASM_MIN_WORK } from "../algorithms/wasmGemm";
 
 /** shapes: L [n, n] lower triangular -> A^{-1} [n, n] symmetric */
 export function choleskyInverse(L: Mat): Mat {
+  const n = L.rows;
+  if ((n * n * n) / 3 >= WASM_MIN_WORK) {
+    const blocked = choleskyInverseBlocked(L);
+    if (blocked) return blocked;
+  }
+  return choleskyInversePlain(L);
+}
+
+/** The dot-product version (the reference the blocked one is tested against). shapes: L [n, n] -> [n, n] */
+export function choleskyInversePlain(L: Mat): Mat {
   const n = L.rows;
   const Ld = L.data;
   // U[j, i] = (L^{-1})[i, j]: forward substitution for column j of L^{-1}.
