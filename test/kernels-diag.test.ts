@@ -23,6 +23,7 @@ const base: Record<string, Make> = {
   polynomial: () => new K.PolynomialKernel({ power: 2 }).initialize({ offset: 0.5 }),
   cosine: () => new K.CosineKernel().initialize({ periodLength: 1.7 }),
   activeDims: () => new K.RBFKernel({ activeDims: [1] }).initialize({ lengthscale: 0.5 }),
+  spectralMixture: () => new K.SpectralMixtureKernel({ numMixtures: 3, ardNumDims: 2 }).initialize({ mixtureMeans: [0.3, 0.1, 0.5, 0.2, 0.05, 0.4], mixtureScales: [0.4, 0.2, 0.9, 0.3, 0.6, 0.1] }),
 };
 
 function compositions(): [string, Make][] {

@@ -26,3 +26,5 @@ export { MultitaskKernel } from "./MultitaskKernel";
 export type { MultitaskOptions } from "./MultitaskKernel";
 export { diagBackward } from "./diagBackward";
 export { inputGradient } from "./inputGradient";
+export { SpectralMixtureKernel } from "./SpectralMixtureKernel";
+export type { SpectralMixtureOptions } from "./SpectralMixtureKernel";

@@ -117,3 +117,46 @@ export function polynomialProfile(power: number): Profile {
     tf: (tf, s, [offset]) => tf.pow(tf.add(s, offset), power),
   };
 }
+
+/**
+ * One dimension of GPyTorch's spectral mixture kernel:
+ * k(s) = sum_q w_q exp(-a_q s) cos(b_q r), r = sqrt(s), s = (x_d - x'_d)^2
+ * of raw (unscaled) one-column features. Params, in this order: the Q weights
+ * w_q, the Q decays a_q = 2 pi^2 scale_qd^2, the Q angular frequencies
+ * b_q = 2 pi mean_qd. The kernel multiplies one such factor per dimension.
+ */
+export function spectralMixtureProfile(numMixtures: number): Profile {
+  const Q = numMixtures;
+  if (!Number.isInteger(Q) || Q < 1) throw new RangeError(`spectral mixture needs a positive integer number of mixtures, got ${Q}`);
+  const w = (v: ProfileVars, q: number) => v.p[q];
+  const a = (v: ProfileVars, q: number) => v.p[Q + q];
+  const b = (v: ProfileVars, q: number) => v.p[2 * Q + q];
+  const qs = Array.from({ length: Q }, (_, q) => q);
+  return {
+    name: `spectralMixture${Q}`,
+    numParams: 3 * Q,
+    prelude: (v) =>
+      [`const ${v.tmp}r = Math.sqrt(${v.s});`, ...qs.map((q) => `const ${v.tmp}e${q} = Math.exp(-${a(v, q)} * ${v.s}), ${v.tmp}c${q} = Math.cos(${b(v, q)} * ${v.tmp}r);`)].join(" "),
+    value: (v) => `(${qs.map((q) => `${w(v, q)} * ${v.tmp}e${q} * ${v.tmp}c${q}`).join(" + ")})`,
+    // d/ds cos(b r) = -b sin(b r) / (2 r) -> -b^2 / 2 as r -> 0.
+    dValue: (v) =>
+      `(${qs
+        .map((q) => `${w(v, q)} * ${v.tmp}e${q} * (-${a(v, q)} * ${v.tmp}c${q} - (${v.tmp}r > 0 ? ${b(v, q)} * Math.sin(${b(v, q)} * ${v.tmp}r) / (2 * ${v.tmp}r) : ${b(v, q)} * ${b(v, q)} / 2))`)
+        .join(" + ")})`,
+    dParams: (v) => [
+      ...qs.map((q) => `(${v.tmp}e${q} * ${v.tmp}c${q})`),
+      ...qs.map((q) => `(-${w(v, q)} * ${v.s} * ${v.tmp}e${q} * ${v.tmp}c${q})`),
+      ...qs.map((q) => `(-${w(v, q)} * ${v.tmp}r * ${v.tmp}e${q} * Math.sin(${b(v, q)} * ${v.tmp}r))`),
+    ],
+    tf: (tf, s, params) => {
+      // r from a floored s keeps d cos(b r)/ds finite at s = 0 for tf.grads.
+      const r = tf.sqrt(tf.maximum(s, 1e-30));
+      let k: ReturnType<typeof tf.mul> | null = null;
+      for (let q = 0; q < Q; q++) {
+        const term = tf.mul(params[q], tf.mul(tf.exp(tf.neg(tf.mul(s, params[Q + q]))), tf.cos(tf.mul(r, params[2 * Q + q]))));
+        k = k ? tf.add(k, term) : term;
+      }
+      return k as ReturnType<typeof tf.mul>;
+    },
+  };
+}
