@@ -6,14 +6,22 @@
 // KC; and a plain-JS kernel (one dot product per output) for small
 // products, for the column fringe and where WebAssembly SIMD is missing.
 //
-// The WebAssembly kernel reads and writes one private memory (the arena):
-// callers copy operands in with `arena(size)` (row strides from
-// paddedStride for wide blocks), call `gemm` with element offsets and row
-// strides, and copy results out. Each output sums its terms in order, one
-// accumulator per KC-term chunk, so results differ from a naive loop only by
-// rounding.
+// The WebAssembly kernel reads and writes one memory (the arena), shared
+// with the GEMM worker threads (gemmPool.ts) that split large products
+// between them: callers copy operands in with `arena(size)` (row strides
+// from paddedStride for wide blocks), call `gemm` with element offsets and
+// row strides, and copy results out. Each output sums its terms in order,
+// one accumulator per KC-term chunk, whichever thread computes it, so results
+// differ from a naive loop only by rounding.
+//
+// Memory layout: the pool's control block, one packing strip per thread,
+// then the arena's f64s.
 
 import { Code, F64, I32, Simd, V128, buildModule, uleb } from "../reductions/wasm/binary";
+import { type GemmRun, PACK_BYTES, gemmBlock, gemmJs } from "./gemmBlock";
+import { CONTROL_BYTES, type GemmPool, ensureWorkers, gemmThreadCount, parallelGemm, workerStats } from "./gemmPool";
+
+export { gemmJs };
 
 /**
  * The arena grows to at most this many bytes and never shrinks (WebAssembly
@@ -21,6 +29,10 @@ import { Code, F64, I32, Simd, V128, buildModule, uleb } from "../reductions/was
  * the JS kernel.
  */
 const ARENA_MAX_BYTES = 256 * 2 ** 20;
+/** Pages the shared memory may grow to (the arena cap plus the header). */
+const MAX_PAGES = ARENA_MAX_BYTES / 65536 + 64;
+/** Packing strips reserved: one per thread, at most this many threads. */
+const MAX_THREADS = 64;
 /** Below this many multiply-adds the copies cost more than the kernel saves. */
 export const WASM_MIN_WORK = 1 << 15;
 
@@ -62,10 +74,6 @@ const P = { n: 0, m: 1, k: 2, a: 3, lda: 4, b: 5, ldb: 6, c: 7, ldc: 8, alpha: 9
 const PARAM_COUNT = 11;
 /** Rows per register tile: 2 * ROWS f64x2 accumulators plus the B pair and the splat fit the 16 vector registers. */
 const ROWS = 4;
-/** Rows of B per kernel call: a packed [KC, 4] strip (8 KiB) and R rows of A (8 KiB per 4) stay in L1. */
-const KC = 256;
-/** Bytes reserved at the start of the memory for the packed strip. */
-const PACK_BYTES = KC * 4 * 8;
 
 /**
  * run(n, m, k, a, lda, b, ldb, c, ldc, alpha, pack): C[0:n, 0:m4] += alpha A B
@@ -180,34 +188,96 @@ function gemmModule(): Uint8Array {
 
 /** The parts of the WebAssembly global used here (Node has it; TypeScript's ES2022 lib does not declare it). */
 interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: ArrayBufferLike;
   grow(pages: number): number;
 }
 const wasmApi = (globalThis as unknown as {
   WebAssembly?: {
-    Memory: new (d: { initial: number }) => WasmMemory;
+    Memory: new (d: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
     Module: new (bytes: Uint8Array) => object;
     Instance: new (m: object, imports: object) => { exports: Record<string, unknown> };
   };
 }).WebAssembly;
 
-type RunFn = (n: number, m: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number, pack: number) => void;
+/**
+ * The module with its memory import declared shared (limits flag 3, with
+ * maximum), as worker threads need; buildModule declares a private one.
+ */
+function sharedMemoryModule(): Uint8Array {
+  const bytes = gemmModule();
+  const plain = [0x02, 0x00, 1];
+  const shared = [0x02, 0x03, 1, ...uleb(MAX_PAGES)];
+  // The import section is the second section: id 2, size, count 1, "env", "mem", kind + limits.
+  const at = 8 + 2 + bytes[9]; // after the header and the (short) type section
+  if (bytes[8] !== 1 || bytes[9] > 127 || bytes[at] !== 2) throw new Error("unexpected module layout");
+  const head = [1, 3, ...Array.from(new TextEncoder().encode("env")), 3, ...Array.from(new TextEncoder().encode("mem"))];
+  const body = Array.from(bytes.subarray(at + 2, at + 2 + head.length + plain.length));
+  if (bytes[at + 1] !== head.length + plain.length || body.join() !== [...head, ...plain].join()) throw new Error("unexpected import section layout");
+  const section = [2, head.length + shared.length, ...head, ...shared];
+  return Uint8Array.from([...bytes.subarray(0, at), ...section, ...bytes.subarray(at + 2 + head.length + plain.length)]);
+}
 
-let wasm: { memory: WasmMemory; run: RunFn } | null | undefined;
+interface Kernel {
+  memory: WasmMemory;
+  run: GemmRun;
+  /** Byte offset of arena element 0. */
+  base: number;
+  /** The worker pool on the shared memory (null: private memory, one thread). */
+  pool: GemmPool | null;
+}
+
+let wasm: Kernel | null | undefined;
 let view = new Float64Array(0);
 
 /** The compiled kernel, or null where WebAssembly SIMD is unavailable. */
-function kernel(): { memory: WasmMemory; run: RunFn } | null {
+function kernel(): Kernel | null {
   if (wasm !== undefined) return wasm;
   if (!wasmApi || process.env.GPLAB_GEMM_WASM === "0") return (wasm = null);
+  const threads = Math.min(MAX_THREADS, gemmThreadCount());
+  const base = CONTROL_BYTES + threads * PACK_BYTES;
   try {
-    const memory = new wasmApi.Memory({ initial: 1 });
-    const instance = new wasmApi.Instance(new wasmApi.Module(gemmModule()), { env: { mem: memory } });
-    wasm = { memory, run: instance.exports.run as RunFn };
+    const module = new wasmApi.Module(sharedMemoryModule());
+    const memory = new wasmApi.Memory({ initial: Math.ceil(base / 65536) + 1, maximum: MAX_PAGES, shared: true });
+    const run = new wasmApi.Instance(module, { env: { mem: memory } }).exports.run as GemmRun;
+    const pool: GemmPool = { memory, module, base, packAt: CONTROL_BYTES, packBytes: PACK_BYTES, threads, workers: [], seq: 0 };
+    wasm = { memory, run, base, pool };
   } catch {
-    wasm = null;
+    // No shared WebAssembly memory here: a private one, one thread.
+    try {
+      const memory = new wasmApi.Memory({ initial: Math.ceil(base / 65536) + 1 });
+      const run = new wasmApi.Instance(new wasmApi.Module(gemmModule()), { env: { mem: memory } }).exports.run as GemmRun;
+      wasm = { memory, run, base, pool: null };
+    } catch {
+      wasm = null;
+    }
   }
   return wasm;
+}
+
+/**
+ * Threads the GEMM may use (the main thread included); returns the previous
+ * value. For comparing one thread with many in tests and benchmarks.
+ */
+export function setGemmThreads(threads: number): number {
+  const pool = kernel()?.pool;
+  if (!pool) return 1;
+  const before = pool.threads;
+  // At most one thread per packing strip reserved at start.
+  pool.threads = Math.max(1, Math.min(Math.floor(threads), (pool.base - pool.packAt) / PACK_BYTES));
+  return before;
+}
+
+/**
+ * The GEMM's threads: how many it may use, how many worker threads are
+ * running, and how many pieces of products they have worked so far.
+ * `start` starts the workers now rather than at the first large product.
+ */
+export function gemmThreads(options: { start?: boolean } = {}): { threads: number; workersReady: number; workerPieces: number } {
+  const pool = kernel()?.pool;
+  if (!pool) return { threads: 1, workersReady: 0, workerPieces: 0 };
+  if (options.start) ensureWorkers(pool);
+  const s = workerStats(pool);
+  return { threads: pool.threads, workersReady: s.ready, workerPieces: s.pieces };
 }
 
 /**
@@ -241,19 +311,22 @@ export function takeRows(mem: Float64Array, off: number, ld: number, rows: numbe
  */
 export function arena(size: number): Float64Array | null {
   const k = kernel();
-  const bytes = PACK_BYTES + size * 8;
-  if (!k || bytes > ARENA_MAX_BYTES) return null;
+  if (!k) return null;
+  const bytes = k.base + size * 8;
+  if (bytes > k.base + ARENA_MAX_BYTES) return null;
   const have = k.memory.buffer.byteLength;
   if (bytes > have) k.memory.grow(Math.ceil((bytes - have) / 65536));
-  // The view starts after the packing strip; its length is whatever the memory holds.
-  if (view.buffer !== k.memory.buffer) view = new Float64Array(k.memory.buffer, PACK_BYTES);
+  // The view starts after the header; its length is whatever the memory holds.
+  const buffer = k.memory.buffer;
+  if (view.buffer !== buffer) view = new Float64Array(buffer, k.base);
   return view;
 }
 
 /**
  * C += alpha * A B on one Float64Array (offsets and row strides in elements).
  * shapes: A [n, k], B [k, m], C [n, m]. `mem` must be the arena for the
- * WebAssembly kernel; any other array takes the JS kernel.
+ * WebAssembly kernel (large products then run on every thread); any other
+ * array takes the JS kernel.
  */
 export function gemm(
   mem: Float64Array, n: number, m: number, k: number,
@@ -262,28 +335,9 @@ export function gemm(
   if (n <= 0 || m <= 0 || k <= 0) return;
   const w = wasm;
   if (w && mem === view && mem.buffer === w.memory.buffer) {
-    const at = (off: number) => PACK_BYTES + off * 8;
-    for (let p0 = 0; p0 < k; p0 += KC) {
-      w.run(n, m, Math.min(KC, k - p0), at(a + p0), lda * 8, at(b + p0 * ldb), ldb * 8, at(c), ldc * 8, alpha, 0);
-    }
-    const m4 = m & ~3;
-    if (m4 < m) gemmJs(mem, n, m, k, a, lda, b, ldb, c, ldc, alpha, m4);
+    if (w.pool && parallelGemm(w.pool, w.run, mem, n, m, k, a, lda, b, ldb, c, ldc, alpha)) return;
+    gemmBlock(w.run, mem, w.base, CONTROL_BYTES, n, m, k, a, lda, b, ldb, c, ldc, alpha);
     return;
   }
   gemmJs(mem, n, m, k, a, lda, b, ldb, c, ldc, alpha, 0);
-}
-
-/** Columns [j0, m) of C += alpha A B in plain JS, the same summation order as the WebAssembly kernel. */
-export function gemmJs(
-  mem: Float64Array, n: number, m: number, k: number,
-  a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number, j0: number,
-): void {
-  for (let i = 0; i < n; i++) {
-    const ai = a + i * lda, ci = c + i * ldc;
-    for (let j = j0; j < m; j++) {
-      let s = 0;
-      for (let p = 0, bp = b + j; p < k; p++, bp += ldb) s += mem[ai + p] * mem[bp];
-      mem[ci + j] += alpha * s;
-    }
-  }
 }

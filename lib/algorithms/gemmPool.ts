@@ -1,0 +1,147 @@
+// The GEMM on every core: worker threads that instantiate the same
+// WebAssembly kernel on the same shared memory (the arena) and take pieces
+// of C (row blocks or column strips) from a shared counter, as the fused
+// reductions' pool does. The main thread publishes a product, works pieces
+// itself, then waits until all are done: synchronous for the caller, and
+// never slower than one thread by more than the dispatch (a worker that
+// wakes late finds nothing left). Products below PARALLEL_MIN_WORK
+// multiply-adds stay on the calling thread.
+//
+// Control block (the first CONTROL_BYTES of the memory):
+//   bytes 0-7   claim word: job sequence << 32 | piece count << 16 | next piece
+//   bytes 8-11  job sequence (Atomics.wait / notify), 12-15 pieces done
+//   bytes 16-59 the product: n m k a lda b ldb c ldc rows? pieceSize (i32)
+//   bytes 64-71 alpha (f64)
+//   bytes 80-83 pieces worked by worker threads, 84-87 workers ready
+// A piece is claimed by compare-exchange on the claim word, so a thread that
+// read a finished job's word can never claim a piece of the next job.
+
+import * as os from "node:os";
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
+import { type GemmRun, gemmBlock } from "./gemmBlock";
+
+export const CONTROL_BYTES = 128;
+/** Below this many multiply-adds a product stays on one thread (~50 us of work). */
+export const PARALLEL_MIN_WORK = 1 << 19;
+/** Pieces per thread: spare pieces let a thread that starts late still help. */
+const PIECES_PER_THREAD = 4;
+const SEQ = 2, DONE = 3, PARAMS = 4;
+/** i32 slots of the worker statistics. */
+export const WORKER_PIECES = 20, WORKERS_READY = 21;
+
+/** Pieces worked by worker threads so far, and how many workers are running. */
+export function workerStats(pool: GemmPool): { pieces: number; ready: number } {
+  const i32 = new Int32Array(pool.memory.buffer, 0, CONTROL_BYTES / 4);
+  return { pieces: Atomics.load(i32, WORKER_PIECES), ready: Atomics.load(i32, WORKERS_READY) };
+}
+
+/** Threads to use: GPLAB_THREADS, else every core (as the reductions' pool). */
+export function gemmThreadCount(): number {
+  const fromEnv = Number(process.env.GPLAB_THREADS);
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  return Math.max(1, os.availableParallelism ? os.availableParallelism() : os.cpus().length);
+}
+
+/** The shared state of one arena's pool. */
+export interface GemmPool {
+  readonly memory: { buffer: ArrayBufferLike };
+  readonly module: object;
+  /** Byte offset of arena element 0. */
+  readonly base: number;
+  /** Byte offset of thread t's packing strip: packAt + t * PACK_BYTES. */
+  readonly packAt: number;
+  readonly packBytes: number;
+  /** Threads that may work a product, the main thread included. */
+  threads: number;
+  workers: Worker[];
+  seq: number;
+}
+
+/** Starts the worker threads up to pool.threads - 1 (each joins when it is ready). */
+export function ensureWorkers(pool: GemmPool): void {
+  while (pool.workers.length < pool.threads - 1) {
+    const index = pool.workers.length + 1;
+    const w = new Worker(path.join(__dirname, "gemmWorker.js"), {
+      workerData: { memory: pool.memory, module: pool.module, base: pool.base, pack: pool.packAt + index * pool.packBytes },
+    });
+    w.unref();
+    w.on("error", (err) => {
+      // A failed worker is dropped: the main thread claims whatever it would have.
+      pool.workers = pool.workers.filter((x) => x !== w);
+      process.emitWarning(`gplab GEMM worker failed: ${err.message}`);
+    });
+    pool.workers.push(w);
+  }
+}
+
+/**
+ * C += alpha A B split over the pool's threads; false (nothing done) when the
+ * product is too small to be worth it. Offsets and strides in elements.
+ */
+export function parallelGemm(
+  pool: GemmPool, run: GemmRun, mem: Float64Array,
+  n: number, m: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number,
+): boolean {
+  const work = n * m * k;
+  if (pool.threads < 2 || work < PARALLEL_MIN_WORK) return false;
+  // Split the longer side, in whole 4-row tiles or 4-column strips.
+  const rowUnits = Math.ceil(n / 4), colUnits = m >> 2;
+  const byRows = rowUnits >= colUnits;
+  const units = byRows ? rowUnits : colUnits;
+  const pieces = Math.min(units, pool.threads * PIECES_PER_THREAD, 0xffff);
+  if (pieces < 2) return false;
+  ensureWorkers(pool);
+  const pieceSize = 4 * Math.ceil(units / pieces);
+  const count = Math.ceil((byRows ? n : m & ~3) / pieceSize);
+  const buf = pool.memory.buffer;
+  const i32 = new Int32Array(buf, 0, CONTROL_BYTES / 4);
+  const claim = new BigInt64Array(buf, 0, 1);
+  i32.set([n, m, k, a, lda, b, ldb, c, ldc, byRows ? 1 : 0, pieceSize], PARAMS);
+  new Float64Array(buf, 64, 1)[0] = alpha;
+  pool.seq = (pool.seq + 1) >>> 0;
+  Atomics.store(i32, DONE, 0);
+  Atomics.store(claim, 0, (BigInt(pool.seq) << 32n) | (BigInt(count) << 16n));
+  Atomics.add(i32, SEQ, 1);
+  Atomics.notify(i32, SEQ);
+  workPieces(i32, claim, (piece) => runPiece(run, mem, pool.base, pool.packAt, i32, piece));
+  for (;;) {
+    const done = Atomics.load(i32, DONE);
+    if (done >= count) break;
+    Atomics.wait(i32, DONE, done, 5);
+  }
+  return true;
+}
+
+/**
+ * Claims pieces of the published product until none is left, running each
+ * with `work` and counting it done (the last one wakes the main thread).
+ */
+export function workPieces(i32: Int32Array, claim: BigInt64Array, work: (piece: number) => void): void {
+  for (;;) {
+    const w = Atomics.load(claim, 0);
+    const next = Number(w & 0xffffn), count = Number((w >> 16n) & 0xffffn);
+    if (next >= count) return;
+    if (Atomics.compareExchange(claim, 0, w, w + 1n) !== w) continue;
+    try {
+      work(next);
+    } finally {
+      if (Atomics.add(i32, DONE, 1) + 1 === count) Atomics.notify(i32, DONE);
+    }
+  }
+}
+
+/** Runs piece `piece` of the product described in the control block. */
+export function runPiece(run: GemmRun, mem: Float64Array, base: number, pack: number, i32: Int32Array, piece: number): void {
+  const [n, m, k, a, lda, b, ldb, c, ldc, byRows, size] = i32.subarray(PARAMS, PARAMS + 11);
+  const alpha = new Float64Array(i32.buffer, 64, 1)[0];
+  const s = piece * size;
+  if (byRows) {
+    const rows = Math.min(size, n - s);
+    gemmBlock(run, mem, base, pack, rows, m, k, a + s * lda, lda, b, ldb, c + s * ldc, ldc, alpha);
+  } else {
+    // The last strip also takes the m mod 4 fringe columns.
+    const end = s + size >= (m & ~3) ? m : s + size;
+    gemmBlock(run, mem, base, pack, n, end - s, k, a, lda, b + s, ldb, c + s, ldc, alpha);
+  }
+}

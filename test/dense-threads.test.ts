@@ -1,0 +1,128 @@
+// The GEMM on worker threads (gemmPool.ts) against the same GEMM on one
+// thread and against plain loops: every output is summed by one thread in
+// the same order, so the threaded results must equal the single-threaded
+// ones bit for bit, for odd shapes split by rows and by columns (with the
+// m mod 4 fringe), and for the Cholesky factor, the triangular solves and
+// the Cholesky inverse built on it, at n = 1, 7, 100, 800.
+
+import * as assert from "node:assert/strict";
+import { test } from "node:test";
+import { choleskyInverseBlocked } from "../lib/algorithms/choleskyInverse";
+import { choleskyWithJitter, solveLower, solveLowerTransposed } from "../lib/algorithms/cholesky";
+import { type Mat, mat, matmulMat } from "../lib/algorithms/matrix";
+import { PARALLEL_MIN_WORK } from "../lib/algorithms/gemmPool";
+import { arena, gemm, gemmThreads, setGemmThreads } from "../lib/algorithms/wasmGemm";
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+}
+
+function random(rows: number, cols: number, seed: number): Mat {
+  return mat(rows, cols, Float64Array.from({ length: rows * cols }, rng(seed)));
+}
+
+/** Runs f with the GEMM limited to `threads` threads. */
+function withThreads<T>(threads: number, f: () => T): T {
+  const before = setGemmThreads(threads);
+  try {
+    return f();
+  } finally {
+    setGemmThreads(before);
+  }
+}
+
+function sameBits(a: Float64Array, b: Float64Array, what: string): void {
+  assert.equal(a.length, b.length, what);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) assert.fail(`${what}: element ${i} is ${a[i]} threaded, ${b[i]} on one thread`);
+}
+
+/** The worker threads are up (they start at the first large product; wait for them so the tests below use them). */
+async function workersStarted(): Promise<void> {
+  gemmThreads({ start: true });
+  for (let t = 0; t < 400 && gemmThreads().workersReady < gemmThreads().threads - 1; t++) await new Promise((r) => setTimeout(r, 25));
+}
+
+test("threaded gemm equals one thread bit for bit and a plain loop to rounding, odd shapes split by rows and by columns", async () => {
+  setGemmThreads(Math.max(2, gemmThreads().threads));
+  await workersStarted();
+  // [n, m, k]: rows split (fringe columns in JS), columns split (the last strip takes the fringe), k above one 256-term chunk.
+  const shapes: [number, number, number][] = [[800, 7, 101], [7, 801, 100], [101, 103, 61], [1, 800, 800], [800, 1, 800], [800, 800, 1], [333, 257, 517]];
+  for (const [n, m, k] of shapes) {
+    assert.ok(n * m * k >= PARALLEL_MIN_WORK, `${n} x ${m} x ${k} takes the threaded path`);
+    const A = random(n, k, n + 1), B = random(k, m, m + 2), C0 = random(n, m, k + 3);
+    const run = (threads: number) =>
+      withThreads(threads, () => {
+        const mem = arena(n * k + k * m + n * m)!;
+        mem.set(A.data, 0);
+        mem.set(B.data, n * k);
+        mem.set(C0.data, n * k + k * m);
+        gemm(mem, n, m, k, 0, k, n * k, m, n * k + k * m, m, -0.75);
+        return mem.slice(n * k + k * m, n * k + k * m + n * m);
+      });
+    const threaded = run(2), single = run(1);
+    sameBits(threaded, single, `${n} x ${m} x ${k}`);
+    let err = 0;
+    for (let i = 0; i < n; i += Math.max(1, n >> 4)) {
+      for (let j = 0; j < m; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += A.data[i * k + p] * B.data[p * m + j];
+        err = Math.max(err, Math.abs(C0.data[i * m + j] - 0.75 * s - threaded[i * m + j]));
+      }
+    }
+    assert.ok(err < 1e-11, `${n} x ${m} x ${k}: ${err}`);
+  }
+});
+
+test("the worker threads work pieces of large products", async () => {
+  setGemmThreads(Math.max(2, gemmThreads().threads));
+  await workersStarted();
+  assert.ok(gemmThreads().workersReady >= 1, "a GEMM worker thread started");
+  const before = gemmThreads().workerPieces;
+  const n = 600;
+  const A = random(n, n, 1);
+  // A few products of ~2 x 10^8 multiply-adds: tens of milliseconds each, 4 pieces per thread.
+  for (let r = 0; r < 5 && gemmThreads().workerPieces === before; r++) matmulMat(A, A);
+  assert.ok(gemmThreads().workerPieces > before, "no piece was worked by a worker thread");
+});
+
+test("Cholesky, triangular solves and the Cholesky inverse: threaded equals one thread bit for bit at n = 1, 7, 100, 800", async () => {
+  await workersStarted();
+  for (const n of [1, 7, 100, 800]) {
+    const G = random(n, n + 3, 40 + n);
+    const K = mat(n, n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j <= i; j++) {
+        let s = 0;
+        for (let p = 0; p < n + 3; p++) s += G.data[i * (n + 3) + p] * G.data[j * (n + 3) + p];
+        K.data[i * n + j] = K.data[j * n + i] = s;
+      }
+      K.data[i * n + i] += 0.3;
+    }
+    const B = random(n, 37, 9);
+    const results = [2, 1].map((threads) =>
+      withThreads(threads, () => {
+        const L = choleskyWithJitter(K).L;
+        return { L, X: solveLower(L, B), Y: solveLowerTransposed(L, B), inv: choleskyInverseBlocked(L)! };
+      }),
+    );
+    const [t2, t1] = results;
+    sameBits(t2.L.data, t1.L.data, `Cholesky n ${n}`);
+    sameBits(t2.X.data, t1.X.data, `solveLower n ${n}`);
+    sameBits(t2.Y.data, t1.Y.data, `solveLowerTransposed n ${n}`);
+    sameBits(t2.inv.data, t1.inv.data, `inverse n ${n}`);
+    // And the solve really solves: L X = B.
+    let err = 0;
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < 37; c++) {
+        let s = 0;
+        for (let k = 0; k <= i; k++) s += t2.L.data[i * n + k] * t2.X.data[k * 37 + c];
+        err = Math.max(err, Math.abs(s - B.data[i * 37 + c]));
+      }
+    }
+    assert.ok(err < 1e-9, `n ${n}: |L X - B| = ${err}`);
+  }
+});
