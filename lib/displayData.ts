@@ -11,6 +11,8 @@ export interface HyperparameterRow {
   shape: number[];
   /** e.g. "Positive (softplus)", "GreaterThan(1e-4)". */
   constraint: string;
+  /** The attached prior(s), e.g. "GammaPrior(concentration=3, rate=6)"; absent without one. */
+  prior?: string;
 }
 
 export interface KernelDisplayData {

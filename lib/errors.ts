@@ -29,3 +29,6 @@ export class InterruptedError extends GPLabError {}
 
 /** Bad argument values (unknown backend name, negative sizes, ...). */
 export class ArgumentError extends GPLabError {}
+
+/** A prior evaluated outside its support where GPyTorch (torch validation) raises. */
+export class PriorSupportError extends GPLabError {}

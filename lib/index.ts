@@ -21,5 +21,6 @@ export * as means from "./means";
 export * as likelihoods from "./likelihoods";
 export * as distributions from "./distributions";
 export * as mlls from "./mlls";
+export * as priors from "./priors";
 export * as variational from "./variational";
 export * as train from "./train";

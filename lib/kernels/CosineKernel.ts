@@ -1,13 +1,16 @@
 import type { Mat } from "../algorithms/matrix";
 import { type Constraint, Positive } from "../constraints/Interval";
 import { Parameter } from "../module/Parameter";
+import type { Prior } from "../priors/Prior";
 import { cosineProfile } from "../reductions/profiles";
 import { Kernel, type KernelOptions, scaledFeatures } from "./Kernel";
 import { KernelFormula } from "./KernelFormula";
 import { lengthscaleBackward } from "./stationary";
 
-export interface CosineOptions extends Omit<KernelOptions, "ardNumDims" | "lengthscaleConstraint"> {
+export interface CosineOptions extends Omit<KernelOptions, "ardNumDims" | "lengthscaleConstraint" | "lengthscalePrior"> {
   periodLengthConstraint?: Constraint;
+  /** Prior on the period length (GPyTorch's period_length_prior). */
+  periodLengthPrior?: Prior;
 }
 
 /** cos(pi ||x - x'|| / p) (GPyTorch's CosineKernel, one period length). */
@@ -18,6 +21,7 @@ export class CosineKernel extends Kernel {
   constructor(options: CosineOptions = {}) {
     super(options);
     this.rawPeriodLength = this.registerParameter("rawPeriodLength", new Parameter([1, 1], options.periodLengthConstraint ?? new Positive()));
+    this.registerPrior("periodLengthPrior", options.periodLengthPrior, this.rawPeriodLength);
   }
 
   get periodLength(): number {

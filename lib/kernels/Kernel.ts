@@ -12,6 +12,7 @@ import { JUPYTER_DISPLAY, type MimeBundle, renderBundle } from "../displayHooks"
 import { ArgumentError, ShapeError } from "../errors";
 import { Module } from "../module/Module";
 import { Parameter } from "../module/Parameter";
+import type { Prior } from "../priors/Prior";
 import type { LinearOperator } from "../operators/LinearOperator";
 import type { ReductionOptions } from "../reductions/engine";
 import { sharedF64 } from "../reductions/fusedExecutor";
@@ -26,6 +27,8 @@ export interface KernelOptions {
   activeDims?: number[];
   /** Constraint of the lengthscale (default Positive). */
   lengthscaleConstraint?: Constraint;
+  /** Prior on the (constrained) lengthscale, added to the MLL (GPyTorch's lengthscale_prior). */
+  lengthscalePrior?: Prior;
   /**
    * [b]: b independent kernels in one module (GPyTorch's batch_shape), e.g.
    * one per latent function of a multitask GP. Parameters get a leading
@@ -202,7 +205,9 @@ export abstract class Kernel extends Module {
 
   /** A Positive-by-default lengthscale of GPyTorch's shape [1, ardNumDims or 1]. */
   protected makeLengthscale(options: KernelOptions): Parameter {
-    return this.registerParameter("rawLengthscale", new Parameter([1, this.ardNumDims ?? 1], options.lengthscaleConstraint ?? new Positive()));
+    const p = this.registerParameter("rawLengthscale", new Parameter([1, this.ardNumDims ?? 1], options.lengthscaleConstraint ?? new Positive()));
+    this.registerPrior("lengthscalePrior", options.lengthscalePrior, p);
+    return p;
   }
 }
 

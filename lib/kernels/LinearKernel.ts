@@ -1,13 +1,16 @@
 import type { Mat } from "../algorithms/matrix";
 import { type Constraint, Positive } from "../constraints/Interval";
 import { Parameter } from "../module/Parameter";
+import type { Prior } from "../priors/Prior";
 import { identityProfile } from "../reductions/profiles";
 import { Kernel, type KernelOptions, featureArray } from "./Kernel";
 import { KernelFormula } from "./KernelFormula";
 
-export interface LinearOptions extends Omit<KernelOptions, "ardNumDims" | "lengthscaleConstraint"> {
+export interface LinearOptions extends Omit<KernelOptions, "ardNumDims" | "lengthscaleConstraint" | "lengthscalePrior"> {
   variance?: number;
   varianceConstraint?: Constraint;
+  /** Prior on the variance (GPyTorch's variance_prior). */
+  variancePrior?: Prior;
 }
 
 /** variance * x^T x' (GPyTorch's LinearKernel: no offset, no lengthscale). */
@@ -18,6 +21,7 @@ export class LinearKernel extends Kernel {
   constructor(options: LinearOptions = {}) {
     super(options);
     this.rawVariance = this.registerParameter("rawVariance", new Parameter([1, 1], options.varianceConstraint ?? new Positive(), options.variance));
+    this.registerPrior("variancePrior", options.variancePrior, this.rawVariance);
   }
 
   get variance(): number {

@@ -1,12 +1,15 @@
 import type { Mat } from "../algorithms/matrix";
 import { type Constraint, Positive } from "../constraints/Interval";
 import { Parameter } from "../module/Parameter";
+import type { Prior } from "../priors/Prior";
 import { periodicProfile } from "../reductions/profiles";
 import { Kernel, type KernelOptions, scaledFeatures } from "./Kernel";
 import { KernelFormula } from "./KernelFormula";
 
 export interface PeriodicOptions extends KernelOptions {
   periodLengthConstraint?: Constraint;
+  /** Prior on the period length(s) (GPyTorch's period_length_prior). */
+  periodLengthPrior?: Prior;
 }
 
 /**
@@ -24,6 +27,7 @@ export class PeriodicKernel extends Kernel {
     super(options);
     this.rawLengthscale = this.makeLengthscale(options);
     this.rawPeriodLength = this.registerParameter("rawPeriodLength", new Parameter([1, this.ardNumDims ?? 1], options.periodLengthConstraint ?? new Positive()));
+    this.registerPrior("periodLengthPrior", options.periodLengthPrior, this.rawPeriodLength);
   }
 
   get lengthscale(): number[] {

@@ -2,15 +2,18 @@ import type { Mat } from "../algorithms/matrix";
 import { type Constraint, Positive } from "../constraints/Interval";
 import { ArgumentError } from "../errors";
 import { Parameter } from "../module/Parameter";
+import type { Prior } from "../priors/Prior";
 import { polynomialProfile } from "../reductions/profiles";
 import { Kernel, type KernelOptions, featureArray } from "./Kernel";
 import { KernelFormula } from "./KernelFormula";
 
-export interface PolynomialOptions extends Omit<KernelOptions, "ardNumDims" | "lengthscaleConstraint"> {
+export interface PolynomialOptions extends Omit<KernelOptions, "ardNumDims" | "lengthscaleConstraint" | "lengthscalePrior"> {
   /** Integer power >= 1 (required, like GPyTorch). */
   power: number;
   offset?: number;
   offsetConstraint?: Constraint;
+  /** Prior on the offset (GPyTorch's offset_prior). */
+  offsetPrior?: Prior;
 }
 
 /** (x^T x' + offset)^power. */
@@ -26,6 +29,7 @@ export class PolynomialKernel extends Kernel {
     }
     this.power = options.power;
     this.rawOffset = this.registerParameter("rawOffset", new Parameter([1], options.offsetConstraint ?? new Positive(), options.offset));
+    this.registerPrior("offsetPrior", options.offsetPrior, this.rawOffset);
   }
 
   get offset(): number {

@@ -1,12 +1,15 @@
 import type { Mat } from "../algorithms/matrix";
 import { type Constraint, Positive } from "../constraints/Interval";
 import { Parameter } from "../module/Parameter";
+import type { Prior } from "../priors/Prior";
 import { Kernel } from "./Kernel";
 import type { KernelFormula } from "./KernelFormula";
 
 export interface ScaleOptions {
   outputscale?: number;
   outputscaleConstraint?: Constraint;
+  /** Prior on the outputscale (GPyTorch's outputscale_prior). */
+  outputscalePrior?: Prior;
   /** [b]: one outputscale per batch member (GPyTorch's batch_shape). */
   batchShape?: number[];
 }
@@ -19,6 +22,7 @@ export class ScaleKernel<K extends Kernel = Kernel> extends Kernel {
   constructor(readonly baseKernel: K, options: ScaleOptions = {}) {
     super({ batchShape: options.batchShape });
     this.rawOutputscale = this.registerParameter("rawOutputscale", new Parameter([], options.outputscaleConstraint ?? new Positive(), options.outputscale));
+    this.registerPrior("outputscalePrior", options.outputscalePrior, this.rawOutputscale);
     this.registerModule("baseKernel", baseKernel);
   }
 

@@ -1,6 +1,7 @@
 import { type Constraint, GreaterThan } from "../constraints/Interval";
 import { Module } from "../module/Module";
 import { Parameter } from "../module/Parameter";
+import type { Prior } from "../priors/Prior";
 import { GaussianLikelihoodBase } from "./Likelihood";
 
 export interface GaussianLikelihoodOptions {
@@ -8,6 +9,8 @@ export interface GaussianLikelihoodOptions {
   noise?: number;
   /** Default GreaterThan(1e-4), like GPyTorch. */
   noiseConstraint?: Constraint;
+  /** Prior on the noise variance (GPyTorch's noise_prior, on noiseCovar). */
+  noisePrior?: Prior;
 }
 
 /** One learnt noise variance shared by all points (GPyTorch's HomoskedasticNoise). */
@@ -17,6 +20,7 @@ export class HomoskedasticNoise extends Module {
   constructor(options: GaussianLikelihoodOptions = {}) {
     super();
     this.rawNoise = this.registerParameter("rawNoise", new Parameter([1], options.noiseConstraint ?? new GreaterThan(1e-4), options.noise));
+    this.registerPrior("noisePrior", options.noisePrior, this.rawNoise);
   }
 }
 

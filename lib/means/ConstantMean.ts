@@ -1,12 +1,15 @@
 import type { Mat } from "../algorithms/matrix";
 import { ShapeError } from "../errors";
 import { Parameter } from "../module/Parameter";
+import type { Prior } from "../priors/Prior";
 import { Mean } from "./Mean";
 
 export interface ConstantMeanOptions {
   constant?: number;
   /** [b]: one constant per batch member (GPyTorch's batch_shape). */
   batchShape?: number[];
+  /** Prior on the constant (GPyTorch's constant_prior, registered as "mean_prior"). */
+  constantPrior?: Prior;
 }
 
 /** m(x) = c. GPyTorch 1.12 stores it as "rawConstant" (shape [], unconstrained). */
@@ -17,6 +20,7 @@ export class ConstantMean extends Mean {
     super();
     this.setBatchShape(options.batchShape);
     this.rawConstant = this.registerParameter("rawConstant", new Parameter([], null, options.constant));
+    this.registerPrior("meanPrior", options.constantPrior, this.rawConstant);
   }
 
   get constant(): number {

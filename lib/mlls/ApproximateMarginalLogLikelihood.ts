@@ -1,6 +1,7 @@
 // The shared shape of GPyTorch's variational objectives on a minibatch of B
 // points (x [B, d], y [B] or [B, T]):
 //   value = (sum_{i,t} term(y_it; mean_it, var_it, noise_t)) / B - beta KL / numData
+//           + (sum of the attached priors' log densities) / numData
 // where mean/var are q(f)'s marginals. Subclasses give the per-(point, task)
 // term and its derivatives; the gradient flows back through the marginals
 // (kernel, mean, variational and inducing parameters) and the noise.
@@ -9,6 +10,7 @@
 import { type Mat, mat } from "../algorithms/matrix";
 import { ArgumentError, ShapeError } from "../errors";
 import { taskNoise } from "../likelihoods/taskNoise";
+import { priorLogProb } from "../priors/priorTerms";
 import type { ApproximateGP } from "../models/ApproximateGP";
 import type { Module } from "../module/Module";
 import { type TensorLike, toMat } from "../tensorLike";
@@ -85,7 +87,7 @@ export abstract class ApproximateMarginalLogLikelihood {
       sum += r.expectedLogLik * b;
       kl = r.kl;
     }
-    return (sum - this.beta * kl) / n;
+    return (sum - this.beta * kl) / n + priorLogProb([this.model, this.likelihood]) / this.numData;
   }
 
   /** Model and likelihood parameters, each once (what an optimiser should move). */
@@ -126,6 +128,8 @@ export abstract class ApproximateMarginalLogLikelihood {
       (marg.backward as NonNullable<typeof marg.backward>)(gMean, gVar, klScale);
       noise.backward(dNoise);
     }
-    return { value: sum / B - klScale * kl, expectedLogLik: sum / B, kl };
+    // GPyTorch: log_prior = sum of prior.log_prob(value) / num_data, added to every batch.
+    const logPrior = priorLogProb([this.model, this.likelihood], withGradient ? 1 / this.numData : null);
+    return { value: sum / B - klScale * kl + logPrior / this.numData, expectedLogLik: sum / B, kl };
   }
 }

@@ -9,7 +9,8 @@
 // probe solves K^^{-1} z (z ~ N(0, P), P the preconditioner), SLQ for log det,
 // and the unbiased trace estimate tr(K^^{-1} dK) ~ mean_z (K^^{-1} z)^T dK (P^{-1} z),
 // so M = U W^T with U = [alpha, K^^{-1} Z], W = [alpha / 2, -P^{-1} Z / (2 p)]:
-// rank p + 1, never n x n.
+// rank p + 1, never n x n. Priors attached to the model or likelihood add
+// (sum log p(constrained value)) / n, as GPyTorch does.
 
 import { choleskyLogdet, choleskySolve } from "../algorithms/cholesky";
 import { type Mat, mat } from "../algorithms/matrix";
@@ -19,6 +20,7 @@ import { KernelOperator } from "../kernels/KernelOperator";
 import type { GaussianLikelihoodBase } from "../likelihoods/Likelihood";
 import type { ExactGP } from "../models/ExactGP";
 import type { SolveReport } from "../operators/LinearOperator";
+import { priorLogProb } from "../priors/priorTerms";
 import { choleskyInverse } from "./choleskyInverse";
 
 /**
@@ -35,7 +37,7 @@ export interface MLLOptions {
 }
 
 export interface MLLResult {
-  /** log p(y) / n */
+  /** (log p(y) + sum of the priors' log densities) / n */
   value: number;
   /** How the solve and log-determinant were computed. */
   report: SolveReport | null;
@@ -48,7 +50,7 @@ export class ExactMarginalLogLikelihood {
     if (model.likelihood !== likelihood) throw new ArgumentError("ExactMarginalLogLikelihood: the likelihood must be the model's own likelihood");
   }
 
-  /** GPyTorch's value: log p(y) / n. */
+  /** GPyTorch's value: (log p(y) + sum log prior) / n. */
   async evaluate(options: MLLOptions = {}): Promise<number> {
     return this.compute(false, options).value;
   }
@@ -137,7 +139,8 @@ export class ExactMarginalLogLikelihood {
     }
     let quad = 0;
     for (let i = 0; i < n; i++) quad += sys.residual[i] * alpha[i];
-    const value = (-0.5 * (quad + logdet + n * Math.log(2 * Math.PI))) / n;
+    const logPrior = priorLogProb([model, this.likelihood], withGradient ? 1 / n : null);
+    const value = (-0.5 * (quad + logdet + n * Math.log(2 * Math.PI)) + logPrior) / n;
     return { value, report: this.lastReport };
   }
 }

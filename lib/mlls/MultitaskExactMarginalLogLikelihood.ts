@@ -8,13 +8,14 @@
 //   dL/dB     = 1/2 (alpha^T K_x alpha - sum_a tr(K_x M_a) p_a p_a^T)
 //   dL/dSigma = 1/2 (alpha^T alpha - sum_a tr(M_a) p_a p_a^T)
 //   dL/dm_t   = alpha[:, t]
-// (all divided by n T). Gradients need n <= maxCholeskySize (dense M_a).
+// (all divided by n T). Attached priors add (sum log p) / (n T). Gradients need n <= maxCholeskySize (dense M_a).
 
 import { type SolveOptions } from "../algorithms/settings";
 import { ArgumentError } from "../errors";
 import { KernelOperator } from "../kernels/KernelOperator";
 import type { MultitaskGaussianLikelihood } from "../likelihoods/MultitaskGaussianLikelihood";
 import type { MultitaskExactGP } from "../models/MultitaskExactGP";
+import { priorLogProb } from "../priors/priorTerms";
 
 export class MultitaskExactMarginalLogLikelihood {
   constructor(readonly likelihood: MultitaskGaussianLikelihood, readonly model: MultitaskExactGP, readonly options: { solve?: SolveOptions } = {}) {
@@ -37,7 +38,8 @@ export class MultitaskExactMarginalLogLikelihood {
     const alpha = system.solve(residual);
     let quad = 0;
     for (let i = 0; i < N; i++) quad += residual.data[i] * alpha.data[i];
-    const value = (-0.5 * (quad + system.logdet() + N * Math.log(2 * Math.PI))) / N;
+    // GPyTorch adds the priors' log densities before dividing by the number of values.
+    const value = (-0.5 * (quad + system.logdet() + N * Math.log(2 * Math.PI)) + priorLogProb([model, this.likelihood], withGradient ? 1 / N : null)) / N;
     if (!withGradient) return { value };
     if (!system.Kdense) throw new ArgumentError(`multitask MLL gradients need n <= maxCholeskySize (n = ${n}); raise solve.maxCholeskySize`);
     if (!(Kx instanceof KernelOperator)) throw new ArgumentError("the data kernel must be a formula kernel for gradients");

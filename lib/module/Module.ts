@@ -5,6 +5,7 @@
 
 import { ArgumentError } from "../errors";
 import type { HyperparameterRow } from "../displayData";
+import type { Prior } from "../priors/Prior";
 import { type NestedNumbers, Parameter, flatten } from "./Parameter";
 
 /**
@@ -30,6 +31,8 @@ export class Module {
   private readonly children = new Map<string, Module>();
   /** Attribute name -> dotted path it stands for (GaussianLikelihood.noise -> noiseCovar.noise). */
   private readonly aliases = new Map<string, string>();
+  /** Priors on this module's parameters, by GPyTorch's name ("lengthscalePrior"). */
+  private readonly priors = new Map<string, { prior: Prior; param: Parameter }>();
   /**
    * Leading batch dimensions of this module's parameters (GPyTorch's
    * batch_shape, e.g. [3] for one kernel per latent function); [] for none.
@@ -58,6 +61,28 @@ export class Module {
   protected registerModule<M extends Module>(name: string, m: M): M {
     this.children.set(name, m);
     return m;
+  }
+
+  /**
+   * Attaches a prior to a registered parameter, like GPyTorch's register_prior:
+   * the MLLs add log p(constrained value). `undefined` attaches nothing.
+   */
+  protected registerPrior(name: string, prior: Prior | undefined, param: Parameter): void {
+    if (!prior) return;
+    if (![...this.params.values()].includes(param)) throw new ArgumentError(`registerPrior("${name}"): register the parameter before its prior`);
+    if (typeof (prior as Partial<Prior>).logProbSum !== "function") {
+      throw new ArgumentError(`${this.constructor.name}: ${name} must be a gp.priors prior (e.g. new gp.priors.GammaPrior(3, 6)), got ${String(prior)}`);
+    }
+    this.priors.set(name, { prior, param });
+  }
+
+  /** Every attached prior with its dotted name and parameter, depth first (GPyTorch's named_priors()). */
+  namedPriors(prefix = ""): [string, Prior, Parameter][] {
+    const out: [string, Prior, Parameter][] = [];
+    for (const [path, m] of this.namedModules(prefix)) {
+      for (const [n, e] of m.priors) out.push([path ? `${path}.${n}` : n, e.prior, e.param]);
+    }
+    return out;
   }
 
   protected registerAlias(name: string, path: string): void {
@@ -198,7 +223,7 @@ export class Module {
   /**
    * Loads raw values. Keys may be camelCase or GPyTorch snake_case; GPyTorch's
    * constraint and prior buffers ("..._constraint.lower_bound",
-   * "..._prior.concentration") are ignored (gplab has no priors yet). With
+   * "..._prior.concentration") are ignored (a prior's parameters come from its constructor). With
    * `strict` (default) every parameter must be present and no key unknown.
    */
   loadStateDict(dict: Record<string, unknown>, options: { strict?: boolean } = {}): this {
@@ -225,11 +250,21 @@ export class Module {
 
   /** Constrained values for display: one row per parameter, "raw" dropped from the name. */
   hyperparameterRows(prefix = ""): HyperparameterRow[] {
-    return this.namedParameters(prefix).map(([n, p]) => ({
-      name: n.replace(/(^|\.)raw([A-Z])/, (_, dot: string, c: string) => dot + c.toLowerCase()),
-      value: Array.from(p.value()),
-      shape: [...p.shape],
-      constraint: p.constraint ? p.constraint.toString() : "none",
-    }));
+    const priorOf = new Map<Parameter, string[]>();
+    for (const [, prior, param] of this.namedPriors()) {
+      const names = priorOf.get(param) ?? [];
+      if (!names.includes(prior.toString())) priorOf.set(param, [...names, prior.toString()]);
+    }
+    return this.namedParameters(prefix).map(([n, p]) => {
+      const row: HyperparameterRow = {
+        name: n.replace(/(^|\.)raw([A-Z])/, (_, dot: string, c: string) => dot + c.toLowerCase()),
+        value: Array.from(p.value()),
+        shape: [...p.shape],
+        constraint: p.constraint ? p.constraint.toString() : "none",
+      };
+      const priors = priorOf.get(p);
+      if (priors) row.prior = priors.join(" + ");
+      return row;
+    });
   }
 }
