@@ -32,3 +32,6 @@ export class ArgumentError extends GPLabError {}
 
 /** A prior evaluated outside its support where GPyTorch (torch validation) raises. */
 export class PriorSupportError extends GPLabError {}
+
+/** Targets outside a likelihood's support (e.g. class labels that are not 0..C-1). */
+export class LabelError extends GPLabError {}

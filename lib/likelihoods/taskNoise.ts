@@ -8,6 +8,7 @@ import type { Module } from "../module/Module";
 import { FixedNoiseGaussianLikelihood } from "./FixedNoiseGaussianLikelihood";
 import { GaussianLikelihood } from "./GaussianLikelihood";
 import { MultitaskGaussianLikelihood } from "./MultitaskGaussianLikelihood";
+import { VariationalLikelihood } from "./VariationalLikelihood";
 
 export interface TaskNoise {
   /** shape: [T] */
@@ -29,6 +30,9 @@ export function taskNoise(likelihood: Module, numTasks: number): TaskNoise {
   }
   if (likelihood instanceof FixedNoiseGaussianLikelihood) {
     throw new ArgumentError("variational GPs take a GaussianLikelihood or MultitaskGaussianLikelihood; FixedNoiseGaussianLikelihood's per-point noise is not supported with minibatches");
+  }
+  if (likelihood instanceof VariationalLikelihood) {
+    throw new ArgumentError(`${likelihood.constructor.name} is not Gaussian, so it adds no noise variance: predict f with model.predict(x) and pass it to likelihood.marginal(f) for the distribution of y`);
   }
   throw new ArgumentError(`unsupported likelihood ${likelihood?.constructor?.name}: pass a GaussianLikelihood or MultitaskGaussianLikelihood`);
 }

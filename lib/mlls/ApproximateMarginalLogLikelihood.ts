@@ -11,6 +11,7 @@ import { type Mat, mat } from "../algorithms/matrix";
 import { ArgumentError, ShapeError } from "../errors";
 import { taskNoise } from "../likelihoods/taskNoise";
 import { priorLogProb } from "../priors/priorTerms";
+import { VariationalLikelihood } from "../likelihoods/VariationalLikelihood";
 import type { ApproximateGP } from "../models/ApproximateGP";
 import type { Module } from "../module/Module";
 import { type TensorLike, toMat } from "../tensorLike";
@@ -53,9 +54,20 @@ export abstract class ApproximateMarginalLogLikelihood {
     if (!Number.isInteger(options.numData) || options.numData < 1) throw new ArgumentError(`numData must be a positive integer, got ${options.numData}`);
     this.numData = options.numData;
     this.beta = options.beta ?? 1;
-    taskNoise(likelihood, model.numTasks); // validates the pairing now, not at the first batch
+    // Validates the pairing now, not at the first batch.
+    if (likelihood instanceof VariationalLikelihood) {
+      if (!this.supportsVariationalLikelihoods) {
+        throw new ArgumentError(`${name} takes a Gaussian likelihood; with ${likelihood.constructor.name} use VariationalELBO`);
+      }
+      likelihood.targetColumns(model.numTasks);
+    } else taskNoise(likelihood, model.numTasks);
     model.likelihood ??= likelihood;
     model.numData ??= options.numData;
+  }
+
+  /** Whether the objective integrates non-Gaussian likelihoods (the ELBO's expected log likelihood). */
+  protected get supportsVariationalLikelihoods(): boolean {
+    return false;
   }
 
   /** term(y; mean, var, noise) and its derivatives. */
@@ -100,11 +112,12 @@ export abstract class ApproximateMarginalLogLikelihood {
     const Y = toMat(y as TensorLike, "targets");
     const T = this.model.numTasks, B = X.rows;
     if (Y.rows !== B) throw new ShapeError(`the batch has ${B} inputs but ${Y.rows} targets`);
-    if (Y.cols !== T) {
-      throw new ShapeError(`the targets have ${Y.cols} column${Y.cols === 1 ? "" : "s"} (tasks) but the model has ${T} task${T === 1 ? "" : "s"}; pass y as [B${T === 1 ? "" : `, ${T}`}]`);
-    }
     if (B > this.numData) {
       throw new ArgumentError(`numData (${this.numData}) is smaller than this batch (${B} points); numData must be the size of the whole training set`);
+    }
+    if (this.likelihood instanceof VariationalLikelihood) return this.computeIntegrated(this.likelihood, X, Y, withGradient);
+    if (Y.cols !== T) {
+      throw new ShapeError(`the targets have ${Y.cols} column${Y.cols === 1 ? "" : "s"} (tasks) but the model has ${T} task${T === 1 ? "" : "s"}; pass y as [B${T === 1 ? "" : `, ${T}`}]`);
     }
     const noise = taskNoise(this.likelihood, T);
     const marg = this.model.marginalsF64(X, { withGradient });
@@ -131,5 +144,25 @@ export abstract class ApproximateMarginalLogLikelihood {
     // GPyTorch: log_prior = sum of prior.log_prob(value) / num_data, added to every batch.
     const logPrior = priorLogProb([this.model, this.likelihood], withGradient ? 1 / this.numData : null);
     return { value: sum / B - klScale * kl + logPrior / this.numData, expectedLogLik: sum / B, kl };
+  }
+
+  /** The ELBO with a non-Gaussian likelihood: the likelihood integrates its log density under q(f). */
+  private computeIntegrated(likelihood: VariationalLikelihood, X: Mat, Y: Mat, withGradient: boolean): ApproximateMLLResult {
+    const T = this.model.numTasks, B = X.rows;
+    const cols = likelihood.targetColumns(T);
+    if (Y.cols !== cols) {
+      throw new ShapeError(`${likelihood.constructor.name} takes targets [B${cols === 1 ? "" : `, ${cols}`}] for this model, got ${Y.cols} columns`);
+    }
+    const marg = this.model.marginalsF64(X, { withGradient });
+    const ell = likelihood.expectedLogProb(Y, marg.mean, marg.variance, T, withGradient ? 1 / B : undefined);
+    const kl = this.model.klDivergence();
+    const klScale = this.beta / this.numData;
+    if (withGradient) {
+      const gMean = ell.dMean.map((g) => g / B);
+      const gVar = ell.dVariance.map((g) => g / B);
+      (marg.backward as NonNullable<typeof marg.backward>)(gMean, gVar, klScale);
+    }
+    const logPrior = priorLogProb([this.model, this.likelihood], withGradient ? 1 / this.numData : null);
+    return { value: ell.sum / B - klScale * kl + logPrior / this.numData, expectedLogLik: ell.sum / B, kl };
   }
 }

@@ -1,12 +1,18 @@
 // GPyTorch's VariationalELBO: the expected log likelihood under q(f),
 //   E_q[log N(y | f, s)] = -1/2 ((y - mu)^2 / s + var / s + log s + log 2 pi),
-// averaged over the batch, minus beta KL / numData.
+// averaged over the batch, minus beta KL / numData. Non-Gaussian likelihoods
+// (VariationalLikelihood) give E_q[log p(y | f)] themselves (Gauss–Hermite).
 
 import { ApproximateMarginalLogLikelihood, type PointTerm } from "./ApproximateMarginalLogLikelihood";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
 export class VariationalELBO extends ApproximateMarginalLogLikelihood {
+  /** Bernoulli, StudentT, Laplace and Softmax likelihoods integrate their own log density. */
+  protected override get supportsVariationalLikelihoods(): boolean {
+    return true;
+  }
+
   protected pointTerm(y: number, mean: number, variance: number, s: number): PointTerm {
     const r = y - mean;
     const q = (r * r + variance) / s;
