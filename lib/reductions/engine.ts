@@ -160,6 +160,7 @@ export function pairwiseColumnBlockSums(formula: Formula, colStarts: Int32Array,
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
+  let code: ReductionReport["code"];
   if (executor === "tfjs") {
     const B = new Float64Array(formula.m * bc);
     for (let c = 0; c < bc; c++) for (let j = colStarts[c]; j < colStarts[c + 1]; j++) B[j * bc + c] = 1;
@@ -168,8 +169,9 @@ export function pairwiseColumnBlockSums(formula: Formula, colStarts: Int32Array,
     const r = runFused(formula, "blockSums", { CS: colStarts, BC: bc }, { totalRows: formula.n, pairsPerRow: formula.m, outLength: formula.n * bc, perThreadAccumulator: false }, options);
     out = r.out;
     threads = r.threads;
+    code = r.code;
   }
-  record({ operation: "matmul", formula: formula.name, executor, n: formula.n, m: formula.m, t: bc, pairs: formula.n * formula.m, seconds: (performance.now() - start) / 1000, threads });
+  record({ operation: "matmul", formula: formula.name, executor, n: formula.n, m: formula.m, t: bc, pairs: formula.n * formula.m, seconds: (performance.now() - start) / 1000, threads, code });
   return out;
 }
 
@@ -185,13 +187,15 @@ export function pairwiseEntries(formula: Formula, rowIdx: Int32Array, colIdx: In
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
+  let code: ReductionReport["code"];
   if (executor === "tfjs") out = tfjsEntries(formula, rowIdx, colIdx);
   else {
     const r = runFused(formula, "entries", { RI: rowIdx, CI: colIdx }, { totalRows: rowIdx.length, pairsPerRow: 1, outLength: rowIdx.length, perThreadAccumulator: false }, options);
     out = r.out;
     threads = r.threads;
+    code = r.code;
   }
-  record({ operation: "entries", formula: formula.name, executor, n: rowIdx.length, m: 1, t: 0, pairs: rowIdx.length, seconds: (performance.now() - start) / 1000, threads });
+  record({ operation: "entries", formula: formula.name, executor, n: rowIdx.length, m: 1, t: 0, pairs: rowIdx.length, seconds: (performance.now() - start) / 1000, threads, code });
   return out;
 }
 

@@ -5,7 +5,7 @@
 // Accumulation is in f64.
 
 import { type Formula, gradientLayout, structureKey } from "./formula";
-import { wasmBilinearSource, wasmMatmulSource, wasmRowsSource } from "./wasm/wasmSource";
+import { wasmReductionSource } from "./wasm/wasmSource";
 
 export type FusedKind =
   /** OUT[i, t] = sum_j k(x_i, y_j) V[j, t]. A: V [m, T], OUT [n, T] */
@@ -45,11 +45,9 @@ export function generateFused(formula: Formula, kind: FusedKind, rhsCount: numbe
   const key = `${kind}|${isBilinear ? rhsCount : unrollT}|${wasmKey}|${structureKey(formula)}`;
   const cached = sourceCache.get(key);
   if (cached) return cached;
-  // K @ V, the low-rank gradient pass and rows of a plain stationary kernel have WebAssembly SIMD kernels; the rest is generated JS.
-  const wasm = isMatmul
-    ? unrollT ? wasmMatmulSource(formula, unrollT, kind === "matmulSymmetric") : null
-    : isBilinear ? wasmBilinearSource(formula, rhsCount, kind === "bilinearLowRankSymmetric")
-    : kind === "block" ? wasmRowsSource(formula) : null;
+  // Every reduction of a formula the WebAssembly compiler reads runs in SIMD; the rest is generated JS.
+  const wasmKind = kind === "block" ? "rows" : kind;
+  const wasm = isMatmul && !unrollT ? null : wasmReductionSource(formula, wasmKind, isMatmul ? unrollT : rhsCount);
   if (kind === "matmulSymmetric" && !wasm) throw new Error("symmetric K @ V needs the WebAssembly kernel; use kind matmul");
   if (kind === "bilinearLowRankSymmetric" && !wasm) throw new Error("the symmetric bilinear pass needs the WebAssembly kernel; use kind bilinearLowRank");
   const gen: GeneratedSource = wasm ? { key, source: wasm, code: "wasm-simd" } : { key, source: buildSource(formula, kind, unrollT), code: "js" };

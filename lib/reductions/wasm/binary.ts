@@ -33,6 +33,20 @@ export function sleb(value: number): number[] {
   }
 }
 
+function slebBig(value: bigint): number[] {
+  const out: number[] = [];
+  let v = BigInt.asIntN(64, value);
+  for (;;) {
+    const byte = Number(v & 0x7fn);
+    v >>= 7n;
+    if ((v === 0n && (byte & 0x40) === 0) || (v === -1n && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
 function f64Bytes(value: number): number[] {
   return Array.from(new Uint8Array(new Float64Array([value]).buffer));
 }
@@ -50,16 +64,36 @@ function section(id: number, payload: number[]): number[] {
 export const Simd = {
   load: 0x00,
   store: 0x0b,
+  i64x2Splat: 0x12,
   f64x2Splat: 0x14,
   f64x2ExtractLane: 0x21,
+  f64x2ReplaceLane: 0x22,
+  f64x2Eq: 0x47,
+  f64x2Ne: 0x48,
+  f64x2Lt: 0x49,
+  f64x2Gt: 0x4a,
+  f64x2Le: 0x4b,
+  f64x2Ge: 0x4c,
+  v128And: 0x4e,
+  v128Or: 0x50,
+  v128Xor: 0x51,
+  v128Bitselect: 0x52,
+  f64x2Floor: 0x75,
   f64x2Nearest: 0x94,
   i64x2ExtendLowI32x4S: 0xc7,
   i64x2Shl: 0xcb,
+  i64x2ShrU: 0xcd,
   i64x2Add: 0xce,
+  i64x2Sub: 0xd1,
+  i64x2Eq: 0xd6,
+  f64x2Abs: 0xec,
+  f64x2Neg: 0xed,
   f64x2Sqrt: 0xef,
   f64x2Add: 0xf0,
   f64x2Sub: 0xf1,
   f64x2Mul: 0xf2,
+  f64x2Div: 0xf3,
+  f64x2Min: 0xf4,
   f64x2Max: 0xf5,
   i32x4TruncSatF64x2SZero: 0xfc,
 } as const;
@@ -95,6 +129,20 @@ export class Code {
   }
   i32GeU(): this {
     return this.push(0x4f);
+  }
+  i32Shl(): this {
+    return this.push(0x74);
+  }
+  /** i32.trunc_f64_s */
+  i32TruncF64S(): this {
+    return this.push(0xaa);
+  }
+  /** i32.load, memarg align 2^2, offset 0. */
+  i32Load(): this {
+    return this.push(0x28, 2, 0);
+  }
+  i64Const(v: bigint): this {
+    return this.push(0x42, ...slebBig(v));
   }
   f64Add(): this {
     return this.push(0xa0);
@@ -133,8 +181,30 @@ export class Code {
   v128Store(): this {
     return this.simd(Simd.store, 3, 0);
   }
+  /** v128.load with a constant byte offset added to the address. */
+  v128LoadOffset(offset: number): this {
+    return this.simd(Simd.load, 3, ...uleb(offset));
+  }
+  v128StoreOffset(offset: number): this {
+    return this.simd(Simd.store, 3, ...uleb(offset));
+  }
+  /** f64.load with a constant byte offset. */
+  f64LoadAt(offset: number): this {
+    return this.push(0x2b, 3, ...uleb(offset));
+  }
+  f64StoreAt(offset: number): this {
+    return this.push(0x39, 3, ...uleb(offset));
+  }
+  /** i32.load with a constant byte offset. */
+  i32LoadAt(offset: number): this {
+    return this.push(0x28, 2, ...uleb(offset));
+  }
   f64x2Splat(): this {
     return this.simd(Simd.f64x2Splat);
+  }
+  /** Pushes a constant i64x2 with both lanes = v. */
+  i64x2Const(v: bigint): this {
+    return this.i64Const(v).simd(Simd.i64x2Splat);
   }
   /** Pushes a constant f64x2 with both lanes = v. */
   f64x2Const(v: number): this {

@@ -1,0 +1,515 @@
+// The formula compiler's WebAssembly SIMD target: one module per (formula
+// structure, reduction kind, right-hand sides). Any sum of products of
+// factors — statistics sqdist, dot, sinsq, table; profiles read from their
+// JavaScript expressions (profileExpression.ts) — evaluated two columns per
+// f64x2, `chains` independent pairs of columns per loop step so that one
+// chain's exp / log polynomial overlaps another's. f64 throughout.
+//
+// The module exports run(desc): every address and size comes from a small
+// i32 descriptor in memory (DESC below), written by the runtime
+// (formulaRuntime.ts) before each call. Layouts (all f64):
+//   Y side, per factor: Y^T [dims, stride] (columns padded by repeating the
+//     last one, so padded pairs stay finite); sinsq also sin(y)^T, cos(y)^T
+//     [2 * dims, stride]; table: the table [size, size].
+//   X side, row mode: rows [rows, dims] (+ sinsq: [rows, 2 * dims] sin | cos).
+//   X side, column mode (entries): X^T like Y^T, paired lane by lane.
+//   P: packParams(formula) (term coefficients, profile params, sinsq weights).
+// sinsq uses sin(x - y) = sin x cos y - cos x sin y with both sides
+// precomputed, so the pair loop needs no sine at all.
+
+import type { Formula, GradientLayout } from "../formula";
+import { gradientLayout } from "../formula";
+import { Code, F64, I32, Simd, V128, buildModule } from "./binary";
+import { type Expr, ExpressionEmitter, PROFILE_S, type ParsedProfile, fold, hoistInvariants, isInvariant, parseProfile, profileParam, signOf } from "./profileExpression";
+
+/** The reductions a module can compute. */
+export type WasmKernelKind =
+  /** OUT[i, t] += sum_j k_ij V^T[t, j] over the column range. */
+  | "matmul"
+  /** The same, plus CT[t, j] += k_ij V^T[t, rowGlobal + i] (K(x, x): the pair's mirror image). */
+  | "matmulSymmetric"
+  /** OUT[i, j] = k_ij, row stride `stride`. */
+  | "rows"
+  /** OUT[p] = k(x_p, y_p): X and Y both gathered as columns. */
+  | "entries"
+  /** ACC += sum_ij (U_i . W_j) dk_ij / dtheta. */
+  | "bilinearLowRank"
+  /** The same with weight U_i . W_j + W_i . U_j (each unordered pair once). */
+  | "bilinearLowRankSymmetric"
+  /** ACC += sum_ij M_ij dk_ij / dtheta, M rows [rows, stride]. */
+  | "bilinearDense";
+
+/** i32 slots of the descriptor. */
+export const DESC = {
+  rows: 0,
+  /** Column range, in bytes from column 0. */
+  colStart: 1,
+  colEnd: 2,
+  /** Elements between rows of every column-major array. */
+  stride: 3,
+  pOff: 4,
+  outOff: 5,
+  /** V^T (matmul) or W^T (bilinear) [T, stride]. */
+  vOff: 6,
+  /** CT [T, stride] (symmetric matmul) or U^T [T, stride] (symmetric bilinear). */
+  ctOff: 7,
+  /** Global index of the first row (symmetric matmul reads V^T[t, rowGlobal + i]). */
+  rowGlobal: 8,
+  /** U rows [rows, T] (low-rank) or M rows [rows, stride] (dense). */
+  uRowOff: 9,
+  /** W rows [rows, T] (symmetric low-rank). */
+  wRowOff: 10,
+  /** Gradient accumulators [layout.size], added to. */
+  accOff: 11,
+  /** Per factor f: four slots from factorBase(f): x, y, x aux, y aux (table: the table). */
+  factors: 16,
+} as const;
+export const factorSlot = (f: number, which: 0 | 1 | 2 | 3) => DESC.factors + 4 * f + which;
+export const descSlots = (factorCount: number) => DESC.factors + 4 * factorCount;
+
+/** Largest feature width a factor may have (features are unrolled). */
+export const MAX_KERNEL_DIMS = 32;
+/** Columns every runtime pads to; a multiple of 2 * chains for every kernel. */
+export const KERNEL_COLUMN_MULTIPLE = 16;
+
+/** Why a formula has no WebAssembly kernel, or null when it has one. */
+export function wasmUnsupportedReason(formula: Formula): string | null {
+  for (const f of formula.factors) {
+    if (!["sqdist", "dot", "sinsq", "table"].includes(f.statistic)) return `statistic ${f.statistic} has no WebAssembly form`;
+    if (f.dims > MAX_KERNEL_DIMS) return `a factor has ${f.dims} feature dimensions (the WebAssembly kernels unroll at most ${MAX_KERNEL_DIMS})`;
+    if (!parseProfile(f.profile)) return `profile ${f.profile.name}'s JavaScript uses something the WebAssembly compiler does not read`;
+  }
+  return null;
+}
+
+interface PairLocals {
+  s: number[];
+  /** x_k - y_k per factor and dimension (sqdist / sinsq, gradients only). */
+  du: number[][];
+  /** sin(du), cos(du) per sinsq dimension (gradients only). */
+  sn: number[][];
+  cs: number[][];
+  kf: number[];
+  dk: number[];
+  dp: number[][];
+  tt: number[];
+  kij: number;
+  /** i32 byte offsets of the table entry per lane (table factors, gradients only). */
+  tableIdx: number[][];
+}
+
+/** The module for one formula structure and reduction. `T` is the number of right-hand sides / the weight rank. */
+export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: number, chains: number, coefOutside: boolean): Uint8Array {
+  const factors = formula.factors;
+  const parsedProfiles = factors.map((f) => {
+    const p = parseProfile(f.profile) as ParsedProfile;
+    if (!p) throw new Error(`profile ${f.profile.name} has no WebAssembly form`);
+    return p;
+  });
+  const gradient = kind === "bilinearLowRank" || kind === "bilinearLowRankSymmetric" || kind === "bilinearDense";
+  const symmetric = kind === "matmulSymmetric" || kind === "bilinearLowRankSymmetric";
+  const columnMode = kind === "entries";
+  const layout: GradientLayout = gradientLayout(formula);
+
+  // Locals in allocation order; runs of one type become the declaration groups.
+  const types: number[] = [];
+  const PARAMS = 1;
+  const local = (type: number) => {
+    types.push(type);
+    return PARAMS + types.length - 1;
+  };
+  const i32 = () => local(I32);
+  const v128 = () => local(V128);
+  const c = new Code();
+  const expr = new ExpressionEmitter(c, v128);
+  const desc = 0;
+  const loadDesc = (slot: number) => {
+    const l = i32();
+    c.localGet(desc).i32LoadAt(slot * 4).localSet(l);
+    return l;
+  };
+
+  const rows = loadDesc(DESC.rows), colStart = loadDesc(DESC.colStart), colEnd = loadDesc(DESC.colEnd);
+  const strideBytes = i32();
+  c.localGet(desc).i32LoadAt(DESC.stride * 4).i32Const(8).i32Mul().localSet(strideBytes);
+  const pOff = loadDesc(DESC.pOff);
+  // Parameters, broadcast: term coefficients, profile params, sinsq weights (packParams order).
+  let pIndex = 0;
+  const splatParam = () => {
+    const l = v128();
+    c.localGet(pOff).f64LoadAt(8 * pIndex++).f64x2Splat().localSet(l);
+    return l;
+  };
+  const coefs = formula.terms.map(() => splatParam());
+  const params = factors.map((f) => Array.from({ length: f.profile.numParams }, () => splatParam()));
+  const weights = factors.map((f) => (f.statistic === "sinsq" ? Array.from({ length: f.dims }, () => splatParam()) : []));
+  // Profiles: parts that depend only on parameters (2 alpha, 1 / (2 alpha)) are computed here, once per call.
+  const profilesReady = parsedProfiles.map((p, fi) => {
+    const names = new Map<string, number>();
+    params[fi].forEach((l, q) => names.set(profileParam(q), l));
+    const varying = new Set([PROFILE_S]);
+    const nonNegative = new Set(factors[fi].statistic === "sqdist" ? [PROFILE_S] : []);
+    let hoisted = 0;
+    const hoist = (e: Expr) => {
+      const name = `H${hoisted++}`;
+      names.set(name, expr.toLocal(e, names));
+      return name;
+    };
+    const prepare = (e: Expr) => hoistInvariants(fold(e), varying, hoist);
+    const bindings: { name: string; value: Expr }[] = [];
+    for (const b of p.bindings) {
+      const value = fold(b.value);
+      if (signOf(value, nonNegative) === "nonNegative") nonNegative.add(b.name);
+      if (isInvariant(value, varying)) names.set(b.name, expr.toLocal(value, names));
+      else {
+        bindings.push({ name: b.name, value: prepare(value) });
+        varying.add(b.name);
+      }
+    }
+    return {
+      names, nonNegative, bindings,
+      value: prepare(p.value),
+      dValue: gradient ? prepare(p.dValue) : p.dValue,
+      dParams: gradient ? p.dParams.map(prepare) : [],
+    };
+  });
+
+  // Column bases: Y^T rows (and sin / cos rows) per factor and dimension, stepping with j8.
+  const colBase = (ptr: number, row: number) => {
+    const l = i32();
+    c.localGet(ptr).localGet(strideBytes).i32Const(row).i32Mul().i32Add().localSet(l);
+    return l;
+  };
+  const yPtr = factors.map((_, f) => loadDesc(factorSlot(f, 1)));
+  const yAuxPtr = factors.map((_, f) => loadDesc(factorSlot(f, 3)));
+  const yCol = factors.map((f, fi) => (f.statistic === "table" ? [colBase(yPtr[fi], 0)] : Array.from({ length: f.dims }, (_, k) => colBase(yPtr[fi], k))));
+  const ySin = factors.map((f, fi) => (f.statistic === "sinsq" ? Array.from({ length: f.dims }, (_, k) => colBase(yAuxPtr[fi], k)) : []));
+  const yCos = factors.map((f, fi) => (f.statistic === "sinsq" ? Array.from({ length: f.dims }, (_, k) => colBase(yAuxPtr[fi], f.dims + k)) : []));
+  const tablePtr = factors.map((f, fi) => (f.statistic === "table" ? yAuxPtr[fi] : -1));
+  const xPtr = factors.map((_, f) => loadDesc(factorSlot(f, 0)));
+  const xAuxPtr = factors.map((_, f) => loadDesc(factorSlot(f, 2)));
+  // Column mode: X^T columns like Y's.
+  const xCol = columnMode ? factors.map((f, fi) => Array.from({ length: f.statistic === "table" ? 1 : f.dims }, (_, k) => colBase(xPtr[fi], k))) : [];
+  const xSinCol = columnMode ? factors.map((f, fi) => (f.statistic === "sinsq" ? Array.from({ length: f.dims }, (_, k) => colBase(xAuxPtr[fi], k)) : [])) : [];
+  const xCosCol = columnMode ? factors.map((f, fi) => (f.statistic === "sinsq" ? Array.from({ length: f.dims }, (_, k) => colBase(xAuxPtr[fi], f.dims + k)) : [])) : [];
+  // Row mode: the row's features broadcast.
+  const xk = factors.map((f) => (columnMode ? [] : Array.from({ length: f.statistic === "table" ? 1 : f.dims }, () => v128())));
+  const xSin = factors.map((f) => (!columnMode && f.statistic === "sinsq" ? Array.from({ length: f.dims }, () => v128()) : []));
+  const xCos = factors.map((f) => (!columnMode && f.statistic === "sinsq" ? Array.from({ length: f.dims }, () => v128()) : []));
+
+  const outOff = loadDesc(DESC.outOff);
+  const vOff = kind === "matmul" || kind === "matmulSymmetric" || kind === "bilinearLowRank" || kind === "bilinearLowRankSymmetric" ? loadDesc(DESC.vOff) : -1;
+  const vCol = vOff >= 0 ? Array.from({ length: T }, (_, t) => colBase(vOff, t)) : [];
+  const ctOff = symmetric ? loadDesc(DESC.ctOff) : -1;
+  const ctCol = symmetric ? Array.from({ length: T }, (_, t) => colBase(ctOff, t)) : [];
+  const rowGlobal = kind === "matmulSymmetric" ? loadDesc(DESC.rowGlobal) : -1;
+  const uRowOff = gradient ? loadDesc(DESC.uRowOff) : -1;
+  const wRowOff = kind === "bilinearLowRankSymmetric" ? loadDesc(DESC.wRowOff) : -1;
+  const accOff = gradient ? loadDesc(DESC.accOff) : -1;
+
+  const iRow = i32(), j8 = i32(), addr = i32();
+  const acc = kind === "matmul" || kind === "matmulSymmetric" ? Array.from({ length: T }, () => v128()) : [];
+  const vi = kind === "matmulSymmetric" ? Array.from({ length: T }, () => v128()) : [];
+  const ui = kind === "bilinearLowRank" || kind === "bilinearLowRankSymmetric" ? Array.from({ length: T }, () => v128()) : [];
+  const wi = kind === "bilinearLowRankSymmetric" ? Array.from({ length: T }, () => v128()) : [];
+  // Gradient slots held in registers (table slots are scattered to memory instead).
+  const slotLocal = new Map<number, number>();
+  if (gradient) {
+    const registerSlot = (slot: number) => {
+      const l = v128();
+      c.f64x2Const(0).localSet(l);
+      slotLocal.set(slot, l);
+    };
+    layout.termOffset.forEach(registerSlot);
+    factors.forEach((f, fi) => {
+      const s = layout.factorSlots[fi];
+      if (s.perDim >= 0) for (let k = 0; k < f.dims; k++) registerSlot(s.perDim + k);
+      if (s.perDimWeight >= 0) for (let k = 0; k < f.dims; k++) registerSlot(s.perDimWeight + k);
+      if (s.params >= 0) for (let q = 0; q < f.profile.numParams; q++) registerSlot(s.params + q);
+    });
+  }
+  const addTo = (slot: number, pushValue: () => void) => {
+    const l = slotLocal.get(slot) as number;
+    c.localGet(l);
+    pushValue();
+    c.simd(Simd.f64x2Add).localSet(l);
+  };
+
+  /** Pushes a column vector: base pointer + j8, chain offset as the load's immediate. */
+  const column = (base: number, chain: number) => c.localGet(base).localGet(j8).i32Add().v128LoadOffset(16 * chain);
+  const xOperand = (fi: number, k: number, chain: number) => (columnMode ? column(xCol[fi][k], chain) : c.localGet(xk[fi][k]));
+  const xSinOperand = (fi: number, k: number, chain: number) => (columnMode ? column(xSinCol[fi][k], chain) : c.localGet(xSin[fi][k]));
+  const xCosOperand = (fi: number, k: number, chain: number) => (columnMode ? column(xCosCol[fi][k], chain) : c.localGet(xCos[fi][k]));
+
+  /** k_ij (and with gradients: the pieces the accumulators need) for the two columns of `chain`. */
+  const emitPair = (chain: number): PairLocals => {
+    const L: PairLocals = { s: [], du: [], sn: [], cs: [], kf: [], dk: [], dp: [], tt: [], kij: -1, tableIdx: [] };
+    factors.forEach((f, fi) => {
+      const s = v128();
+      L.s.push(s);
+      L.du.push([]);
+      L.sn.push([]);
+      L.cs.push([]);
+      L.tableIdx.push([]);
+      if (f.statistic === "table") {
+        // Gather: lane by lane, table[x * size + y].
+        const size = f.tableSize as number;
+        const x = v128(), y = v128();
+        xOperand(fi, 0, chain);
+        c.localSet(x);
+        column(yCol[fi][0], chain);
+        c.localSet(y);
+        c.f64x2Const(0);
+        for (let lane = 0; lane < 2; lane++) {
+          const idx = i32();
+          c.localGet(x).simd(Simd.f64x2ExtractLane, lane).i32TruncF64S().i32Const(size).i32Mul();
+          c.localGet(y).simd(Simd.f64x2ExtractLane, lane).i32TruncF64S().i32Add().i32Const(3).i32Shl().localTee(idx);
+          c.localGet(tablePtr[fi]).i32Add().f64LoadAt(0).simd(Simd.f64x2ReplaceLane, lane);
+          L.tableIdx[fi].push(idx);
+        }
+        c.localSet(s);
+      } else {
+        const scratchDu = gradient ? -1 : v128();
+        for (let k = 0; k < f.dims; k++) {
+          if (f.statistic === "dot") {
+            xOperand(fi, k, chain);
+            column(yCol[fi][k], chain);
+            c.simd(Simd.f64x2Mul);
+          } else if (f.statistic === "sqdist") {
+            const du = gradient ? v128() : scratchDu;
+            L.du[fi].push(du);
+            xOperand(fi, k, chain);
+            column(yCol[fi][k], chain);
+            c.simd(Simd.f64x2Sub).localTee(du).localGet(du).simd(Simd.f64x2Mul);
+          } else {
+            // sin(x - y) from the precomputed sines and cosines.
+            const sn = v128();
+            L.sn[fi].push(sn);
+            xSinOperand(fi, k, chain);
+            column(yCos[fi][k], chain);
+            c.simd(Simd.f64x2Mul);
+            xCosOperand(fi, k, chain);
+            column(ySin[fi][k], chain);
+            c.simd(Simd.f64x2Mul).simd(Simd.f64x2Sub).localSet(sn);
+            if (gradient) {
+              const cs = v128(), du = v128();
+              xCosOperand(fi, k, chain);
+              column(yCos[fi][k], chain);
+              c.simd(Simd.f64x2Mul);
+              xSinOperand(fi, k, chain);
+              column(ySin[fi][k], chain);
+              c.simd(Simd.f64x2Mul).simd(Simd.f64x2Add).localSet(cs);
+              xOperand(fi, k, chain);
+              column(yCol[fi][k], chain);
+              c.simd(Simd.f64x2Sub).localSet(du);
+              L.cs[fi].push(cs);
+              L.du[fi].push(du);
+            }
+            c.localGet(weights[fi][k]).localGet(sn).simd(Simd.f64x2Mul).localGet(sn).simd(Simd.f64x2Mul);
+          }
+          if (k > 0) c.simd(Simd.f64x2Add);
+        }
+        c.localSet(s);
+      }
+      // The profile: bindings, then k (and dk/ds, dk/dp).
+      const ready = profilesReady[fi];
+      const names = new Map<string, number>(ready.names);
+      names.set(PROFILE_S, s);
+      expr.nonNegative = ready.nonNegative;
+      for (const b of ready.bindings) names.set(b.name, expr.toLocal(b.value, names));
+      const materialise = (e: Expr) => {
+        const l = v128();
+        expr.push(e, names);
+        c.localSet(l);
+        return l;
+      };
+      L.kf.push(materialise(ready.value));
+      if (gradient) {
+        L.dk.push(layout.factorSlots[fi].perDim >= 0 ? materialise(ready.dValue) : -1);
+        L.dp.push(ready.dParams.map(materialise));
+      }
+    });
+    formula.terms.forEach((t) => {
+      if (t.factors.length === 1) L.tt.push(L.kf[t.factors[0]]);
+      else {
+        const l = v128();
+        if (t.factors.length === 0) c.f64x2Const(1);
+        t.factors.forEach((fi, q) => {
+          c.localGet(L.kf[fi]);
+          if (q > 0) c.simd(Simd.f64x2Mul);
+        });
+        c.localSet(l);
+        L.tt.push(l);
+      }
+    });
+    if (!gradient) {
+      if (coefOutside) L.kij = L.tt[0];
+      else {
+        L.kij = v128();
+        formula.terms.forEach((_, t) => {
+          c.localGet(coefs[t]).localGet(L.tt[t]).simd(Simd.f64x2Mul);
+          if (t > 0) c.simd(Simd.f64x2Add);
+        });
+        if (formula.terms.length === 0) c.f64x2Const(0);
+        c.localSet(L.kij);
+      }
+    }
+    return L;
+  };
+
+  /** Gradient accumulation for one chain, weight w (v128 local). */
+  const emitGradient = (L: PairLocals, w: number) => {
+    formula.terms.forEach((_, t) => addTo(layout.termOffset[t], () => c.localGet(w).localGet(L.tt[t]).simd(Simd.f64x2Mul)));
+    factors.forEach((f, fi) => {
+      const inTerms = formula.terms.map((t, ti) => ({ t, ti })).filter(({ t }) => t.factors.includes(fi));
+      if (inTerms.length === 0) return;
+      const slots = layout.factorSlots[fi];
+      // g = w * sum over terms with f of c_t * (product of the term's other factors)
+      const g = v128();
+      inTerms.forEach(({ t, ti }, q) => {
+        c.localGet(coefs[ti]);
+        for (const other of t.factors) if (other !== fi) c.localGet(L.kf[other]).simd(Simd.f64x2Mul);
+        if (q > 0) c.simd(Simd.f64x2Add);
+      });
+      c.localGet(w).simd(Simd.f64x2Mul).localSet(g);
+      if (slots.perDim >= 0) {
+        const gd = v128();
+        c.localGet(g).localGet(L.dk[fi]).simd(Simd.f64x2Mul).localSet(gd);
+        for (let k = 0; k < f.dims; k++) {
+          const du = L.du[fi][k];
+          if (f.statistic === "sqdist") addTo(slots.perDim + k, () => c.localGet(gd).localGet(du).simd(Simd.f64x2Mul).localGet(du).simd(Simd.f64x2Mul));
+          else {
+            const sn = L.sn[fi][k], cs = L.cs[fi][k];
+            // w_k sin(2 du) du = 2 w_k sin(du) cos(du) du
+            addTo(slots.perDim + k, () =>
+              c.localGet(gd).localGet(weights[fi][k]).simd(Simd.f64x2Mul).localGet(sn).simd(Simd.f64x2Mul).localGet(cs).simd(Simd.f64x2Mul)
+                .localGet(du).simd(Simd.f64x2Mul).f64x2Const(2).simd(Simd.f64x2Mul));
+            addTo(slots.perDimWeight + k, () => c.localGet(gd).localGet(sn).simd(Simd.f64x2Mul).localGet(sn).simd(Simd.f64x2Mul));
+          }
+        }
+      }
+      L.dp[fi].forEach((dp, q) => addTo(slots.params + q, () => c.localGet(g).localGet(dp).simd(Simd.f64x2Mul)));
+      if (slots.table >= 0) {
+        // Scatter: ACC[table + x * size + y] += g, lane by lane.
+        for (let lane = 0; lane < 2; lane++) {
+          c.localGet(accOff).localGet(L.tableIdx[fi][lane]).i32Add().localTee(addr);
+          c.localGet(addr).f64LoadAt(8 * slots.table).localGet(g).simd(Simd.f64x2ExtractLane, lane).f64Add().f64StoreAt(8 * slots.table);
+        }
+      }
+    });
+  };
+
+  // ---- the loops ----
+  c.i32Const(0).localSet(iRow);
+  c.block().loop();
+  {
+    c.localGet(iRow).localGet(rows).i32GeU().brIf(1);
+    if (!columnMode) {
+      // Broadcast row i's features (and sines / cosines).
+      factors.forEach((f, fi) => {
+        const width = f.statistic === "table" ? 1 : f.dims;
+        for (let k = 0; k < width; k++) {
+          c.localGet(xPtr[fi]).localGet(iRow).i32Const(width * 8).i32Mul().i32Add().f64LoadAt(8 * k).f64x2Splat().localSet(xk[fi][k]);
+        }
+        for (let k = 0; k < xSin[fi].length; k++) {
+          c.localGet(xAuxPtr[fi]).localGet(iRow).i32Const(2 * f.dims * 8).i32Mul().i32Add().f64LoadAt(8 * k).f64x2Splat().localSet(xSin[fi][k]);
+          c.localGet(xAuxPtr[fi]).localGet(iRow).i32Const(2 * f.dims * 8).i32Mul().i32Add().f64LoadAt(8 * (f.dims + k)).f64x2Splat().localSet(xCos[fi][k]);
+        }
+      });
+    }
+    acc.forEach((l) => c.f64x2Const(0).localSet(l));
+    vi.forEach((l, t) => {
+      c.localGet(vCol[t]).localGet(rowGlobal).localGet(iRow).i32Add().i32Const(8).i32Mul().i32Add().f64LoadAt(0).f64x2Splat().localSet(l);
+    });
+    ui.forEach((l, t) => c.localGet(uRowOff).localGet(iRow).i32Const(T * 8).i32Mul().i32Add().f64LoadAt(8 * t).f64x2Splat().localSet(l));
+    wi.forEach((l, t) => c.localGet(wRowOff).localGet(iRow).i32Const(T * 8).i32Mul().i32Add().f64LoadAt(8 * t).f64x2Splat().localSet(l));
+    const rowOut = i32();
+    if (kind === "rows") c.localGet(outOff).localGet(iRow).localGet(strideBytes).i32Mul().i32Add().localSet(rowOut);
+    if (kind === "bilinearDense") c.localGet(uRowOff).localGet(iRow).localGet(strideBytes).i32Mul().i32Add().localSet(rowOut);
+
+    c.localGet(colStart).localSet(j8);
+    c.block().loop();
+    {
+      c.localGet(j8).localGet(colEnd).i32GeU().brIf(1);
+      const pairs = Array.from({ length: chains }, (_, chain) => emitPair(chain));
+      if (kind === "matmul" || kind === "matmulSymmetric") {
+        acc.forEach((l, t) => {
+          c.localGet(l);
+          pairs.forEach((L, chain) => {
+            c.localGet(L.kij);
+            column(vCol[t], chain);
+            c.simd(Simd.f64x2Mul).simd(Simd.f64x2Add);
+          });
+          c.localSet(l);
+        });
+        ctCol.forEach((base, t) => {
+          pairs.forEach((L, chain) => {
+            c.localGet(base).localGet(j8).i32Add().localTee(addr);
+            c.localGet(addr).v128LoadOffset(16 * chain).localGet(L.kij).localGet(vi[t]).simd(Simd.f64x2Mul).simd(Simd.f64x2Add).v128StoreOffset(16 * chain);
+          });
+        });
+      } else if (kind === "rows") {
+        pairs.forEach((L, chain) => {
+          c.localGet(rowOut).localGet(j8).i32Add().localGet(L.kij);
+          if (coefOutside) c.localGet(coefs[0]).simd(Simd.f64x2Mul);
+          c.v128StoreOffset(16 * chain);
+        });
+      } else if (kind === "entries") {
+        pairs.forEach((L, chain) => {
+          c.localGet(outOff).localGet(j8).i32Add().localGet(L.kij);
+          if (coefOutside) c.localGet(coefs[0]).simd(Simd.f64x2Mul);
+          c.v128StoreOffset(16 * chain);
+        });
+      } else {
+        pairs.forEach((L, chain) => {
+          const w = v128();
+          if (kind === "bilinearDense") column(rowOut, chain);
+          else {
+            ui.forEach((l, t) => {
+              c.localGet(l);
+              column(vCol[t], chain);
+              c.simd(Simd.f64x2Mul);
+              if (t > 0) c.simd(Simd.f64x2Add);
+            });
+            wi.forEach((l, t) => {
+              c.localGet(l);
+              column(ctCol[t], chain);
+              c.simd(Simd.f64x2Mul).simd(Simd.f64x2Add);
+            });
+          }
+          c.localSet(w);
+          emitGradient(L, w);
+        });
+      }
+      c.localGet(j8).i32Const(16 * chains).i32Add().localSet(j8);
+      c.br(0);
+    }
+    c.end().end();
+    // OUT[i, t] += (lane 0 + lane 1) (times the coefficient when it was kept out of the loop)
+    acc.forEach((l, t) => {
+      c.localGet(outOff).localGet(iRow).i32Const(T * 8).i32Mul().i32Add().localTee(addr);
+      c.localGet(addr).f64LoadAt(8 * t);
+      c.localGet(l).simd(Simd.f64x2ExtractLane, 0).localGet(l).simd(Simd.f64x2ExtractLane, 1).f64Add();
+      if (coefOutside) c.localGet(coefs[0]).simd(Simd.f64x2ExtractLane, 0).f64Mul();
+      c.f64Add().f64StoreAt(8 * t);
+    });
+    c.localGet(iRow).i32Const(1).i32Add().localSet(iRow);
+    c.br(0);
+  }
+  c.end().end();
+  // ACC[slot] += lane 0 + lane 1
+  for (const [slot, l] of slotLocal) {
+    c.localGet(accOff).localGet(accOff).f64LoadAt(8 * slot);
+    c.localGet(l).simd(Simd.f64x2ExtractLane, 0).f64Add().localGet(l).simd(Simd.f64x2ExtractLane, 1).f64Add();
+    c.f64StoreAt(8 * slot);
+  }
+  const groups: [number, number][] = [];
+  for (const t of types) {
+    const last = groups[groups.length - 1];
+    if (last && last[1] === t) last[0]++;
+    else groups.push([1, t]);
+  }
+  return buildModule([I32], groups, c);
+}
+
+export { F64 };

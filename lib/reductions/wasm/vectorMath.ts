@@ -1,0 +1,132 @@
+// f64x2 elementary functions for the WebAssembly SIMD kernels: exp, log,
+// sin / cos. Each works lane-wise on a v128 local and writes another; the
+// caller hands in scratch locals. Accuracy (checked against Math.* in
+// test/reductions-wasm.test.ts): exp ~2 ulp on [-708, 709], log ~1 ulp for
+// normal positive inputs, sin / cos ~1 ulp for |x| < 1e6 (Cody-Waite range
+// reduction by pi / 2). Algorithms: the classic fdlibm ones (Horner
+// polynomials after range reduction), written out for two lanes.
+
+import { type Code, Simd } from "./binary";
+
+const LOG2E = Math.LOG2E;
+const LN2_HI = 6.93147180369123816490e-1;
+const LN2_LO = 1.90821492927058770002e-10;
+/** exp's input range: 2^k stays a normal number (below it the result is < 1e-307, above it overflows). */
+const EXP_MIN = -708;
+const EXP_MAX = 709;
+
+/**
+ * out = exp(x) lane-wise; x and `scratch` are clobbered. `nonPositive`: the
+ * caller knows x <= 0 (exp(-s / 2)), so the upper clamp is left out.
+ */
+export function emitExp(c: Code, x: number, out: number, scratch: number, nonPositive = false): void {
+  c.localGet(x).f64x2Const(EXP_MIN).simd(Simd.f64x2Max);
+  if (!nonPositive) c.f64x2Const(EXP_MAX).simd(Simd.f64x2Min);
+  c.localSet(x);
+  // k = nearest(x / ln 2)
+  c.localGet(x).f64x2Const(LOG2E).simd(Simd.f64x2Mul).simd(Simd.f64x2Nearest).localSet(scratch);
+  // r = x - k ln2_hi - k ln2_lo  (stored in x)
+  c.localGet(x).localGet(scratch).f64x2Const(LN2_HI).simd(Simd.f64x2Mul).simd(Simd.f64x2Sub);
+  c.localGet(scratch).f64x2Const(LN2_LO).simd(Simd.f64x2Mul).simd(Simd.f64x2Sub).localSet(x);
+  // p(r) = sum r^n / n!, n <= 11, by Horner
+  let fact = 1;
+  const coefs: number[] = [];
+  for (let n = 0; n <= 11; n++) {
+    if (n > 0) fact *= n;
+    coefs.push(1 / fact);
+  }
+  c.f64x2Const(coefs[11]);
+  for (let n = 10; n >= 0; n--) c.localGet(x).simd(Simd.f64x2Mul).f64x2Const(coefs[n]).simd(Simd.f64x2Add);
+  c.localSet(out);
+  // out *= 2^k: add k to the exponent bits.
+  c.localGet(out);
+  c.localGet(scratch).simd(Simd.i32x4TruncSatF64x2SZero).simd(Simd.i64x2ExtendLowI32x4S).i32Const(52).simd(Simd.i64x2Shl);
+  c.simd(Simd.i64x2Add).localSet(out);
+}
+
+const LG = [
+  6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01, 2.222219843214978396e-01,
+  1.818357216161805012e-01, 1.531383769920937332e-01, 1.479819860511658591e-01,
+];
+const TWO52 = 4503599627370496;
+
+/**
+ * out = log(x) lane-wise: log(0) = -Infinity, log(x < 0) = NaN, as Math.log
+ * (subnormal inputs lose accuracy). x is kept; s1..s4 are clobbered.
+ */
+export function emitLog(c: Code, x: number, out: number, s: [number, number, number, number]): void {
+  const [e, f, z, t] = s;
+  // e = biased exponent as f64 (via the 2^52 trick), minus 1023.
+  c.localGet(x).i32Const(52).simd(Simd.i64x2ShrU).i64x2Const(0x4330000000000000n).simd(Simd.v128Or);
+  c.f64x2Const(TWO52 + 1023).simd(Simd.f64x2Sub).localSet(e);
+  // m in [1, 2): mantissa bits with exponent 0.
+  c.localGet(x).i64x2Const(0x000fffffffffffffn).simd(Simd.v128And).i64x2Const(0x3ff0000000000000n).simd(Simd.v128Or).localSet(f);
+  // m > sqrt 2: m /= 2, e += 1 (so f = m - 1 lies in [-0.29, 0.41]).
+  c.localGet(f).f64x2Const(Math.SQRT2).simd(Simd.f64x2Gt).localSet(t);
+  c.localGet(f).f64x2Const(0.5).simd(Simd.f64x2Mul).localGet(f).localGet(t).simd(Simd.v128Bitselect);
+  c.f64x2Const(1).simd(Simd.f64x2Sub).localSet(f);
+  c.localGet(e).localGet(t).f64x2Const(1).simd(Simd.v128And).simd(Simd.f64x2Add).localSet(e);
+  // s = f / (2 + f) into t; z = s^2; R = z (Lg1 + z (Lg2 + ... )) into z.
+  c.localGet(f).localGet(f).f64x2Const(2).simd(Simd.f64x2Add).simd(Simd.f64x2Div).localSet(t);
+  c.localGet(t).localGet(t).simd(Simd.f64x2Mul).localSet(z);
+  c.f64x2Const(LG[6]);
+  for (let q = 5; q >= 0; q--) c.localGet(z).simd(Simd.f64x2Mul).f64x2Const(LG[q]).simd(Simd.f64x2Add);
+  c.localGet(z).simd(Simd.f64x2Mul).localSet(z);
+  // hfsq = f^2 / 2 into out; log = e ln2_hi - ((hfsq - (s (hfsq + R) + e ln2_lo)) - f)
+  c.localGet(f).localGet(f).simd(Simd.f64x2Mul).f64x2Const(0.5).simd(Simd.f64x2Mul).localSet(out);
+  c.localGet(e).f64x2Const(LN2_HI).simd(Simd.f64x2Mul);
+  c.localGet(out);
+  c.localGet(t).localGet(out).localGet(z).simd(Simd.f64x2Add).simd(Simd.f64x2Mul);
+  c.localGet(e).f64x2Const(LN2_LO).simd(Simd.f64x2Mul).simd(Simd.f64x2Add);
+  c.simd(Simd.f64x2Sub).localGet(f).simd(Simd.f64x2Sub);
+  c.simd(Simd.f64x2Sub).localSet(out);
+  // x <= 0: -Infinity at 0, NaN below (and NaN stays NaN).
+  c.localGet(out);
+  c.f64x2Const(-Infinity).f64x2Const(NaN).localGet(x).f64x2Const(0).simd(Simd.f64x2Eq).simd(Simd.v128Bitselect);
+  c.localGet(x).f64x2Const(0).simd(Simd.f64x2Gt).simd(Simd.v128Bitselect).localSet(out);
+}
+
+const PIO2_1 = 1.57079632673412561417e+00;
+const PIO2_1T = 6.07710050650619224932e-11;
+const S = [-1.66666666666666324348e-01, 8.33333333332248946124e-03, -1.98412698298579493134e-04, 2.75573137070700676789e-06, -2.50507602534068634195e-08, 1.58969099521155010221e-10];
+const C = [4.16666666666666019037e-02, -1.38888888888741095749e-03, 2.48015872894767294178e-05, -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.13596475577881948265e-11];
+/** 1.5 * 2^52: adding it to an integer-valued double leaves the integer in the low mantissa bits. */
+const ROUND_MAGIC = 6755399441055744;
+
+/**
+ * sin(x) into sinOut and / or cos(x) into cosOut (pass -1 to skip one), lane-wise.
+ * x is kept; the four scratch locals are clobbered.
+ */
+export function emitSinCos(c: Code, x: number, sinOut: number, cosOut: number, s: [number, number, number, number]): void {
+  const [k, r, sr, cr] = s;
+  // k = nearest(x 2 / pi); r = x - k pi/2 (two-part constant)
+  c.localGet(x).f64x2Const(2 / Math.PI).simd(Simd.f64x2Mul).simd(Simd.f64x2Nearest).localSet(k);
+  c.localGet(x).localGet(k).f64x2Const(PIO2_1).simd(Simd.f64x2Mul).simd(Simd.f64x2Sub);
+  c.localGet(k).f64x2Const(PIO2_1T).simd(Simd.f64x2Mul).simd(Simd.f64x2Sub).localSet(r);
+  // z = r^2 in cr for now; sin r = r + r z S(z)
+  c.localGet(r).localGet(r).simd(Simd.f64x2Mul).localSet(cr);
+  c.f64x2Const(S[5]);
+  for (let q = 4; q >= 0; q--) c.localGet(cr).simd(Simd.f64x2Mul).f64x2Const(S[q]).simd(Simd.f64x2Add);
+  c.localGet(cr).simd(Simd.f64x2Mul).localGet(r).simd(Simd.f64x2Mul).localGet(r).simd(Simd.f64x2Add).localSet(sr);
+  // cos r = 1 - z / 2 + z^2 C(z)  (r is free now: holds z)
+  c.localGet(cr).localSet(r);
+  c.f64x2Const(C[5]);
+  for (let q = 4; q >= 0; q--) c.localGet(r).simd(Simd.f64x2Mul).f64x2Const(C[q]).simd(Simd.f64x2Add);
+  c.localGet(r).simd(Simd.f64x2Mul).localGet(r).simd(Simd.f64x2Mul);
+  c.f64x2Const(1).localGet(r).f64x2Const(0.5).simd(Simd.f64x2Mul).simd(Simd.f64x2Sub).simd(Simd.f64x2Add).localSet(cr);
+  // quadrant q = k mod 4 as integer lanes (k now holds the integer bits).
+  c.localGet(k).f64x2Const(ROUND_MAGIC).simd(Simd.f64x2Add).localSet(k);
+  const select = (out: number, shift: number) => {
+    // q' = q + shift; odd q' swaps sin and cos, q' & 2 flips the sign.
+    c.localGet(k);
+    if (shift) c.i64x2Const(BigInt(shift)).simd(Simd.i64x2Add);
+    c.localSet(out);
+    c.localGet(cr).localGet(sr);
+    c.localGet(out).i64x2Const(1n).simd(Simd.v128And).i64x2Const(1n).simd(Simd.i64x2Eq);
+    c.simd(Simd.v128Bitselect);
+    c.localGet(out).i64x2Const(2n).simd(Simd.v128And).i32Const(62).simd(Simd.i64x2Shl);
+    c.simd(Simd.v128Xor).localSet(out);
+  };
+  if (sinOut >= 0) select(sinOut, 0);
+  if (cosOut >= 0) select(cosOut, 1);
+}
