@@ -2,7 +2,7 @@
 // user formulas). This file reads that small language — numbers, names,
 // + - * /, unary minus, comparisons, `?:`, Math.exp / log / sqrt / pow /
 // sin / cos / abs / min / max and Math constants, and a prelude of
-// `const name = expr;` statements — into an expression tree, and emits the
+// `const name = expr, other = expr;` statements — into an expression tree, and emits the
 // tree as f64x2 WebAssembly. Anything outside the language makes
 // `parseProfile` return null, and the reduction falls back to generated
 // JavaScript (the report says which code ran).
@@ -155,9 +155,14 @@ export function parseProfile(profile: Profile): ParsedProfile | null {
     while (!prelude.done()) {
       const kw = prelude.take();
       if (kw !== "const" && kw !== "let") throw new Unsupported(`prelude statement starts with ${kw}`);
-      const name = prelude.take();
-      prelude.take("=");
-      bindings.push({ name, value: prelude.expression() });
+      // const a = ..., b = ...;
+      for (;;) {
+        const name = prelude.take();
+        prelude.take("=");
+        bindings.push({ name, value: prelude.expression() });
+        if (prelude.peek() !== ",") break;
+        prelude.take(",");
+      }
       if (!prelude.done()) prelude.take(";");
     }
     const whole = (src: string): Expr => {
