@@ -18,7 +18,8 @@ import { DenseLinearOperator as DenseCovariance } from "../operators/DenseLinear
 import type { LinearOperator } from "../operators/LinearOperator";
 import { type TensorLike, toMat, toVector } from "../tensorLike";
 import { lanczosInverseRoot } from "./love";
-import { type PivotedVarianceCache, buildPivotedVariance, pivotedSolve, pivotedVariances } from "./pivotedVariance";
+import { pivotedVarianceBracket, refineVariances } from "./certifiedVariance";
+import { type PivotedVarianceCache, buildPivotedVariance, pivotedPreconditionerSolve, pivotedSolve, pivotedVariances } from "./pivotedVariance";
 import { Prediction } from "./Prediction";
 
 export interface ExactGPOptions<M extends Mean = Mean, K extends Kernel = Kernel> {
@@ -35,9 +36,7 @@ export interface PredictOptions {
   observationNoise?: ArrayLike<number>;
   /**
    * Above maxCholeskySize only: variances by LOVE (one Lanczos run, cached,
-   * O(n k) per point) instead of the default CG solve per test point (exact
-   * to the CG tolerance; a batch of t points is t right-hand sides per CG
-   * step). LOVE is approximate: with small noise it needs many Lanczos
+   * O(n k) per point; varianceMethod "love"). LOVE is approximate: with small noise it needs many Lanczos
    * iterations (measured at n = 2,000, noise 0.01: k = 100 gave errors 40x
    * the variance, k = 300 about 5%).
    */
@@ -47,31 +46,47 @@ export interface PredictOptions {
   /**
    * How variances are computed above maxCholeskySize (at or below it they are
    * exact by Cholesky whatever this says):
-   * - "cg" (default; "love" with fastPredVar): one CG solve per test point, exact to the CG tolerance;
+   * - "auto" (default): certified. A pivoted Cholesky of K(X, X)
+   *   (varianceTolerance 1e-4 x noise) bounds every test point's variance from
+   *   both sides without kernel products; points whose bound is wider than
+   *   varianceErrorTolerance are refined by CG preconditioned with the same
+   *   factor until it is not. lastPredictionReport gives the bounds.
+   *   Measured at n = 5,000, d = 3, 1,000 test points: see bench/README.md.
+   * - "cg": one CG solve per test point, exact to the CG tolerance, each CG
+   *   step a kernel product with every test point (slow: 2.3 s for 16 points
+   *   at n = 5,000, noise 0.01);
    * - "love": see fastPredVar;
-   * - "pivotedCholesky": an adaptive-rank pivoted Cholesky of K(X, X), built once
-   *   and cached, gives DTC variances (exact as its residual vanishes) and the
-   *   preconditioner for the training solve (a few CG steps). Measured at
-   *   n = 5,000, 1,000 test points, d = 3, noise 0.01: 0.82 s cold against
-   *   3.0 s for LOVE; variance error 2.7% max, 0.37% mean relative; the error
-   *   estimate is in lastPredictionReport (bench/README.md).
+   * - "pivotedCholesky": DTC variances of an adaptive-rank pivoted Cholesky
+   *   (varianceTolerance 1e-3 x noise), no refinement: 2.7% max relative
+   *   error at n = 5,000, noise 0.01, with a heuristic estimate
+   *   (maxVarianceError) rather than a bound.
    */
-  varianceMethod?: "cg" | "love" | "pivotedCholesky";
+  varianceMethod?: "auto" | "cg" | "love" | "pivotedCholesky";
   /**
-   * "pivotedCholesky": pivot until every training point's residual prior
-   * variance is below this times the smallest noise (default 1e-3; 3e-3 and
-   * 1e-2 measured 13% and 24% faster, 2.8x and 11x the error at n = 5,000).
+   * "auto" / "pivotedCholesky": pivot until every training point's residual
+   * prior variance is below this times the smallest noise (default 1e-4 for
+   * "auto", 1e-3 for "pivotedCholesky"; smaller costs rank, larger costs
+   * refinement).
    */
   varianceTolerance?: number;
-  /** "pivotedCholesky": rank cap (default 1,024; time grows as n r^2). */
+  /** "auto" / "pivotedCholesky": rank cap (default 1,024, and n / 4 for "auto"; time grows as n r^2). */
   varianceMaxRank?: number;
+  /** "auto": certified bound on each variance's relative error (default 1e-2). */
+  varianceErrorTolerance?: number;
+  /**
+   * "auto": certified bound on each mean's absolute error (default 1e-4 x the
+   * root mean square of y - m(X)); the training solve is refined until met.
+   */
+  meanErrorTolerance?: number;
   solve?: SolveOptions;
 }
 
-/** What the last predict did above maxCholeskySize. */
+/** What the last predict did: the method that ran and, for "auto", its certified error bounds. */
 export interface PredictionReport {
-  method: "cholesky" | "cg" | "love" | "pivotedCholesky";
-  /** Pivoted-Cholesky rank (pivotedCholesky). */
+  method: "cholesky" | "cg" | "love" | "pivotedCholesky" | "auto";
+  /** The method asked for (varianceMethod, "love" for fastPredVar, else "auto"). */
+  requested?: "cg" | "love" | "pivotedCholesky" | "auto";
+  /** Pivoted-Cholesky rank (pivotedCholesky, auto). */
   rank?: number;
   /** Largest residual prior variance at a test point: the variance error estimate (pivotedCholesky). */
   maxVarianceError?: number;
@@ -79,6 +94,20 @@ export interface PredictionReport {
   capped?: boolean;
   /** CG iterations of the training solve, when this call ran it. */
   trainingSolveIterations?: number;
+  /** auto: test points whose pivoted-Cholesky bound exceeded the tolerance and were refined by preconditioned CG. */
+  refinedPoints?: number;
+  /** auto: products of the training covariance with the refined points' columns. */
+  refineProducts?: number;
+  /** auto: certified bound on |variance - exact| / exact over the returned points (in exact arithmetic, with a rounding allowance). */
+  varianceErrorBound?: number;
+  varianceErrorTolerance?: number;
+  /** auto: certified bound on |mean - exact| over the returned points. */
+  meanErrorBound?: number;
+  meanErrorTolerance?: number;
+  /** auto: both bounds are within their tolerances (a NumericalWarning is emitted when not). */
+  withinTolerance?: boolean;
+  /** One line: what ran and the bounds. */
+  summary?: string;
 }
 
 /** The training system K + noise at the current parameters. */
@@ -102,6 +131,26 @@ interface SolveCache {
   loveRoot?: Mat;
   /** Pivoted-Cholesky variance factor, keyed by its tolerance and rank cap. */
   pivoted?: { key: string; cache: PivotedVarianceCache };
+  /** r^T P^{-1} r for the training residual r = y - m - A alpha and this factor ("auto"'s mean bound). */
+  residualNormP?: { key: string; value: number };
+}
+
+/** The variance methods of PredictOptions.varianceMethod. */
+const VARIANCE_METHODS = ["auto", "cg", "love", "pivotedCholesky"] as const;
+
+/** "auto": variances below this times k** are certified absolutely, not relatively (f64 resolution of k** - q). */
+const VARIANCE_FLOOR = 1e-12;
+
+/** "auto"'s tolerances and what the batches found, for the report. */
+interface AutoState {
+  varianceTolerance: number;
+  meanTolerance: number;
+  meanBound: number;
+  /** Largest certified relative variance error so far. */
+  maxRelative: number;
+  refined: number;
+  products: number;
+  converged: boolean;
 }
 
 /** Test points per prediction batch: bounds the [t, n + t] block of kernel rows. */
@@ -228,16 +277,30 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
     }
     const o = resolveSolveOptions({ ...this.solveOptions, ...options.solve });
     const n = x.rows, t = xt.rows;
-    const method = n <= o.maxCholeskySize ? "cholesky" : (options.varianceMethod ?? (options.fastPredVar ? "love" : "cg"));
-    this.lastPredictionReport = { method };
-    const solve = method === "pivotedCholesky" ? this.pivotedTrainingSolve(o, options) : this.trainingSolve(o);
+    const requested = options.varianceMethod ?? (options.fastPredVar ? "love" : "auto");
+    if (!VARIANCE_METHODS.includes(requested)) {
+      throw new ArgumentError(`unknown varianceMethod "${requested}"; use one of ${VARIANCE_METHODS.map((m) => `"${m}"`).join(", ")} (default "auto")`);
+    }
+    let method: PredictionReport["method"] = n <= o.maxCholeskySize ? "cholesky" : requested;
+    const report: PredictionReport = { method, requested };
+    this.lastPredictionReport = report;
+    let solve: SolveCache | null = null;
+    if (method === "pivotedCholesky" || method === "auto") solve = this.pivotedTrainingSolve(o, options, method);
+    if (!solve) {
+      // "auto" with a noise-free training point: no pivoted bounds (they divide by the noise); CG per point is exact.
+      if (method === "auto") report.summary = "CG per test point: a training point has zero noise, so no pivoted-Cholesky bounds";
+      method = report.method = method === "auto" ? "cg" : method;
+      solve = this.trainingSolve(o);
+    }
+    const auto = method === "auto" ? this.autoSettings(solve, xt, options, o) : null;
     const mean = new Float64Array(t);
     const variance = new Float64Array(t);
     const batch = Math.max(1, Math.min(t, Math.floor(PREDICT_BATCH_BYTES / (8 * (n + t)))));
     for (let s = 0; s < t; s += batch) {
       const b = Math.min(batch, t - s);
-      this.predictBatch(xt, s, b, solve, o, mean, variance, options, method);
+      this.predictBatch(xt, s, b, solve, o, mean, variance, options, method, auto);
     }
+    if (auto) this.finishAutoReport(report, auto);
     if (options.noise) {
       const noise = this.likelihood.noiseF64(t, xt, { test: true, noise: options.observationNoise });
       for (let i = 0; i < t; i++) variance[i] += noise[i];
@@ -255,6 +318,7 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
     variance: Float64Array,
     options: PredictOptions,
     method: PredictionReport["method"],
+    auto: AutoState | null,
   ): void {
     const { x } = this.requireData();
     const n = x.rows, d = x.cols;
@@ -275,6 +339,12 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
     // K(X, x*) [n, b], for the methods that use it whole (a strided copy: skipped otherwise).
     const Kxt = mat(n, method === "pivotedCholesky" ? 0 : b);
     for (let c = 0; c < Kxt.cols; c++) for (let i = 0; i < n; i++) Kxt.data[i * b + c] = rows.data[c * (n + b) + i];
+    /** K(S, x*) at the pivots S [r, b], read from the rows already evaluated. */
+    const pivotColumns = (cache: PivotedVarianceCache): Mat => {
+      const kSt = mat(cache.rank, b);
+      for (let j = 0; j < cache.rank; j++) for (let col = 0; col < b; col++) kSt.data[j * b + col] = rows.data[col * (n + b) + cache.pivots[j]];
+      return kSt;
+    };
     if (solve.L) {
       const V = solveLower(solve.L, Kxt);
       for (let c = 0; c < b; c++) {
@@ -282,11 +352,10 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
         for (let i = 0; i < n; i++) q += V.data[i * b + c] ** 2;
         variance[start + c] = Math.max(kss[c] - q, 0);
       }
+    } else if (method === "auto" && auto && solve.pivoted) {
+      this.autoVariances(solve, auto, Kxt, pivotColumns(solve.pivoted.cache), kss, o, variance, start);
     } else if (method === "pivotedCholesky" && solve.pivoted) {
-      const c = solve.pivoted.cache;
-      const kSt = mat(c.rank, b); // K(S, x*) [r, b], read from the rows already evaluated
-      for (let j = 0; j < c.rank; j++) for (let col = 0; col < b; col++) kSt.data[j * b + col] = rows.data[col * (n + b) + c.pivots[j]];
-      const v = pivotedVariances(c, kSt, kss);
+      const v = pivotedVariances(solve.pivoted.cache, pivotColumns(solve.pivoted.cache), kss);
       variance.set(v.variance, start);
       const report = this.lastPredictionReport!;
       report.maxVarianceError = Math.max(report.maxVarianceError ?? 0, v.residual.reduce((a, e) => Math.max(a, e), 0));
@@ -309,34 +378,152 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
   }
 
   /**
+   * "auto": the mean bound for this call (refining the training solve until
+   * it meets its tolerance) and the variance tolerance.
+   * Mean error at x*: |k^T (alpha_hat - alpha)| = |k^T A^{-1} r| <= sqrt(k^T A^{-1} k) sqrt(r^T A^{-1} r)
+   * <= sqrt(k**) sqrt(r^T P^{-1} r), r = y - m - A alpha_hat (A >= P).
+   */
+  private autoSettings(solve: SolveCache, xt: Mat, options: PredictOptions, o: ResolvedSolveOptions): AutoState {
+    const pivoted = solve.pivoted!;
+    const sys = this.trainingSystem();
+    const n = sys.residual.length;
+    const rms = Math.sqrt(sys.residual.reduce((a, v) => a + v * v, 0) / Math.max(n, 1));
+    const meanTolerance = options.meanErrorTolerance ?? 1e-4 * rms;
+    const varianceTolerance = options.varianceErrorTolerance ?? 1e-2;
+    if (!(varianceTolerance > 0)) throw new ArgumentError(`varianceErrorTolerance must be positive (got ${varianceTolerance}); e.g. 1e-2 for 1% relative error`);
+    if (!(meanTolerance >= 0)) throw new ArgumentError(`meanErrorTolerance must be non-negative (got ${meanTolerance})`);
+    // Largest prior variance at the test points (the kernel's diagonal path: O(t)).
+    const maxKss = this.forward(xt).lazyCovarianceMatrix.diagonalF64().reduce((a, v) => Math.max(a, v), 0);
+    const residualNormP = (): number => {
+      if (solve.residualNormP?.key === pivoted.key) return solve.residualNormP.value;
+      const Aa = sys.covariance.matmulF64(mat(n, 1, solve.alpha)).data;
+      const r = mat(n, 1, sys.residual.map((v, i) => v - Aa[i]));
+      const Pr = pivotedPreconditionerSolve(pivoted.cache, r).data;
+      const value = Math.max(r.data.reduce((a, v, i) => a + v * Pr[i], 0), 0);
+      solve.residualNormP = { key: pivoted.key, value };
+      return value;
+    };
+    let meanBound = Math.sqrt(maxKss * residualNormP());
+    // Refine alpha (iterative refinement: solve A delta = r with the same preconditioner) while the bound is too wide.
+    for (let round = 0; round < 3 && meanBound > meanTolerance; round++) {
+      const Aa = sys.covariance.matmulF64(mat(n, 1, solve.alpha)).data;
+      const r = sys.residual.map((v, i) => v - Aa[i]);
+      const delta = pivotedSolve(pivoted.cache, sys.covariance, r, o.cgTolerance, o.maxCgIterations).solution;
+      solve.alpha = solve.alpha.map((v, i) => v + delta[i]);
+      solve.residualNormP = undefined;
+      meanBound = Math.sqrt(maxKss * residualNormP());
+    }
+    return { varianceTolerance, meanTolerance, meanBound, maxRelative: 0, refined: 0, products: 0, converged: true };
+  }
+
+  /** "auto" for one batch: stage-1 bounds for all points, CG refinement for those above tolerance (certifiedVariance.ts). */
+  private autoVariances(
+    solve: SolveCache,
+    auto: AutoState,
+    Kxt: Mat,
+    kSt: Mat,
+    kss: Float64Array,
+    o: ResolvedSolveOptions,
+    variance: Float64Array,
+    start: number,
+  ): void {
+    const c = solve.pivoted!.cache;
+    const n = Kxt.rows, b = Kxt.cols;
+    const floor = (j: number, k: Float64Array): number => VARIANCE_FLOOR * Math.abs(k[j]);
+    const bracket = pivotedVarianceBracket(c, Kxt, kSt, kss);
+    const flagged: number[] = [];
+    for (let j = 0; j < b; j++) {
+      if (bracket.errorBound[j] > Math.max(auto.varianceTolerance * bracket.lower[j], floor(j, kss))) flagged.push(j);
+    }
+    if (flagged.length) {
+      const f = flagged.length;
+      const Kf = mat(n, f), X0 = mat(n, f);
+      for (let i = 0; i < n; i++) {
+        for (let q = 0; q < f; q++) {
+          Kf.data[i * f + q] = Kxt.data[i * b + flagged[q]];
+          X0.data[i * f + q] = bracket.start.data[i * b + flagged[q]];
+        }
+      }
+      const kssF = Float64Array.from(flagged, (j) => kss[j]);
+      const refined = refineVariances((v) => solve.covariance.matmulF64(v), (v) => pivotedPreconditionerSolve(c, v), Kf, X0, kssF, {
+        relativeTolerance: auto.varianceTolerance,
+        absoluteFloor: kssF.map((v) => VARIANCE_FLOOR * Math.abs(v)),
+        maxIterations: o.maxCgIterations,
+      });
+      flagged.forEach((j, q) => {
+        bracket.variance[j] = refined.variance[q];
+        bracket.errorBound[j] = refined.errorBound[q];
+        bracket.lower[j] = refined.lower[q];
+      });
+      auto.refined += f;
+      auto.products += refined.products;
+      auto.converged &&= refined.converged;
+    }
+    for (let j = 0; j < b; j++) {
+      variance[start + j] = Math.max(bracket.variance[j], 0);
+      auto.maxRelative = Math.max(auto.maxRelative, bracket.errorBound[j] / Math.max(bracket.lower[j], floor(j, kss)));
+    }
+  }
+
+  private finishAutoReport(report: PredictionReport, auto: AutoState): void {
+    const within = auto.maxRelative <= auto.varianceTolerance && auto.meanBound <= auto.meanTolerance;
+    Object.assign(report, {
+      refinedPoints: auto.refined,
+      refineProducts: auto.products,
+      varianceErrorBound: auto.maxRelative,
+      varianceErrorTolerance: auto.varianceTolerance,
+      meanErrorBound: auto.meanBound,
+      meanErrorTolerance: auto.meanTolerance,
+      withinTolerance: within,
+    });
+    const fmt = (v: number) => v.toExponential(1);
+    report.summary =
+      `pivoted Cholesky rank ${report.rank}${report.capped ? " (rank cap hit)" : ""} bounds for every point` +
+      (auto.refined ? `, ${auto.refined} refined by preconditioned CG (${auto.products} kernel products)` : "") +
+      `; variance relative error <= ${fmt(auto.maxRelative)} (tolerance ${fmt(auto.varianceTolerance)}), mean error <= ${fmt(auto.meanBound)} (tolerance ${fmt(auto.meanTolerance)})`;
+    if (!within) {
+      process.emitWarning(
+        `predict: the certified error bounds exceed their tolerances (${report.summary}). ` +
+          "Raise varianceMaxRank, lower varianceTolerance, or use varianceMethod \"cg\" with a smaller solve.cgTolerance.",
+        "NumericalWarning",
+      );
+    }
+  }
+
+  /**
    * The training solve and the pivoted-Cholesky variance factor: the factor
    * is built first so that, when alpha is not cached yet, CG runs with it as
-   * preconditioner (a few iterations instead of tens).
+   * preconditioner (a few iterations instead of tens). Null for "auto" when
+   * a training point has no noise.
    */
-  private pivotedTrainingSolve(o: ResolvedSolveOptions, options: PredictOptions): SolveCache {
+  private pivotedTrainingSolve(o: ResolvedSolveOptions, options: PredictOptions, method: "auto" | "pivotedCholesky"): SolveCache | null {
     const key = this.stateKey();
-    const pivotKey = `${options.varianceTolerance ?? 1e-3}|${options.varianceMaxRank ?? 1024}`;
+    const tolerance = options.varianceTolerance ?? (method === "auto" ? 1e-4 : 1e-3);
+    // "auto" caps the rank at n / 4 as well: past that the factor (n r^2) costs more than refining points with CG.
+    const n = this.numTrainingPoints;
+    const maxRank = options.varianceMaxRank ?? (method === "auto" ? Math.min(1024, Math.max(64, Math.floor(n / 4))) : 1024);
+    if (!(tolerance > 0)) throw new ArgumentError(`varianceTolerance must be positive (got ${tolerance}); e.g. 1e-4`);
+    if (!(maxRank >= 1)) throw new ArgumentError(`varianceMaxRank must be at least 1 (got ${maxRank})`);
+    const pivotKey = `${tolerance}|${maxRank}`;
     const cached = this.cache && this.cache.key === key ? this.cache : null;
+    const report = this.lastPredictionReport!;
     if (cached?.pivoted?.key === pivotKey) {
-      Object.assign(this.lastPredictionReport!, { rank: cached.pivoted.cache.rank, capped: cached.pivoted.cache.capped });
+      Object.assign(report, { rank: cached.pivoted.cache.rank, capped: cached.pivoted.cache.capped });
       return cached;
     }
     const sys = this.trainingSystem();
     if (!sys.noise.every((v) => v > 0)) {
+      if (method === "auto") return null;
       throw new ArgumentError('varianceMethod "pivotedCholesky" needs positive noise on every training point (its preconditioner divides by it); use varianceMethod "cg"');
     }
-    const c = buildPivotedVariance(sys.prior.lazyCovarianceMatrix, sys.noise, {
-      tolerance: options.varianceTolerance ?? 1e-3,
-      maxRank: options.varianceMaxRank ?? 1024,
-    });
-    if (c.capped) {
+    const c = buildPivotedVariance(sys.prior.lazyCovarianceMatrix, sys.noise, { tolerance, maxRank });
+    if (c.capped && method === "pivotedCholesky") {
       process.emitWarning(
         `pivoted-Cholesky variances: rank cap ${c.rank} reached with residual prior variance ${c.maxTrainResidual.toExponential(2)} left ` +
-          `(tolerance ${options.varianceTolerance ?? 1e-3} x noise); variances may be off by about that much. Raise varianceMaxRank or varianceTolerance.`,
+          `(tolerance ${tolerance} x noise); variances may be off by about that much. Raise varianceMaxRank or varianceTolerance.`,
         "NumericalWarning",
       );
     }
-    const report = this.lastPredictionReport!;
     Object.assign(report, { rank: c.rank, capped: c.capped });
     let solve = cached;
     if (!solve) {
@@ -349,6 +536,7 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
       solve = this.cache!;
     }
     solve.pivoted = { key: pivotKey, cache: c };
+    solve.residualNormP = undefined;
     return solve;
   }
 

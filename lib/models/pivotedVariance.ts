@@ -26,7 +26,7 @@
 import { conjugateGradients } from "../algorithms/cg";
 import { solveLower } from "../algorithms/cholesky";
 import { LowRankPlusDiag } from "../algorithms/lowRankPlusDiag";
-import { type Mat, mat } from "../algorithms/matrix";
+import { type Mat, dotAt, mat } from "../algorithms/matrix";
 import { pivotedCholeskyFactor } from "../algorithms/pivotedCholesky";
 import type { LinearOperator } from "../operators/LinearOperator";
 
@@ -49,6 +49,12 @@ export interface PivotedVarianceCache {
   maxTrainResidual: number;
   /** True when maxRank stopped the pivoting before the tolerance was met. */
   capped: boolean;
+  /** Noise variances D. shape: [n] */
+  noise: Float64Array;
+  /** sqrt of the residual diagonal E_ii = K_ii - |L_i|^2 (0 at the pivots). shape: [n] */
+  residualSqrt: Float64Array;
+  /** tr E, an upper bound on the residual's largest eigenvalue. */
+  residualTrace: number;
 }
 
 /**
@@ -58,14 +64,33 @@ export interface PivotedVarianceCache {
 export function buildPivotedVariance(K: LinearOperator, noise: Float64Array, o: PivotedVarianceOptions): PivotedVarianceCache {
   const n = K.shape[0];
   const minNoise = noise.reduce((a, b) => Math.min(a, b), Infinity);
+  const diag = K.diagonalF64();
   const f = pivotedCholeskyFactor(
-    { size: n, diagonal: () => K.diagonalF64(), rows: (idx) => K.rowsF64(idx).data },
+    { size: n, diagonal: () => diag, rows: (idx) => K.rowsF64(idx).data },
     { maxRank: Math.max(1, Math.min(o.maxRank, n)), residualTolerance: o.tolerance * minNoise, traceTolerance: 0 },
   );
   const r = f.pivots.length;
   const Lss = mat(r, r);
   f.pivots.forEach((p, j) => Lss.data.set(f.L.data.subarray(p * r, p * r + j + 1), j * r));
-  return { pivots: f.pivots, rank: r, woodbury: new LowRankPlusDiag(f.L, noise), Lss, maxTrainResidual: f.maxResidual, capped: f.capped };
+  // E_ii recomputed from L (not taken from the factorisation's running update) so that it matches the L used.
+  const residualSqrt = new Float64Array(n);
+  let residualTrace = 0;
+  for (let i = 0; i < n; i++) {
+    const Ei = Math.max(diag[i] - dotAt(f.L.data, i * r, f.L.data, i * r, r), 0);
+    residualSqrt[i] = Math.sqrt(Ei);
+    residualTrace += Ei;
+  }
+  return {
+    pivots: f.pivots,
+    rank: r,
+    woodbury: new LowRankPlusDiag(f.L, noise),
+    Lss,
+    maxTrainResidual: f.maxResidual,
+    capped: f.capped,
+    noise,
+    residualSqrt,
+    residualTrace,
+  };
 }
 
 /** P^{-1} V with P = L L^T + D (Woodbury). shape: [n, t] -> [n, t] */
