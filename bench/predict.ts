@@ -2,6 +2,14 @@
 // and variance at 1,000 test points, cold (a fresh model each run, so the
 // training solve and the variance caches are built inside the timing), for
 // each variance method, against an exact dense f64 Cholesky reference.
+// "auto" is model.predict with no options (the default). "gpytorch" is
+// GPyTorch 1.12's default cold prediction of the same model and data in the
+// same run (bench/peers/gpytorch_predict.py: eval mode, model(xt).mean /
+// .variance, no fast_pred_var; torch.set_num_threads = this machine's
+// threads), with its errors against the same reference; skipped with a
+// message when `import gpytorch` fails (GPyTorch from source: GPLAB_PEERS,
+// default /work/peers). Its line carries the ratio of the "auto" median to
+// GPyTorch's when both ran.
 //
 // The reference (dense K + noise, Cholesky, one triangular solve for all test
 // points: ~1 min at n = 5,000, ~8 min at n = 10,000 on the 2-core machine) is
@@ -11,10 +19,11 @@
 // Each case runs in its own child process so its peak RSS is its own.
 // Prints one JSON line per (n, method).
 //
-//   npm run bench -- predict [--sizes 5000,10000] [--test 1000] [--methods cg,love,...]
-//     [--lengthscale 1] [--outputscale 1] [--noise 0.01] [--repeats 5] [--reference-max 10000]
+//   npm run bench -- predict [--sizes 5000] [--test 1000] [--methods auto,pivoted,gpytorch,cg,love,...]
+//     [--lengthscale 1] [--outputscale 1] [--noise 0.01] [--repeats 5] [--peer-repeats 3] [--reference-max 10000]
+// (--lengthscale 0.693 --outputscale 0.693 --noise 0.693 are GPyTorch's initial values.)
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -60,9 +69,16 @@ interface Result {
   /** What the training solve reported (iterations, rank, ...). */
   report: unknown;
   peakRssBytes: number;
+  /** The machine's 1-minute load average at the end (noisy machines: compare within a run). */
+  loadAverage1m: number;
 }
 
 const D = 3;
+
+/** Methods run by default (the rest by --methods; cg and love are slow, see bench/README.md). */
+const DEFAULT_METHODS = ["auto", "pivoted", "gpytorch"];
+
+const PEER = path.join(__dirname, "..", "..", "bench", "peers", "gpytorch_predict.py");
 
 /**
  * Methods: the PredictOptions each one passes, and for CG per test point a
@@ -70,7 +86,8 @@ const D = 3;
  * step multiplies K by all of them); its errors and time are for those points.
  */
 const METHODS: Record<string, { options: PredictOptions; testPoints?: number }> = {
-  cg: { options: {}, testPoints: 16 },
+  auto: { options: {} },
+  cg: { options: { varianceMethod: "cg" }, testPoints: 16 },
   love: { options: { fastPredVar: true } },
   pivoted: { options: { varianceMethod: "pivotedCholesky" } },
   "pivoted-1e-4": { options: { varianceMethod: "pivotedCholesky", varianceTolerance: 1e-4 } },
@@ -154,6 +171,57 @@ function readReference(s: Setup): { mean: Float64Array; variance: Float64Array }
 }
 
 
+type Errors = Pick<Result, "varianceMaxAbsError" | "varianceMaxRelError" | "varianceMeanAbsError" | "varianceMeanRelError" | "meanMaxAbsError">;
+
+/** Errors of predictions [testPoints] against the reference (nulls without one). */
+function errors(m: ArrayLike<number> | null, v: ArrayLike<number> | null, ref: { mean: Float64Array; variance: Float64Array } | null, testPoints: number): Errors {
+  if (!ref || !m || !v) return { varianceMaxAbsError: null, varianceMaxRelError: null, varianceMeanAbsError: null, varianceMeanRelError: null, meanMaxAbsError: null };
+  let maxAbs = 0, maxRel = 0, sumAbs = 0, sumRel = 0, meanAbs = 0;
+  for (let i = 0; i < testPoints; i++) {
+    const e = Math.abs(v[i] - ref.variance[i]);
+    maxAbs = Math.max(maxAbs, e);
+    maxRel = Math.max(maxRel, e / ref.variance[i]);
+    sumAbs += e;
+    sumRel += e / ref.variance[i];
+    meanAbs = Math.max(meanAbs, Math.abs(m[i] - ref.mean[i]));
+  }
+  return { varianceMaxAbsError: maxAbs, varianceMaxRelError: maxRel, varianceMeanAbsError: sumAbs / testPoints, varianceMeanRelError: sumRel / testPoints, meanMaxAbsError: meanAbs };
+}
+
+/** PYTHONPATH for GPyTorch from source (GPLAB_PEERS, default /work/peers). */
+function peerEnv(): NodeJS.ProcessEnv {
+  const root = process.env.GPLAB_PEERS ?? "/work/peers";
+  const extra = ["gpytorch", "linear_operator", "jaxtyping", "site"].map((p) => path.join(root, p)).join(":");
+  return { ...process.env, PYTHONPATH: process.env.PYTHONPATH ? `${extra}:${process.env.PYTHONPATH}` : extra };
+}
+
+/**
+ * GPyTorch's default cold prediction of the same problem (bench/peers/gpytorch_predict.py),
+ * or a line saying why it was skipped.
+ */
+function runPeer(s: Setup, repeats: number): Record<string, unknown> {
+  const { x, y, xt } = dataset(s);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gplab-predict-peer-"));
+  const threads = gp.backend.info().threads;
+  try {
+    fs.writeFileSync(path.join(dir, "x.f64"), Buffer.from(x.data.slice().buffer));
+    fs.writeFileSync(path.join(dir, "y.f64"), Buffer.from(y.buffer));
+    fs.writeFileSync(path.join(dir, "xt.f64"), Buffer.from(xt.data.buffer));
+    fs.writeFileSync(path.join(dir, "setup.json"), JSON.stringify({ n: s.n, t: s.testPoints, d: D, noise: s.noise, outputscale: s.outputscale, lengthscale: s.lengthscale, threads }));
+    const r = spawnSync("/usr/bin/python3", [PEER, dir, String(repeats)], { encoding: "utf8", maxBuffer: 256 << 20, env: peerEnv() });
+    const base = { bench: "predict", case: "mean+variance cold", n: s.n, d: D, testPoints: s.testPoints, method: "gpytorch", hyperparameters: { lengthscale: s.lengthscale, outputscale: s.outputscale, noise: s.noise } };
+    if (r.status !== 0) {
+      const why = (r.stderr || String(r.error ?? "")).trim().split("\n").pop();
+      return { ...base, skipped: `GPyTorch not importable (${why}); set GPLAB_PEERS to a folder with gpytorch, linear_operator, jaxtyping` };
+    }
+    const p = JSON.parse(r.stdout.trim().split("\n").pop() as string) as { mean: number[]; variance: number[]; [k: string]: unknown };
+    const { mean, variance, ...timing } = p;
+    return { ...base, ...timing, runs: repeats, ...errors(mean, variance, readReference(s), s.testPoints), loadAverage1m: os.loadavg()[0] };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function runCase(method: string, s: Setup, repeats: number): Promise<Result> {
   const { x, y, xt: allTest } = dataset(s);
   const { options, testPoints = s.testPoints } = METHODS[method];
@@ -170,32 +238,7 @@ async function runCase(method: string, s: Setup, repeats: number): Promise<Resul
     report = { prediction: model.lastPredictionReport, trainingSolve: model.trainingSolve().covariance.lastSolveReport ?? null };
   }
   const ref = readReference(s);
-  let err: Pick<Result, "varianceMaxAbsError" | "varianceMaxRelError" | "varianceMeanAbsError" | "varianceMeanRelError" | "meanMaxAbsError"> = {
-    varianceMaxAbsError: null,
-    varianceMaxRelError: null,
-    varianceMeanAbsError: null,
-    varianceMeanRelError: null,
-    meanMaxAbsError: null,
-  };
-  if (ref && prediction) {
-    const v = prediction.varianceF64, m = prediction.meanF64;
-    let maxAbs = 0, maxRel = 0, sumAbs = 0, sumRel = 0, meanAbs = 0;
-    for (let i = 0; i < testPoints; i++) {
-      const e = Math.abs(v[i] - ref.variance[i]);
-      maxAbs = Math.max(maxAbs, e);
-      maxRel = Math.max(maxRel, e / ref.variance[i]);
-      sumAbs += e;
-      sumRel += e / ref.variance[i];
-      meanAbs = Math.max(meanAbs, Math.abs(m[i] - ref.mean[i]));
-    }
-    err = {
-      varianceMaxAbsError: maxAbs,
-      varianceMaxRelError: maxRel,
-      varianceMeanAbsError: sumAbs / testPoints,
-      varianceMeanRelError: sumRel / testPoints,
-      meanMaxAbsError: meanAbs,
-    };
-  }
+  const err = prediction ? errors(prediction.meanF64, prediction.varianceF64, ref, testPoints) : errors(null, null, null, testPoints);
   const info = gp.backend.info();
   return {
     bench: "predict",
@@ -217,6 +260,7 @@ async function runCase(method: string, s: Setup, repeats: number): Promise<Resul
     referenceVarianceMax: ref ? Math.max(...ref.variance) : null,
     report,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    loadAverage1m: os.loadavg()[0],
   };
 }
 
@@ -235,19 +279,30 @@ async function main(): Promise<void> {
     else console.log(JSON.stringify(await runCase(child, s, repeats)));
     return;
   }
-  const sizes = arg("sizes", "5000,10000").split(",").map(Number);
-  const methods = arg("methods", Object.keys(METHODS).join(",")).split(",");
-  for (const m of methods) if (!METHODS[m]) throw new Error(`unknown method ${m}; methods: ${Object.keys(METHODS).join(", ")}`);
+  const sizes = arg("sizes", "5000").split(",").map(Number);
+  const methods = arg("methods", DEFAULT_METHODS.join(",")).split(",");
+  for (const m of methods) if (!METHODS[m] && m !== "gpytorch") throw new Error(`unknown method ${m}; methods: ${[...Object.keys(METHODS), "gpytorch"].join(", ")}`);
   const referenceMax = Number(arg("reference-max", "10000"));
+  const peerRepeats = Number(arg("peer-repeats", "3"));
   const passOn = ["--test", String(base.testPoints), "--lengthscale", String(base.lengthscale), "--outputscale", String(base.outputscale), "--noise", String(base.noise), "--repeats", String(repeats)];
   for (const n of sizes) {
     const s = { ...base, n };
     if (n <= referenceMax && !fs.existsSync(referencePath(s))) {
       execFileSync(process.execPath, [__filename, "--case", "reference", "--n", String(n), ...passOn], { stdio: ["ignore", "inherit", "inherit"] });
     }
+    const medians: Record<string, number> = {};
     for (const m of methods) {
+      if (m === "gpytorch") {
+        const line = runPeer(s, peerRepeats);
+        if (typeof line.medianSeconds === "number" && medians.auto !== undefined) line.autoOverGpytorch = medians.auto / line.medianSeconds;
+        if (line.skipped) console.error(`# predict: GPyTorch peer skipped: ${line.skipped}`);
+        console.log(JSON.stringify(line));
+        continue;
+      }
       const out = execFileSync(process.execPath, [__filename, "--case", m, "--n", String(n), ...passOn], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-      process.stdout.write(out.trim().split("\n").filter((l) => l.startsWith("{")).join("\n") + "\n");
+      const lines = out.trim().split("\n").filter((l) => l.startsWith("{"));
+      for (const l of lines) medians[m] = (JSON.parse(l) as Result).medianSeconds;
+      process.stdout.write(lines.join("\n") + "\n");
     }
   }
 }

@@ -23,8 +23,9 @@ import gpytorch
 
 def main() -> None:
     folder, repeats = sys.argv[1], int(sys.argv[2])
-    torch.set_num_threads(int(json.load(open(f"{folder}/setup.json"))["threads"]))
-    setup = json.load(open(f"{folder}/setup.json"))
+    with open(f"{folder}/setup.json") as f:
+        setup = json.load(f)
+    torch.set_num_threads(int(setup["threads"]))
     n, t, d = setup["n"], setup["t"], setup["d"]
     x = torch.from_numpy(np.fromfile(f"{folder}/x.f64", dtype=np.float64).reshape(n, d))
     y = torch.from_numpy(np.fromfile(f"{folder}/y.f64", dtype=np.float64))
