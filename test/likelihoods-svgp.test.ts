@@ -35,7 +35,7 @@ function likelihoodState(params: Record<string, { raw: unknown }> | undefined): 
 }
 
 type Kind = "bernoulli" | "student_t" | "laplace";
-function buildLikelihood(kind: Kind): gp.likelihoods.VariationalLikelihood {
+function buildLikelihood(kind: Kind): gp.likelihoods.OneDimensionalLikelihood {
   const lik = kind === "bernoulli" ? new gp.likelihoods.BernoulliLikelihood() : kind === "student_t" ? new gp.likelihoods.StudentTLikelihood() : new gp.likelihoods.LaplaceLikelihood();
   lik.loadStateDict(likelihoodState(ref.likelihoods[kind].params));
   return lik;

@@ -39,13 +39,21 @@ export interface ObservationMarginal {
   mean: Float64Array;
   /** Var[y]. shape: like mean */
   variance: Float64Array;
-  /** SoftmaxLikelihood: p(y = c) per test point. shape: [n, C] */
-  probs?: number[][];
   /**
    * How the values were computed: "exact" (closed form) or "gauss-hermite"
    * (deterministic quadrature where GPyTorch draws Monte Carlo samples).
    */
   method: "exact" | "gauss-hermite";
+}
+
+/** Class probabilities at test points (SoftmaxLikelihood's likelihood(model(x))). */
+export interface ClassProbabilities {
+  /** p(y = c) per test point. shape: [n, C] */
+  probs: number[][];
+  /** The most probable class per test point. shape: [n] */
+  predicted: Int32Array;
+  /** "gauss-hermite": deterministic quadrature where GPyTorch draws Monte Carlo samples. */
+  method: "gauss-hermite";
 }
 
 /** A likelihood that variational objectives integrate under q(f) (not Gaussian in closed form). */
@@ -64,7 +72,7 @@ export abstract class VariationalLikelihood extends Module {
   abstract expectedLogProb(y: Mat, mean: Float64Array, variance: Float64Array, numOutputs: number, paramGradScale?: number): ExpectedLogLikelihood;
 
   /** The predictive distribution of y from q(f) at test points (exact, or quadrature where GPyTorch samples). */
-  abstract marginal(f: LatentMarginalsLike): ObservationMarginal;
+  abstract marginal(f: LatentMarginalsLike): ObservationMarginal | ClassProbabilities;
 }
 
 /**
@@ -141,6 +149,8 @@ export abstract class OneDimensionalLikelihood extends VariationalLikelihood {
     }
     return { sum, dMean, dVariance };
   }
+
+  abstract override marginal(f: LatentMarginalsLike): ObservationMarginal;
 }
 
 /** Means and variances from a prediction or distribution. */

@@ -8,7 +8,9 @@ export type { MultitaskGaussianLikelihoodOptions } from "./MultitaskGaussianLike
 export { taskNoise } from "./taskNoise";
 export type { TaskNoise } from "./taskNoise";
 export { VariationalLikelihood, OneDimensionalLikelihood } from "./VariationalLikelihood";
-export type { ExpectedLogLikelihood, LatentMarginalsLike, ObservationMarginal } from "./VariationalLikelihood";
+export type { ClassProbabilities, ExpectedLogLikelihood, LatentMarginalsLike, ObservationMarginal } from "./VariationalLikelihood";
+export { SoftmaxLikelihood } from "./SoftmaxLikelihood";
+export type { SoftmaxLikelihoodOptions } from "./SoftmaxLikelihood";
 export { BernoulliLikelihood } from "./BernoulliLikelihood";
 export type { BernoulliLikelihoodOptions } from "./BernoulliLikelihood";
 export { StudentTLikelihood } from "./StudentTLikelihood";
