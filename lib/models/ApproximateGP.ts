@@ -31,6 +31,7 @@ import { CholeskyVariationalDistribution } from "../variational/CholeskyVariatio
 import { IndependentMultitaskVariationalStrategy } from "../variational/IndependentMultitaskVariationalStrategy";
 import { LMCVariationalStrategy } from "../variational/LMCVariationalStrategy";
 import { MeanFieldVariationalDistribution } from "../variational/MeanFieldVariationalDistribution";
+import { NaturalVariationalDistribution } from "../variational/NaturalVariationalDistribution";
 import type { TaskMarginals } from "../variational/taskMixing";
 import type { VariationalDistribution } from "../variational/VariationalDistribution";
 import { type LatentPrior, VariationalStrategy } from "../variational/VariationalStrategy";
@@ -45,8 +46,11 @@ export type VariationalStrategyChoice =
 export interface ApproximateGPOptions {
   /** [M, d] (number[] is [M, 1]), or [Q, M, d] for Q latent GPs (nested arrays or a rank-3 tensor). */
   inducingPoints: TensorLike | Mat | number[][][];
-  /** "cholesky" (default), "meanfield", or a distribution instance. */
-  variationalDistribution?: "cholesky" | "meanfield" | VariationalDistribution;
+  /**
+   * "cholesky" (default), "meanfield", "natural" (natural parameters, trained
+   * with gp.train.fit's optimizer: "ngd"), or a distribution instance.
+   */
+  variationalDistribution?: "cholesky" | "meanfield" | "natural" | VariationalDistribution;
   /** Train the inducing locations (default true). */
   learnInducingLocations?: boolean;
   /** Default ConstantMean (batched like the model). */
@@ -130,8 +134,9 @@ export class ApproximateGP extends Module {
     let dist: VariationalDistribution;
     if (vd === "cholesky") dist = new CholeskyVariationalDistribution(distOptions);
     else if (vd === "meanfield") dist = new MeanFieldVariationalDistribution(distOptions);
+    else if (vd === "natural") dist = new NaturalVariationalDistribution(distOptions);
     else if (typeof vd === "object" && "numInducingPoints" in vd) dist = vd;
-    else throw new ArgumentError(`variationalDistribution must be "cholesky", "meanfield" or a distribution, got ${String(vd)}`);
+    else throw new ArgumentError(`variationalDistribution must be "cholesky", "meanfield", "natural" or a distribution, got ${String(vd)}`);
     if (dist.numMembers !== Q) throw new ArgumentError(`the variational distribution holds ${dist.numMembers} latent GPs, the model ${Q}`);
 
     const base = new VariationalStrategy({ inducingPoints: zs, variationalDistribution: dist, learnInducingLocations: options.learnInducingLocations, jitter: options.jitter, reduction: options.reduction });

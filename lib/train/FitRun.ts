@@ -27,7 +27,7 @@ export class FitRun {
   /** L-BFGS only: stopped early because no step could decrease the loss. */
   converged = false;
 
-  constructor(readonly optimizer: "adam" | "lbfgs") {}
+  constructor(readonly optimizer: "adam" | "lbfgs" | "ngd") {}
 
   get losses(): number[] {
     return this.history.map((h) => h.loss);

@@ -16,6 +16,8 @@ import type { Mat } from "../algorithms/matrix";
 import { ApproximateMarginalLogLikelihood } from "../mlls/ApproximateMarginalLogLikelihood";
 import type { ExactMarginalLogLikelihood } from "../mlls/ExactMarginalLogLikelihood";
 import type { Module } from "../module/Module";
+import type { Parameter } from "../module/Parameter";
+import { NaturalVariationalDistribution } from "../variational/NaturalVariationalDistribution";
 import { type TensorLike, toMat } from "../tensorLike";
 import { Minibatches } from "./minibatches";
 import { FitRun, type FitProgress } from "./FitRun";
@@ -26,7 +28,14 @@ export interface FitOptions {
   iterations?: number;
   /** Learning rate (default 0.1 for Adam, 1 for L-BFGS's initial step). */
   lr?: number;
-  optimizer?: "adam" | "lbfgs";
+  /**
+   * "adam" (default), "lbfgs", or "ngd" for variational GPs built with
+   * variationalDistribution: "natural": natural-gradient steps on q(u)
+   * (GPyTorch's NGD) and Adam with `lr` on every other parameter.
+   */
+  optimizer?: "adam" | "lbfgs" | "ngd";
+  /** NGD's step size on q(u)'s natural parameters (default 0.1; 1 jumps to the optimal q for a Gaussian likelihood). */
+  ngdLr?: number;
   /** Adam's (beta1, beta2), default [0.9, 0.999]. */
   betas?: [number, number];
   /** Stops after the current iteration; the run is returned with cancelled = true. */
@@ -57,7 +66,16 @@ export interface Objective {
 
 export async function fit(model: Module, mll: Objective | ExactMarginalLogLikelihood | ApproximateMarginalLogLikelihood, options: FitOptions = {}): Promise<FitRun> {
   const kind = options.optimizer ?? "adam";
-  if (kind !== "adam" && kind !== "lbfgs") throw new ArgumentError(`optimizer must be "adam" or "lbfgs", got ${kind}`);
+  if (kind !== "adam" && kind !== "lbfgs" && kind !== "ngd") throw new ArgumentError(`optimizer must be "adam", "lbfgs" or "ngd", got ${kind}`);
+  const natural = naturalParameters(model);
+  if (kind === "ngd") {
+    if (!(mll instanceof ApproximateMarginalLogLikelihood)) throw new ArgumentError('optimizer "ngd" trains the q(u) of variational GPs: pass a VariationalELBO (exact GPs have no q(u); use "adam" or "lbfgs")');
+    if (natural.size === 0) throw new ArgumentError('optimizer "ngd" needs natural parameters: build the ApproximateGP with variationalDistribution: "natural"');
+  } else if (natural.size > 0) {
+    throw new ArgumentError(`the model's NaturalVariationalDistribution stores natural gradients, which ${kind} cannot use: train with optimizer: "ngd" (NGD on q(u), Adam on the rest), or build the model with variationalDistribution: "cholesky"`);
+  }
+  const ngdLr = options.ngdLr ?? 0.1;
+  if (!(ngdLr > 0) || !Number.isFinite(ngdLr)) throw new ArgumentError(`ngdLr must be a positive number, got ${options.ngdLr}`);
   const batches = mll instanceof ApproximateMarginalLogLikelihood ? minibatchesFor(mll, options) : null;
   if (batches && kind === "lbfgs" && batches.batchesPerEpoch > 1) {
     throw new ArgumentError("L-BFGS needs the same objective at every step: use Adam with minibatches, or batchSize >= the number of training points");
@@ -65,7 +83,9 @@ export async function fit(model: Module, mll: Objective | ExactMarginalLogLikeli
   if (options.epochs !== undefined && (!Number.isInteger(options.epochs) || options.epochs < 0)) throw new ArgumentError(`epochs must be a non-negative integer, got ${options.epochs}`);
   const iterations = batches && (options.epochs !== undefined || options.iterations === undefined) ? (options.epochs ?? 1) * batches.batchesPerEpoch : options.iterations ?? 100;
   if (!Number.isInteger(iterations) || iterations < 0) throw new ArgumentError(`iterations must be a non-negative integer, got ${iterations}`);
-  const params = mll instanceof ApproximateMarginalLogLikelihood ? mll.parameters() : model.parameters();
+  const allParams = mll instanceof ApproximateMarginalLogLikelihood ? mll.parameters() : model.parameters();
+  // The vector the first-order optimiser moves (NGD moves the natural parameters itself).
+  const params = allParams.filter((p) => !natural.has(p));
   const size = params.reduce((s, p) => s + p.size, 0);
   const x = new Float64Array(size);
   const pack = () => {
@@ -85,7 +105,7 @@ export async function fit(model: Module, mll: Objective | ExactMarginalLogLikeli
   const solve = options.solve ? { solve: options.solve } : {};
   /** loss = -MLL/n and its gradient w.r.t. the packed raw values. */
   const lossAndGrad = async (): Promise<{ loss: number; grad: Float64Array }> => {
-    for (const p of params) p.zeroGrad();
+    for (const p of allParams) p.zeroGrad();
     const { value } = batch
       ? await (mll as ApproximateMarginalLogLikelihood).evaluateWithGradient(batch.x, batch.y)
       : await (mll as Objective).evaluateWithGradient(solve);
@@ -130,9 +150,14 @@ export async function fit(model: Module, mll: Objective | ExactMarginalLogLikeli
       }
       let loss: number;
       if (it > 0) nextBatch();
-      if (kind === "adam") {
+      if (kind === "adam" || kind === "ngd") {
         const r = await lossAndGrad();
         loss = r.loss;
+        if (kind === "ngd") {
+          // GPyTorch's NGD: theta <- theta - lr * numData * d(loss)/d(eta), with grad = d(value)/d(eta).
+          const scale = ngdLr * (mll as ApproximateMarginalLogLikelihood).numData;
+          for (const p of natural) for (let i = 0; i < p.size; i++) p.raw[i] += scale * p.grad[i];
+        }
         adam.step(x, r.grad);
         unpack(x);
       } else {
@@ -167,6 +192,13 @@ export async function fit(model: Module, mll: Objective | ExactMarginalLogLikeli
     chart?.close(run.displayData());
   }
   return run;
+}
+
+/** The parameters of every NaturalVariationalDistribution in the model. */
+function naturalParameters(model: Module): Set<Parameter> {
+  const out = new Set<Parameter>();
+  for (const [, m] of model.namedModules()) if (m instanceof NaturalVariationalDistribution) for (const p of m.parameters()) out.add(p);
+  return out;
 }
 
 function hyperparameters(model: Module, likelihood: Module | null = null): Record<string, number[]> {

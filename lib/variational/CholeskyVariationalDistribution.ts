@@ -6,9 +6,9 @@
 
 import { type Mat, mat } from "../algorithms/matrix";
 import { Parameter } from "../module/Parameter";
-import { VariationalDistribution, type VariationalDistributionOptions } from "./VariationalDistribution";
+import { MeanRootVariationalDistribution, type VariationalDistributionOptions } from "./VariationalDistribution";
 
-export class CholeskyVariationalDistribution extends VariationalDistribution {
+export class CholeskyVariationalDistribution extends MeanRootVariationalDistribution {
   /** shape: [...batchShape, M, M] (lower triangle used) */
   readonly cholVariationalCovar: Parameter;
 

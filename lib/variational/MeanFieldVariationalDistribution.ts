@@ -5,11 +5,11 @@
 
 import { type Mat, mat } from "../algorithms/matrix";
 import { Parameter } from "../module/Parameter";
-import { VariationalDistribution, type VariationalDistributionOptions } from "./VariationalDistribution";
+import { MeanRootVariationalDistribution, type VariationalDistributionOptions } from "./VariationalDistribution";
 
 const MIN_STDDEV = 1e-8;
 
-export class MeanFieldVariationalDistribution extends VariationalDistribution {
+export class MeanFieldVariationalDistribution extends MeanRootVariationalDistribution {
   /** shape: [...batchShape, M]; the standard deviations are its absolute values. */
   readonly variationalStddev: Parameter;
 

@@ -26,8 +26,6 @@ export abstract class VariationalDistribution extends Module {
   readonly numMembers: number;
   /** The batch dimensions of the parameters ([] or [b]). */
   readonly distributionBatchShape: readonly number[];
-  /** The whitened mean m, shared by every subclass. shape: [...batchShape, M] */
-  readonly variationalMean: Parameter;
 
   constructor(options: VariationalDistributionOptions) {
     super();
@@ -40,23 +38,10 @@ export abstract class VariationalDistribution extends Module {
     this.numInducingPoints = M;
     this.distributionBatchShape = [...batch];
     this.numMembers = batch.length ? batch[0] : 1;
-    // Registered first, so state keys come in GPyTorch's order (variationalMean, then the covariance).
-    this.variationalMean = this.registerParameter("variationalMean", new Parameter([...batch, M]));
-    this.variationalMean.setRaw(globalRandom.normals(this.variationalMean.size).map((v) => v * (options.meanInitStd ?? 1e-3)));
   }
 
-  /** Mean of member q. shape: [M] */
-  meanF64(q: number): Float64Array {
-    this.checkMember(q);
-    const M = this.numInducingPoints;
-    return this.variationalMean.raw.slice(q * M, (q + 1) * M);
-  }
-
-  /** Adds dF/dm of member q into the mean's gradient. */
-  protected backwardMean(q: number, dMean: Float64Array): void {
-    const M = this.numInducingPoints;
-    for (let i = 0; i < M; i++) this.variationalMean.grad[q * M + i] += dMean[i];
-  }
+  /** Mean m of member q. shape: [M] */
+  abstract meanF64(q: number): Float64Array;
   /** Lower-triangular root L of member q's covariance S = L L^T. shape: [M, M] */
   abstract rootF64(q: number): Mat;
   /** Adds dF/dm and dF/dL (lower triangle) of member q into the parameter grads. */
@@ -94,5 +79,33 @@ export abstract class VariationalDistribution extends Module {
   /** A fresh M x M matrix (helper for subclasses). */
   protected squareMat(): Mat {
     return mat(this.numInducingPoints, this.numInducingPoints);
+  }
+}
+
+/**
+ * Distributions parameterised by the mean itself (variationalMean) and a
+ * root of the covariance (Cholesky, mean-field).
+ */
+export abstract class MeanRootVariationalDistribution extends VariationalDistribution {
+  /** The whitened mean m. shape: [...batchShape, M] */
+  readonly variationalMean: Parameter;
+
+  constructor(options: VariationalDistributionOptions) {
+    super(options);
+    // Registered first, so state keys come in GPyTorch's order (variationalMean, then the covariance).
+    this.variationalMean = this.registerParameter("variationalMean", new Parameter([...this.distributionBatchShape, this.numInducingPoints]));
+    this.variationalMean.setRaw(globalRandom.normals(this.variationalMean.size).map((v) => v * (options.meanInitStd ?? 1e-3)));
+  }
+
+  meanF64(q: number): Float64Array {
+    this.checkMember(q);
+    const M = this.numInducingPoints;
+    return this.variationalMean.raw.slice(q * M, (q + 1) * M);
+  }
+
+  /** Adds dF/dm of member q into the mean's gradient. */
+  protected backwardMean(q: number, dMean: Float64Array): void {
+    const M = this.numInducingPoints;
+    for (let i = 0; i < M; i++) this.variationalMean.grad[q * M + i] += dMean[i];
   }
 }

@@ -1,7 +1,8 @@
-export { VariationalDistribution } from "./VariationalDistribution";
+export { VariationalDistribution, MeanRootVariationalDistribution } from "./VariationalDistribution";
 export type { VariationalDistributionOptions } from "./VariationalDistribution";
 export { CholeskyVariationalDistribution } from "./CholeskyVariationalDistribution";
 export { MeanFieldVariationalDistribution } from "./MeanFieldVariationalDistribution";
+export { NaturalVariationalDistribution } from "./NaturalVariationalDistribution";
 export { VariationalStrategy, VARIATIONAL_JITTER } from "./VariationalStrategy";
 export type { VariationalStrategyOptions, LatentMarginals, LatentPrior } from "./VariationalStrategy";
 export { LMCVariationalStrategy } from "./LMCVariationalStrategy";
