@@ -12,6 +12,8 @@ import { describeError, interruptedError } from "./cell-errors";
 import { addAwaitCheckpoints, CHECKPOINT_NAME } from "./await-checkpoints";
 import { watchInterruptPipe } from "./interrupt-watch";
 import { OrderedOutput } from "./ordered-output";
+import { StreamCoalescer } from "./stream-coalescer";
+import { catchLateErrors, describeLateError, LateErrorKind } from "./late-errors";
 import { gplabVersion } from "./paths";
 import type { ErrorContent, MimeBundle, RunnerEvent, RunnerRequest, UserExpressionResult } from "./executor-messages";
 
@@ -22,8 +24,14 @@ function send(event: RunnerEvent): void {
   process.send?.(event);
 }
 
+/** Stream text is batched; every other event sent through it goes after the text held before it. */
+const streams = new StreamCoalescer(send);
 /** Cell output (streams, displays) in the order the cell produced it. */
-const output = new OrderedOutput(send);
+const output = new OrderedOutput((event) => streams.push(event));
+/** Sends an event after all output emitted before it (use for everything but cell_started). */
+const sendAfterOutput = (event: RunnerEvent): void => streams.push(event);
+/** Late errors held for the next cell when none runs, at most this many (a throwing setInterval must not fill memory). */
+const MAX_HELD_LATE_ERRORS = 20;
 
 /** Which request a piece of output belongs to, also in timers and promises a cell started. */
 const requestContext = new AsyncLocalStorage<number>();
@@ -107,6 +115,11 @@ class CellRunner {
   private cellNumber = 0;
   private displayIdsShownBy = new Map<number, Set<string>>();
   private rejectOnInterrupt: ((error: Error) => void) | null = null;
+  /** The execute request being answered, if any (late errors go to it). */
+  private runningExecute: number | null = null;
+  /** Reports of late errors raised while no cell ran, for the next cell; and how many more were dropped. */
+  private heldLateErrors: string[] = [];
+  private droppedLateErrors = 0;
   /** Set on interrupt, cleared when the next cell starts; read by every await in cell code. */
   private readonly interrupted = new Int32Array(new SharedArrayBuffer(4));
 
@@ -177,12 +190,31 @@ class CellRunner {
   };
 
   readonly prompt = (message = "", defaultValue?: string): string | null => {
-    send({ kind: "input_request", requestId: currentRequestId(), prompt: message, password: false });
-    // (input_request goes out at once: the cell is blocked until it is answered.)
+    // After the output before it: the cell is blocked until it is answered.
+    sendAfterOutput({ kind: "input_request", requestId: currentRequestId(), prompt: message, password: false });
     const reply = readReplyLineSync();
     if (reply.interrupted) throw interruptedError();
     return reply.value ?? defaultValue ?? null;
   };
+
+  /** An error no cell's evaluation caught: stderr of the running cell, or of the next one. */
+  reportLateError(kind: LateErrorKind, error: unknown): void {
+    const running = this.runningExecute;
+    const text = describeLateError(kind, error, running !== null);
+    logToKernel(text.trimEnd());
+    if (running !== null) void output.emit({ kind: "stream", requestId: running, name: "stderr", text });
+    else if (this.heldLateErrors.length < MAX_HELD_LATE_ERRORS) this.heldLateErrors.push(text);
+    else this.droppedLateErrors++;
+  }
+
+  /** Late errors raised while no cell ran go out first in the next cell that shows output. */
+  private deliverHeldLateErrors(requestId: number): void {
+    if (this.heldLateErrors.length === 0) return;
+    const dropped = this.droppedLateErrors ? `[gplab: ${this.droppedLateErrors} more such errors not shown]\n` : "";
+    void output.emit({ kind: "stream", requestId, name: "stderr", text: this.heldLateErrors.join("") + dropped });
+    this.heldLateErrors = [];
+    this.droppedLateErrors = 0;
+  }
 
   onInterruptSignal(): void {
     Atomics.store(this.interrupted, 0, 1);
@@ -197,7 +229,7 @@ class CellRunner {
       await this.answer(request);
     } catch (error) {
       console.error(`gplab cell runner: ${request.kind} failed: ${(error as Error).stack ?? error}`);
-      if (request.kind === "execute") send({ kind: "execute_done", requestId: request.requestId, error: describeError(error) });
+      if (request.kind === "execute") sendAfterOutput({ kind: "execute_done", requestId: request.requestId, error: describeError(error) });
       else if (request.kind === "complete") send({ kind: "complete_done", requestId: request.requestId, matches: [], cursorStart: request.cursorPos, cursorEnd: request.cursorPos });
       else send({ kind: "inspect_done", requestId: request.requestId, found: false, data: {} });
     }
@@ -212,11 +244,17 @@ class CellRunner {
       send({ kind: "inspect_done", requestId: request.requestId, found: text !== null, data: text ? { "text/plain": text } : {} });
     } else {
       lastRequestId = request.requestId;
-      const outcome = await requestContext.run(request.requestId, () => this.execute(request.code, request.silent));
-      this.displayIdsShownBy.delete(request.requestId);
-      const expressions = Object.entries(request.userExpressions ?? {});
-      const userExpressions = outcome.error || expressions.length === 0 ? undefined : await this.evaluateUserExpressions(expressions);
-      send({ kind: "execute_done", requestId: request.requestId, ...outcome, userExpressions });
+      if (!request.silent) this.deliverHeldLateErrors(request.requestId);
+      this.runningExecute = request.requestId;
+      try {
+        const outcome = await requestContext.run(request.requestId, () => this.execute(request.code, request.silent));
+        this.displayIdsShownBy.delete(request.requestId);
+        const expressions = Object.entries(request.userExpressions ?? {});
+        const userExpressions = outcome.error || expressions.length === 0 ? undefined : await this.evaluateUserExpressions(expressions);
+        sendAfterOutput({ kind: "execute_done", requestId: request.requestId, ...outcome, userExpressions });
+      } finally {
+        this.runningExecute = null;
+      }
     }
   }
 
@@ -241,6 +279,8 @@ class CellRunner {
       // breakOnSigint makes a synchronous loop in the cell throw on SIGINT.
       const returned = vm.runInThisContext(source, { filename, breakOnSigint: true });
       if (cell.hasTopLevelAwait) await this.untilSettledOrInterrupted(returned as Promise<unknown>);
+      // One turn of the event loop, so a promise the cell rejected without a handler is reported in this cell.
+      await new Promise((resolve) => setImmediate(resolve));
       await this.flushPendingOutputs();
       cell.commit();
       if (!cell.lastExpressionKey) return {};
@@ -308,8 +348,10 @@ async function main(): Promise<void> {
       return { update: (next: unknown) => void handle.update(next) };
     },
   });
-  process.on("uncaughtException", (error) => console.error(`Uncaught ${(error as Error).stack ?? error}`));
-  process.on("unhandledRejection", (reason) => console.error(`Unhandled rejection: ${(reason as Error)?.stack ?? reason}`));
+  // After preload: the wasm backend's Emscripten module has installed its re-throwing handlers by now.
+  catchLateErrors((kind, error) => runner.reportLateError(kind, error));
+  // Output a cell printed just before process.exit() still goes out.
+  process.on("exit", () => streams.flush());
 
   let queue = Promise.resolve();
   process.on("message", (request: RunnerRequest) => {
