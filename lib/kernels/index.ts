@@ -28,3 +28,5 @@ export { diagBackward } from "./diagBackward";
 export { inputGradient } from "./inputGradient";
 export { SpectralMixtureKernel } from "./SpectralMixtureKernel";
 export type { SpectralMixtureOptions } from "./SpectralMixtureKernel";
+export { InducingPointKernel } from "./InducingPointKernel";
+export type { InducingPointKernelOptions } from "./InducingPointKernel";

@@ -21,6 +21,7 @@ import { lanczosInverseRoot } from "./love";
 import { pivotedVarianceBracket, refineVariances } from "./certifiedVariance";
 import { type PivotedVarianceCache, buildPivotedVariance, pivotedPreconditionerSolve, pivotedSolve, pivotedVariances } from "./pivotedVariance";
 import { Prediction } from "./Prediction";
+import { inducingPointKernelOf, sgprPredict } from "./sgpr";
 
 export interface ExactGPOptions<M extends Mean = Mean, K extends Kernel = Kernel> {
   meanModule?: M;
@@ -271,6 +272,12 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
   }
 
   predictF64(xt: Mat, options: PredictOptions = {}): Prediction {
+    const inducing = inducingPointKernelOf(this);
+    if (inducing) {
+      // SGPR (InducingPointKernel): GPyTorch's predictive in O((n + t) M^2), whatever the size.
+      this.lastPredictionReport = null;
+      return sgprPredict(this, inducing, xt, options);
+    }
     const { x, y } = this.requireData();
     if (xt.cols !== x.cols) {
       throw new ShapeError(`test inputs have ${xt.cols} columns but the model was trained on ${x.cols}-column inputs`);
