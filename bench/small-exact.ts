@@ -24,6 +24,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as gp from "../lib";
 import { arg } from "./common/args";
+import { GPYTORCH_DENSE, peerEnv } from "./common/peers";
 import { median } from "./common/stats";
 
 interface Dataset {
@@ -34,7 +35,6 @@ interface Dataset {
 }
 
 const FIXTURE = path.join(__dirname, "..", "..", "bench", "fixtures", "diabetes.json");
-const PEER = path.join(__dirname, "..", "..", "bench", "peers", "gpytorch_dense.py");
 const D = 10;
 
 function dataset(n: number): Dataset {
@@ -88,19 +88,12 @@ function peer(data: Dataset, iterations: number, repeats: number, lr: number): P
   const file = path.join(os.tmpdir(), `gplab-small-exact-${process.pid}.json`);
   fs.writeFileSync(file, JSON.stringify({ ...data, iterations, repeats, lr }));
   try {
-    const r = spawnSync("/usr/bin/python3", [PEER, "small-exact", "--data", file], { encoding: "utf8", maxBuffer: 64 << 20, env: peerEnv() });
+    const r = spawnSync("/usr/bin/python3", [GPYTORCH_DENSE, "small-exact", "--data", file], { encoding: "utf8", maxBuffer: 64 << 20, env: peerEnv() });
     if (r.status !== 0) return { skipped: `GPyTorch not available (${(r.stderr || String(r.error)).trim().split("\n").pop()}); see /work/shared/PEERS.md` };
     return JSON.parse(r.stdout.trim().split("\n").pop() as string) as PeerResult;
   } finally {
     fs.rmSync(file, { force: true });
   }
-}
-
-/** PYTHONPATH for GPyTorch from source (GPLAB_PEERS, default /work/peers; see PEERS.md). */
-export function peerEnv(): NodeJS.ProcessEnv {
-  const root = process.env.GPLAB_PEERS ?? "/work/peers";
-  const extra = ["gpytorch", "linear_operator", "jaxtyping", "site"].map((p) => path.join(root, p)).join(":");
-  return { ...process.env, PYTHONPATH: process.env.PYTHONPATH ? `${extra}:${process.env.PYTHONPATH}` : extra };
 }
 
 async function sizeCase(n: number, iterations: number, repeats: number, lr: number, withPeer: boolean) {

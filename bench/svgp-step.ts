@@ -8,18 +8,25 @@
 //            products (bench/baselines/svgp-naive.ts), measured in the same run; its
 //            JSON line carries the largest gradient difference to the library's
 //            at the first batch, so both are known to compute the same thing.
+//   gpytorch GPyTorch 1.12's step in float64 (bench/peers/gpytorch_dense.py:
+//            the same model, data drawn the same way, torch.set_num_threads(2)),
+//            run right after the library's for each M; skipped with a message
+//            when GPyTorch is not importable (see /work/shared/PEERS.md). A
+//            "ratio" line then gives library / GPyTorch per M.
 // Each case runs in its own child process (its peak RSS is its own) and
 // prints one JSON line: medians over --steps steps after --warmup steps.
 //
-//   npm run bench -- svgp-step [--inducing 64,128,256,512] [--d 1] [--steps 20] [--warmup 3] [--n 100000] [--batch 1024] [--cases library,naive] [--naive-max-m 256]
+//   npm run bench -- svgp-step [--inducing 64,128,256,512] [--d 1] [--steps 20] [--warmup 3] [--n 100000] [--batch 1024] [--cases library,naive,gpytorch] [--naive-max-m 256]
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as os from "node:os";
 import * as gp from "../lib";
 import { type NaiveSvgpParams, naiveElboWithGradient } from "./baselines/svgp-naive";
 import { arg } from "./common/args";
 import { median } from "./common/stats";
+import { GPYTORCH_DENSE, peerEnv } from "./common/peers";
 
-type CaseName = "library" | "naive";
+type CaseName = "library" | "naive" | "gpytorch";
 const { mat } = gp.algorithms;
 
 interface Setup {
@@ -152,16 +159,36 @@ async function main(): Promise<void> {
     return;
   }
   const ms = arg("inducing", "64,128,256,512", args).split(",").map(Number);
-  const cases = arg("cases", "library,naive", args).split(",") as CaseName[];
+  const cases = arg("cases", "library,naive,gpytorch", args).split(",") as CaseName[];
   const n = arg("n", "100000", args), d = arg("d", "1", args), batch = arg("batch", "1024", args);
   const steps = arg("steps", "20", args), warmup = arg("warmup", "3", args);
   // The naive step at M = 512 takes seconds; skip it above this M unless asked.
   const naiveMaxM = Number(arg("naive-max-m", "256", args));
+  let peerMissing: string | null = null;
   for (const M of ms) {
+    const medians: Partial<Record<CaseName, number>> = {};
     for (const kind of cases) {
       if (kind === "naive" && M > naiveMaxM) continue;
-      const out = execFileSync(process.execPath, [__filename, "--case", kind, n, d, String(M), batch, steps, warmup], { encoding: "utf8", maxBuffer: 1 << 20 });
-      process.stdout.write(out.trim().split("\n").pop() + "\n");
+      let line: string;
+      if (kind === "gpytorch") {
+        if (peerMissing) continue;
+        const r = spawnSync("/usr/bin/python3", [GPYTORCH_DENSE, "svgp-step", "--inducing", String(M), "--n", n, "--d", d, "--batch", batch, "--steps", steps, "--warmup", warmup], { encoding: "utf8", env: peerEnv() });
+        if (r.status !== 0) {
+          peerMissing = `GPyTorch not available (${(r.stderr || String(r.error)).trim().split("\n").pop()}); see /work/shared/PEERS.md`;
+          console.log(JSON.stringify({ bench: "svgp-step", case: "gpytorch", skipped: peerMissing }));
+          continue;
+        }
+        const peer = JSON.parse(r.stdout.trim().split("\n").pop() as string);
+        line = JSON.stringify({ bench: "svgp-step", case: "gpytorch", ...peer });
+      } else {
+        const out = execFileSync(process.execPath, [__filename, "--case", kind, n, d, String(M), batch, steps, warmup], { encoding: "utf8", maxBuffer: 1 << 20 });
+        line = out.trim().split("\n").pop() as string;
+      }
+      medians[kind] = JSON.parse(line).medianSecondsPerStep;
+      process.stdout.write(line + "\n");
+    }
+    if (medians.library !== undefined && medians.gpytorch !== undefined) {
+      console.log(JSON.stringify({ bench: "svgp-step", case: "ratio", inducing: M, d: Number(d), libraryOverGpytorch: medians.library / medians.gpytorch, loadAverage1m: os.loadavg()[0] }));
     }
   }
 }

@@ -32,6 +32,13 @@ export interface FitOptions {
    * "adam" (default), "lbfgs", or "ngd" for variational GPs built with
    * variationalDistribution: "natural": natural-gradient steps on q(u)
    * (GPyTorch's NGD) and Adam with `lr` on every other parameter.
+   * "lbfgs": L-BFGS with a backtracking line search, the fast way to fit a
+   * small exact model (BoTorch fits with L-BFGS-B too): on the diabetes
+   * data (n = 354) it reaches the loss of 200 Adam steps in about 20
+   * iterations (bench small-exact --lbfgs). It stops before `iterations`
+   * once converged (run.converged): a step that lowers the loss by at most
+   * 2.2e-9 relative, or a gradient with no entry above 1e-5 (scipy's
+   * L-BFGS-B defaults).
    */
   optimizer?: "adam" | "lbfgs" | "ngd";
   /** NGD's step size on q(u)'s natural parameters (default 0.1; 1 jumps to the optimal q for a Gaussian likelihood). */
@@ -174,6 +181,7 @@ export async function fit(model: Module, mll: Objective | ExactMarginalLogLikeli
           break;
         }
         current = next;
+        run.converged = lbfgsConverged(c.loss, next.loss, next.grad);
       }
       if (!Number.isFinite(loss)) throw new ArgumentError(`the loss became ${loss} at iteration ${it}; lower the learning rate or check the data`);
       const progress: FitProgress = { iteration: it, loss, hyperparameters: hyperparameters(model, likelihood), seconds: (performance.now() - start) / 1000 };
@@ -181,6 +189,7 @@ export async function fit(model: Module, mll: Objective | ExactMarginalLogLikeli
       run.history.push(progress);
       options.onProgress?.(progress);
       chart?.update(run.displayData());
+      if (run.converged) break;
       // Let abort signals, interrupts and display timers run.
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -199,6 +208,17 @@ function naturalParameters(model: Module): Set<Parameter> {
   const out = new Set<Parameter>();
   for (const [, m] of model.namedModules()) if (m instanceof NaturalVariationalDistribution) for (const p of m.parameters()) out.add(p);
   return out;
+}
+
+/** Relative loss decrease below which L-BFGS stops (scipy L-BFGS-B's factr 1e7 times f64 epsilon). */
+const LBFGS_LOSS_TOLERANCE = 1e7 * Number.EPSILON;
+/** Largest gradient entry below which L-BFGS stops (scipy's pgtol). */
+const LBFGS_GRADIENT_TOLERANCE = 1e-5;
+
+/** L-BFGS's stopping test after a step from `before` to `after` with gradient `grad`. */
+function lbfgsConverged(before: number, after: number, grad: Float64Array): boolean {
+  if ((before - after) / Math.max(Math.abs(before), Math.abs(after), 1) <= LBFGS_LOSS_TOLERANCE) return true;
+  return grad.every((g) => Math.abs(g) <= LBFGS_GRADIENT_TOLERANCE);
 }
 
 function hyperparameters(model: Module, likelihood: Module | null = null): Record<string, number[]> {
