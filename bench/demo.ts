@@ -4,6 +4,7 @@
 // have needed.   npm run demo [-- N]
 
 import * as gp from "../lib";
+import { sharedF64 } from "../lib/reductions/fusedExecutor";
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 100_000);
@@ -12,7 +13,7 @@ async function main(): Promise<void> {
   const d = 3, lengthscale = 0.5;
   gp.setSeed(1);
   const rand = new gp.RandomSource(1);
-  const x = gp.reductions.sharedF64(n * d);
+  const x = sharedF64(n * d);
   for (let i = 0; i < n * d; i++) x[i] = rand.uniform() / lengthscale;
   const K = new gp.operators.KernelLinearOperator(
     {

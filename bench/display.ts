@@ -7,6 +7,7 @@
 //   npm run bench -- display [--n 1000000] [--repeats 5]
 
 import * as gp from "../lib";
+import { sharedF64 } from "../lib/reductions/fusedExecutor";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -18,7 +19,7 @@ function operator(n: number, d: number): gp.operators.LinearOperator {
   let s = 7;
   const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
   const lengthscale = 3;
-  const x = gp.reductions.sharedF64(n * d); // shape: [n, d], already divided by the lengthscale
+  const x = sharedF64(n * d); // shape: [n, d], already divided by the lengthscale
   for (let i = 0; i < n * d; i++) x[i] = (next() * 100) / lengthscale;
   const K = new gp.operators.KernelLinearOperator(
     {

@@ -19,6 +19,7 @@
 
 import { execFileSync } from "node:child_process";
 import * as gp from "../lib";
+import { sharedF64 } from "../lib/reductions/fusedExecutor";
 import { arg } from "./common/args";
 import { median } from "./common/stats";
 
@@ -52,7 +53,7 @@ const D = 3;
 
 function dataset(n: number): { x: Float64Array; y: Float64Array } {
   const r = new gp.RandomSource(7);
-  const x = gp.reductions.sharedF64(n * D);
+  const x = sharedF64(n * D);
   for (let i = 0; i < n * D; i++) x[i] = 4 * r.uniform();
   const y = new Float64Array(n);
   for (let i = 0; i < n; i++) y[i] = Math.sin(x[i * D]) + 0.5 * Math.cos(2 * x[i * D + 1]) + 0.1 * r.normal();

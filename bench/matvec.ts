@@ -7,6 +7,8 @@
 
 import { execFileSync } from "node:child_process";
 import * as gp from "../lib";
+import { matmulMat } from "../lib/algorithms/matrix";
+import { sharedF64 } from "../lib/reductions/fusedExecutor";
 import { arg } from "./common/args";
 import { median } from "./common/stats";
 
@@ -34,7 +36,7 @@ const DENSE_BASELINE_BYTES = 4 * 2 ** 30;
 function inputs(n: number, t: number): { x: Float64Array; v: Float64Array } {
   let s = 2024;
   const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
-  const x = gp.reductions.sharedF64(n * D);
+  const x = sharedF64(n * D);
   for (let i = 0; i < n * D; i++) x[i] = next() * 5;
   const v = Float64Array.from({ length: n * t }, () => next() - 0.5);
   return { x, v };
@@ -64,7 +66,7 @@ async function runCase(kind: CaseResult["case"], n: number, t: number, executor:
     else {
       // The naive way: evaluate every entry into memory, then multiply.
       const dense = operator(x, n, executor).toDenseF64({ maxBytes: DENSE_BASELINE_BYTES });
-      gp.algorithms.matmulMat(dense, V);
+      matmulMat(dense, V);
     }
     return (performance.now() - start) / 1000;
   };

@@ -28,6 +28,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as gp from "../lib";
+import { sharedF64 } from "../lib/reductions/fusedExecutor";
 import { choleskySolve, choleskyWithJitter, solveLower } from "../lib/algorithms/cholesky";
 import { type Mat, mat } from "../lib/algorithms/matrix";
 import type { PredictOptions } from "../lib/models/ExactGP";
@@ -100,7 +101,7 @@ const METHODS: Record<string, { options: PredictOptions; testPoints?: number }> 
 /** Training inputs [n, d] uniform on [0, 4]^3 (as bench/exact-gp), targets, and test inputs [t, d]. */
 function dataset(s: Setup): { x: Mat; y: Float64Array; xt: Mat } {
   const r = new gp.RandomSource(7);
-  const x = mat(s.n, D, gp.reductions.sharedF64(s.n * D));
+  const x = mat(s.n, D, sharedF64(s.n * D));
   for (let i = 0; i < s.n * D; i++) x.data[i] = 4 * r.uniform();
   const y = new Float64Array(s.n);
   for (let i = 0; i < s.n; i++) y[i] = Math.sin(x.data[i * D]) + 0.5 * Math.cos(2 * x.data[i * D + 1]) + 0.1 * r.normal();

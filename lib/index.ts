@@ -11,7 +11,7 @@ export * as errors from "./errors";
 export * as display from "./display";
 export { setSeed, RandomSource } from "./random";
 export type { TensorLike } from "./tensorLike";
-export { registerRenderer, setLiveDisplay, getLiveDisplay, JUPYTER_DISPLAY } from "./displayHooks";
+export { setLiveDisplay, getLiveDisplay, JUPYTER_DISPLAY } from "./displayHooks";
 export type { LiveDisplay, LiveHandle } from "./displayHooks";
 export type { MimeBundle } from "./displayHooks";
 export * as kernels from "./kernels";

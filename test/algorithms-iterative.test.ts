@@ -7,9 +7,13 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import * as gp from "../lib";
+import { conjugateGradients } from "../lib/algorithms/cg";
+import { LowRankPlusDiag } from "../lib/algorithms/lowRankPlusDiag";
+import { pivotedCholesky } from "../lib/algorithms/pivotedCholesky";
+import { preconditionerRankFor, resolveSolveOptions } from "../lib/algorithms/settings";
 import { rng } from "./helpers/reference";
 
-const { mat, LowRankPlusDiag, pivotedCholesky, conjugateGradients, resolveSolveOptions } = gp.algorithms;
+const { mat } = gp.algorithms;
 type Mat = gp.algorithms.Mat;
 
 function randomMat(rows: number, cols: number, rand: () => number): Mat {
@@ -144,7 +148,7 @@ describe("conjugate gradients with per-column tolerances", () => {
 
 describe("automatic preconditioner rank", () => {
   it("is 2 sqrt(n) clamped to [15, 400] and never above n; a number is used as given", () => {
-    const { preconditionerRankFor } = gp.algorithms;
+    
     const auto = resolveSolveOptions();
     assert.equal(auto.preconditionerRank, "auto");
     assert.deepEqual([10, 100, 5000, 10000, 1e6].map((n) => preconditionerRankFor(n, auto)), [10, 20, 141, 200, 400]);

@@ -4,6 +4,7 @@
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
 import * as gp from "../lib";
+import { predictionSpec } from "../lib/display/prediction";
 
 test("training points in a 1-D prediction chart are thinned and the subtitle says so", () => {
   const nTrain = 50_000;
@@ -16,11 +17,11 @@ test("training points in a 1-D prediction chart are thinned and the subtitle say
     noise: false,
     train: { x: Array.from({ length: nTrain }, (_, i) => [i / nTrain]), y: Array.from({ length: nTrain }, () => [0.5]) },
   };
-  const spec = gp.display.predictionSpec(data) as unknown as { data: { values: { series: string }[] }; title: { subtitle: string } };
+  const spec = predictionSpec(data) as unknown as { data: { values: { series: string }[] }; title: { subtitle: string } };
   const train = spec.data.values.filter((r) => r.series === "train");
   assert.equal(train.length, 2000);
   assert.match(JSON.stringify(spec), /2,000 of 50,000 training points/);
   // Small training sets are drawn whole.
-  const small = gp.display.predictionSpec({ ...data, train: { x: data.train.x.slice(0, 30), y: data.train.y.slice(0, 30) } }) as unknown as { data: { values: { series: string }[] } };
+  const small = predictionSpec({ ...data, train: { x: data.train.x.slice(0, 30), y: data.train.y.slice(0, 30) } }) as unknown as { data: { values: { series: string }[] } };
   assert.equal(small.data.values.filter((r) => r.series === "train").length, 30);
 });

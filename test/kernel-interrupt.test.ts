@@ -12,7 +12,7 @@ const formula: gp.reductions.Formula = {
   name: "RBF", n, m: n, terms: [{ coef: 1, factors: [0] }],
   factors: [{ statistic: "sqdist", dims: 1, x: xs, y: xs, profile: gp.reductions.profiles.rbfProfile, params: new Float64Array(0) }],
 };
-const ones = new Float64Array(n).fill(1);
+const ones = tf.ones([n, 1]);
 const small = { ...formula, n: 100, m: 100, factors: [{ ...formula.factors[0], x: xs.subarray(0, 100), y: xs.subarray(0, 100) }] };
 `;
 
@@ -48,10 +48,10 @@ describe("kernel interrupts", () => {
   test("a long gplab reduction stops within 2 s with the library's InterruptedError; the next reduction works", async () => {
     const setup = await run(kernel, LONG_REDUCTION_SETUP);
     assert.equal(setup.reply.content.status, "ok", JSON.stringify(setup.reply.content));
-    const { outcome, stopMs } = await interruptAfter("gp.reductions.pairwiseMatmul(formula, ones, 1)[0]", 1000);
+    const { outcome, stopMs } = await interruptAfter("new gp.operators.KernelLinearOperator(formula).matmul(ones).shape[0]", 1000);
     assert.equal(outcome.reply.content.ename, "InterruptedError");
     assert.ok(stopMs < 2000, `stopped in ${stopMs} ms`);
-    const next = await run(kernel, "gp.reductions.pairwiseMatmul(small, ones.subarray(0, 100), 1).length");
+    const next = await run(kernel, "new gp.operators.KernelLinearOperator(small).matmul(tf.ones([100, 1])).shape[0]");
     assert.equal(resultText(next), "100");
     assert.equal(resultText(await run(kernel, "kept")), "7");
   });

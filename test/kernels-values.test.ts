@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import * as gp from "../lib";
+import { camelPath } from "../lib/module/Module";
 
 interface Spec {
   type: string;
@@ -96,7 +97,7 @@ test("constrained values round-trip: initialize by value gives GPyTorch's raw va
     }
     const state = k.stateDict();
     for (const [key, v] of Object.entries(c.params)) {
-      const mine = state[gp.models.camelPath(key)];
+      const mine = state[camelPath(key)];
       const a = [mine].flat(3) as number[], b = [v.raw].flat(3) as number[];
       a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) < 1e-9, `${c.name} ${key}: ${x} vs ${b[i]}`));
     }

@@ -6,6 +6,7 @@
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
 import * as gp from "../lib";
+import { KernelOperator } from "../lib/kernels/KernelOperator";
 import { rng } from "./helpers/reference";
 
 const { mat } = gp.algorithms;
@@ -43,7 +44,7 @@ test("batched kernels: member q equals an unbatched kernel with slice q's values
       assert.deepEqual(Array.from(member.diagF64(x, x)), Array.from(single.diagF64(x, x)));
       // Gradients through a member land in slice q only.
       batched.zeroGrad();
-      (member.operatorF64(x, y) as gp.kernels.KernelOperator).backward({ kind: "dense", M: new Float64Array(45).fill(1) });
+      (member.operatorF64(x, y) as KernelOperator).backward({ kind: "dense", M: new Float64Array(45).fill(1) });
       for (const [name, p] of batched.namedParameters()) {
         const inner = p.size / 3;
         for (let i = 0; i < p.size; i++) if (Math.floor(i / inner) !== q) assert.equal(p.grad[i], 0, `${name}[${i}]`);

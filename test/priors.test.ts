@@ -260,12 +260,12 @@ test("the hyperparameter table shows each prior; a model without priors keeps it
   const ls = rows.find((r) => r.name === "covarModule.baseKernel.lengthscale");
   assert.equal(ls?.prior, "GammaPrior(concentration=3, rate=6)");
   assert.equal(rows.find((r) => r.name === "meanModule.constant")?.prior, undefined);
-  const bundle = (await gp.display.renderData(model.displayData())) as Record<string, string>;
+  const bundle = (await gp.display.bundle(model.displayData())) as Record<string, string>;
   const text = bundle["text/plain"];
   assert.match(text, /hyperparameter +value +shape +constraint +prior/);
   assert.match(text, /GammaPrior\(concentration=1\.1, rate=0\.05\)/);
   assert.match(bundle["text/html"], /<th[^>]*>prior<\/th>/);
-  const bare = (await gp.display.renderData(exactModel(false).model.displayData())) as Record<string, string>;
+  const bare = (await gp.display.bundle(exactModel(false).model.displayData())) as Record<string, string>;
   assert.doesNotMatch(bare["text/plain"], /prior/);
 });
 

@@ -7,6 +7,7 @@
 import { strict as assert } from "node:assert";
 import { after, describe, it } from "node:test";
 import * as gp from "../lib";
+import { pairwiseEntries, pairwiseMatmul } from "../lib/reductions/engine";
 import { WebgpuStationary, withoutRobustness } from "../lib/reductions/webgpu/stationaryExecutor";
 import {
   WEBGPU_PROFILES,
@@ -20,7 +21,7 @@ import { stationaryDiagonalWgsl, stationaryMatmulWgsl } from "../lib/reductions/
 import { emulateMatmul } from "../lib/reductions/webgpu/tiledReference";
 import { relErr, rng } from "./helpers/reference";
 
-const { profiles, pairwiseMatmul, pairwiseEntries } = gp.reductions;
+const { profiles } = gp.reductions;
 type Formula = gp.reductions.Formula;
 
 const PROFILE_OBJECTS: Record<WebgpuProfile, gp.reductions.Profile> = {

@@ -12,6 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import * as gp from "../lib";
+import { camelPath } from "../lib/module/Module";
 
 interface Params {
   [key: string]: { raw: unknown };
@@ -50,7 +51,7 @@ for (const ds of ref.datasets) {
     assert.ok(Math.abs(-run.finalLoss - ds.gpytorch_adam.final_mll_per_n) < 1e-8, `final MLL ${-run.finalLoss} vs ${ds.gpytorch_adam.final_mll_per_n}`);
     const state = model.stateDict();
     for (const [key, v] of Object.entries(ds.gpytorch_adam.final_params)) {
-      const mine = [state[gp.models.camelPath(key)]].flat(3) as number[];
+      const mine = [state[camelPath(key)]].flat(3) as number[];
       const theirs = [v.raw].flat(3) as number[];
       mine.forEach((m, i) => assert.ok(Math.abs(m - theirs[i]) < 1e-6, `${key}: ${m} vs ${theirs[i]}`));
     }

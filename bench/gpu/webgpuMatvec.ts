@@ -11,6 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as gp from "../../lib";
+import { pairwiseEntries, pairwiseMatmul } from "../../lib/reductions/engine";
 import { dawnFlags } from "../../lib/backend/dawn";
 import { WebgpuStationary } from "../../lib/reductions/webgpu/stationaryExecutor";
 import {
@@ -92,7 +93,7 @@ async function correctness(dev: WebgpuStationary): Promise<boolean> {
     for (const [n, m, T] of [[2000, 3000, 1], [777, 2049, 16], [5, 4000, 3]]) {
       const a = inputs(n, 1, 7 + n), b = inputs(m, T, 11 + m);
       const f = formula(profile, a.x, n, b.x, m);
-      const err = relErr(await dev.matmul(f, b.v, T), gp.reductions.pairwiseMatmul(f, b.v, T, { executor: "fused" }));
+      const err = relErr(await dev.matmul(f, b.v, T), pairwiseMatmul(f, b.v, T, { executor: "fused" }));
       ok &&= err < 1e-5;
       emit({ case: "check-matmul", profile, n, m, t: T, relErrVsFusedF64: err, pass: err < 1e-5 });
     }
@@ -100,7 +101,7 @@ async function correctness(dev: WebgpuStationary): Promise<boolean> {
     const y = a.x.map((v, i) => v + (i % 3) * 0.1);
     const f = formula(profile, a.x, 3000, y, 3000);
     const idx = Int32Array.from({ length: 3000 }, (_, i) => i);
-    const err = relErr(await dev.diagonal(f), gp.reductions.pairwiseEntries(f, idx, idx, { executor: "fused" }));
+    const err = relErr(await dev.diagonal(f), pairwiseEntries(f, idx, idx, { executor: "fused" }));
     ok &&= err < 1e-5;
     emit({ case: "check-diagonal", profile, n: 3000, relErrVsFusedF64: err, pass: err < 1e-5 });
   }
@@ -109,10 +110,10 @@ async function correctness(dev: WebgpuStationary): Promise<boolean> {
     await gp.backend.use("webgpu");
     const { x, v } = inputs(1500, 2, 3);
     const f = formula("rbf", x, 1500);
-    const got = gp.reductions.pairwiseMatmul(f, v, 2);
+    const got = pairwiseMatmul(f, v, 2);
     const code = gp.reductions.lastReport()?.code;
     await gp.backend.use("cpu");
-    const err = relErr(got, gp.reductions.pairwiseMatmul(f, v, 2, { executor: "fused" }));
+    const err = relErr(got, pairwiseMatmul(f, v, 2, { executor: "fused" }));
     ok &&= err < 1e-5 && code === "wgsl";
     emit({ case: "check-engine-webgpu-backend", code, relErrVsFusedF64: err, pass: err < 1e-5 && code === "wgsl" });
   } catch (err) {

@@ -1,15 +1,8 @@
-export * from "./matrix";
-export { choleskyWithJitter, choleskySolve, choleskyLogdet, solveLower, solveLowerTransposed, JITTER_LADDER } from "./cholesky";
-export type { CholeskyResult } from "./cholesky";
-export { conjugateGradients } from "./cg";
-export type { CGOptions, CGResult } from "./cg";
-export { lanczos, lanczosRoot } from "./lanczos";
-export { tridiagonalEigen } from "./tridiagonal";
-export { pivotedCholesky } from "./pivotedCholesky";
-export { LowRankPlusDiag } from "./lowRankPlusDiag";
-export { iterativeSolve } from "./iterative";
-export type { IterativeResult, IterativeReport } from "./iterative";
-export { resolveSolveOptions, formatBytes, preconditionerRankFor } from "./settings";
-export type { SolveOptions, ResolvedSolveOptions } from "./settings";
-export { choleskyBackward } from "./choleskyBackward";
-export { symmetricEigen } from "./symmetricEigen";
+// gp.algorithms: the public part is the dense f64 matrix type that kernels
+// and models take as input, and the solver settings. The solvers themselves
+// (Cholesky, CG, Lanczos, pivoted Cholesky, ...) are internal: import them by
+// path inside the package.
+export { mat } from "./matrix";
+export { formatBytes } from "./settings";
+export type { Mat } from "./matrix";
+export type { SolveOptions } from "./settings";

@@ -1,1 +1,1 @@
-export { Constraint, Interval, GreaterThan, Positive, LessThan, softplus, inverseSoftplus, sigmoid } from "./Interval";
+export { Constraint, Interval, GreaterThan, Positive, LessThan } from "./Interval";

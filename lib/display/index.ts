@@ -24,7 +24,7 @@ function isDisplayData(x: unknown): x is DisplayData {
 }
 
 /** The bundle for a DisplayData record. */
-export function renderData(data: DisplayData, options: DisplayOptions = {}): MimeBundle | Promise<MimeBundle> {
+function renderData(data: DisplayData, options: DisplayOptions = {}): MimeBundle | Promise<MimeBundle> {
   switch (data.kind) {
     case "kernel":
       return kernelBundle(data, options);
@@ -62,21 +62,11 @@ export async function bundle(x: unknown, options: DisplayOptions = {}): Promise<
   return { "text/plain": inspect(x) };
 }
 
-export { operatorBundle, operatorText } from "./operator";
-export { operatorSpec } from "./operatorChart";
 export { summarizeOperator } from "./operatorSummary";
 export type { OperatorDisplayOptions, OperatorSummary } from "./operatorSummary";
-export { blockSummary, blockStarts, DEFAULT_PAIR_BUDGET, MAX_BLOCKS } from "./blockSummary";
-export type { BlockSummary, BlockSummaryOptions, BlockSummaryMode } from "./blockSummary";
-export { diagonalSeries, diagonalStats } from "./diagonalSeries";
-export type { DiagonalSeries, DiagonalStats } from "./diagonalSeries";
-export { kernelBundle, kernelSliceSpec } from "./kernel";
 export type { ChartOptions } from "./chartBundle";
-export { modelBundle } from "./model";
-export { predictionBundle, predictionSpec } from "./prediction";
 export type { PredictionDisplayOptions } from "./prediction";
-export { fitRunBundle, fitRunSpec } from "./fitRun";
-export { liveFitChart, fitRunDisplayable } from "./liveFitChart";
+export { liveFitChart } from "./liveFitChart";
 export type { LiveFitChart, LiveFitChartOptions } from "./liveFitChart";
 export { renderSvg, VEGALITE_MIME, VEGALITE_SCHEMA } from "./vegaLite";
 export type { VegaLiteSpec } from "./vegaLite";

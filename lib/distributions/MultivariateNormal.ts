@@ -21,7 +21,7 @@ export class MultivariateNormal {
   /**
    * @param mean shape [n]: a tensor (one a Mean module returned keeps f64 and
    *   its gradient), number[] or Float64Array.
-   * @param covariance lazy n x n operator (e.g. kernel.call(x)).
+   * @param lazyCovarianceMatrix lazy n x n operator (e.g. kernel.call(x)).
    */
   constructor(mean: TensorLike | MeanOrigin, readonly lazyCovarianceMatrix: LinearOperator) {
     const origin = isOrigin(mean) ? mean : mean instanceof tf.Tensor ? meanOrigin(mean) : undefined;

@@ -30,7 +30,7 @@ export interface KernelOptions {
   /** Prior on the (constrained) lengthscale, added to the MLL (GPyTorch's lengthscale_prior). */
   lengthscalePrior?: Prior;
   /**
-   * [b]: b independent kernels in one module (GPyTorch's batch_shape), e.g.
+   * `[b]`: b independent kernels in one module (GPyTorch's batch_shape), e.g.
    * one per latent function of a multitask GP. Parameters get a leading
    * dimension b; evaluate member q with kernel.batchMember(q).
    */

@@ -10,7 +10,7 @@ export interface ScaleOptions {
   outputscaleConstraint?: Constraint;
   /** Prior on the outputscale (GPyTorch's outputscale_prior). */
   outputscalePrior?: Prior;
-  /** [b]: one outputscale per batch member (GPyTorch's batch_shape). */
+  /** `[b]`: one outputscale per batch member (GPyTorch's batch_shape). */
   batchShape?: number[];
 }
 

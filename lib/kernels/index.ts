@@ -1,8 +1,7 @@
-export { Kernel, kernelAlgebra, scaledFeatures, featureArray } from "./Kernel";
+export { Kernel, scaledFeatures } from "./Kernel";
 export type { KernelOptions, CallOptions, KernelInput } from "./Kernel";
 export { KernelFormula } from "./KernelFormula";
 export type { FormulaFactor, FormulaTerm, ScaleRef, FactorBackward, FactorSlots } from "./KernelFormula";
-export { KernelOperator } from "./KernelOperator";
 export { RBFKernel } from "./RBFKernel";
 export { MaternKernel } from "./MaternKernel";
 export type { MaternOptions } from "./MaternKernel";
@@ -24,8 +23,6 @@ export { IndexKernel } from "./IndexKernel";
 export type { IndexOptions } from "./IndexKernel";
 export { MultitaskKernel } from "./MultitaskKernel";
 export type { MultitaskOptions } from "./MultitaskKernel";
-export { diagBackward } from "./diagBackward";
-export { inputGradient } from "./inputGradient";
 export { SpectralMixtureKernel } from "./SpectralMixtureKernel";
 export type { SpectralMixtureOptions } from "./SpectralMixtureKernel";
 export { InducingPointKernel } from "./InducingPointKernel";

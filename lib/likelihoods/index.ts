@@ -5,8 +5,6 @@ export { FixedNoiseGaussianLikelihood } from "./FixedNoiseGaussianLikelihood";
 export type { FixedNoiseOptions } from "./FixedNoiseGaussianLikelihood";
 export { MultitaskGaussianLikelihood } from "./MultitaskGaussianLikelihood";
 export type { MultitaskGaussianLikelihoodOptions } from "./MultitaskGaussianLikelihood";
-export { taskNoise } from "./taskNoise";
-export type { TaskNoise } from "./taskNoise";
 export { VariationalLikelihood, OneDimensionalLikelihood } from "./VariationalLikelihood";
 export type { ClassProbabilities, ExpectedLogLikelihood, LatentMarginalsLike, ObservationMarginal } from "./VariationalLikelihood";
 export { SoftmaxLikelihood } from "./SoftmaxLikelihood";

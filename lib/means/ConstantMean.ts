@@ -6,7 +6,7 @@ import { Mean } from "./Mean";
 
 export interface ConstantMeanOptions {
   constant?: number;
-  /** [b]: one constant per batch member (GPyTorch's batch_shape). */
+  /** `[b]`: one constant per batch member (GPyTorch's batch_shape). */
   batchShape?: number[];
   /** Prior on the constant (GPyTorch's constant_prior, registered as "mean_prior"). */
   constantPrior?: Prior;

@@ -1,5 +1,4 @@
-export { Mean, meanOrigin } from "./Mean";
-export type { MeanOrigin } from "./Mean";
+export { Mean } from "./Mean";
 export { ZeroMean } from "./ZeroMean";
 export { ConstantMean } from "./ConstantMean";
 export type { ConstantMeanOptions } from "./ConstantMean";

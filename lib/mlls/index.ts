@@ -1,7 +1,5 @@
-export { TRAINING_CG_TOLERANCE } from "./ExactMarginalLogLikelihood";
 export { ExactMarginalLogLikelihood } from "./ExactMarginalLogLikelihood";
 export type { MLLOptions, MLLResult } from "./ExactMarginalLogLikelihood";
-export { choleskyInverse } from "./choleskyInverse";
 export { ApproximateMarginalLogLikelihood } from "./ApproximateMarginalLogLikelihood";
 export type { ApproximateMLLOptions, ApproximateMLLResult } from "./ApproximateMarginalLogLikelihood";
 export { VariationalELBO } from "./VariationalELBO";

@@ -57,7 +57,7 @@ export interface ApproximateGPOptions {
   meanModule?: Mean;
   /** Default ScaleKernel(RBFKernel) (batched like the model). */
   covarModule?: Kernel;
-  /** [Q]: Q independent latent GPs (multitask strategies); default from the strategy. */
+  /** `[Q]`: Q independent latent GPs (multitask strategies); default from the strategy. */
   batchShape?: number[];
   /** Default { kind: "standard" } (single output). */
   variationalStrategy?: VariationalStrategyChoice;

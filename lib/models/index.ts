@@ -1,4 +1,4 @@
-export { Module, camelPath, Parameter, ModuleList, flatten } from "../module";
+export { Module, Parameter, ModuleList } from "../module";
 export type { StateDict, NestedNumbers } from "../module";
 export { ExactGP } from "./ExactGP";
 export type { ExactGPOptions, PredictOptions, TrainingSystem } from "./ExactGP";
@@ -8,4 +8,3 @@ export type { ApproximateGPOptions, ApproximatePredictOptions, VariationalStrate
 export { MultitaskPrediction } from "./MultitaskPrediction";
 export { MultitaskExactGP } from "./MultitaskExactGP";
 export type { MultitaskExactGPOptions } from "./MultitaskExactGP";
-export { MultitaskSystem } from "./MultitaskSystem";

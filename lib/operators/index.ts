@@ -1,6 +1,6 @@
 import "./algebra";
 
-export { LinearOperator, fmtShape } from "./LinearOperator";
+export { LinearOperator } from "./LinearOperator";
 export type { StructureNode, DenseOptions, SolveReport } from "./LinearOperator";
 export { DenseLinearOperator } from "./DenseLinearOperator";
 export { DiagLinearOperator } from "./DiagLinearOperator";

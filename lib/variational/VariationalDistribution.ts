@@ -14,7 +14,7 @@ import { globalRandom } from "../random";
 export interface VariationalDistributionOptions {
   /** M, the number of inducing points. */
   numInducingPoints: number;
-  /** [b]: one distribution per latent function (GPyTorch's batch_shape). */
+  /** `[b]`: one distribution per latent function (GPyTorch's batch_shape). */
   batchShape?: number[];
   /** Standard deviation of the random initial mean (GPyTorch: 1e-3). */
   meanInitStd?: number;

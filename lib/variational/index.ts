@@ -3,7 +3,7 @@ export type { VariationalDistributionOptions } from "./VariationalDistribution";
 export { CholeskyVariationalDistribution } from "./CholeskyVariationalDistribution";
 export { MeanFieldVariationalDistribution } from "./MeanFieldVariationalDistribution";
 export { NaturalVariationalDistribution } from "./NaturalVariationalDistribution";
-export { VariationalStrategy, VARIATIONAL_JITTER } from "./VariationalStrategy";
+export { VariationalStrategy } from "./VariationalStrategy";
 export type { VariationalStrategyOptions, LatentMarginals, LatentPrior } from "./VariationalStrategy";
 export { LMCVariationalStrategy } from "./LMCVariationalStrategy";
 export type { LMCOptions } from "./LMCVariationalStrategy";

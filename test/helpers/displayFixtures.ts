@@ -3,6 +3,7 @@
 // computing expected values independently of the reduction engine.
 
 import * as gp from "../../lib";
+import { sharedF64 } from "../../lib/reductions/fusedExecutor";
 
 /** Deterministic uniform [0, 1) numbers (mulberry32). */
 export function uniform(seed: number): () => number {
@@ -19,7 +20,7 @@ export function uniform(seed: number): () => number {
 /** n points in [0, scale)^d, row-major. shape: [n, d] */
 export function points(n: number, d: number, seed: number, scale = 5): Float64Array {
   const u = uniform(seed);
-  const x = gp.reductions.sharedF64(n * d);
+  const x = sharedF64(n * d);
   for (let i = 0; i < n * d; i++) x[i] = u() * scale;
   return x;
 }
@@ -34,7 +35,7 @@ export interface RbfCase {
 
 /** The lazy operator outputscale * exp(-|x_i - x_j|^2 / (2 l^2)). shape: [n, n] */
 export function rbfOperator(c: RbfCase): gp.operators.KernelLinearOperator {
-  const scaled = gp.reductions.sharedF64(c.n * c.d);
+  const scaled = sharedF64(c.n * c.d);
   for (let i = 0; i < scaled.length; i++) scaled[i] = c.x[i] / c.lengthscale;
   return new gp.operators.KernelLinearOperator(
     {

@@ -2,13 +2,14 @@
 // without the kernels module, for the foundation tests.
 
 import * as gp from "../../lib";
+import { sharedF64 } from "../../lib/reductions/fusedExecutor";
 import type { Dense } from "./reference";
 
 /** Lazy outputscale * RBF(lengthscale) on x [n, d], y [m, d]. */
 export function rbfOperator(x: Dense, y: Dense | null, lengthscale: number, outputscale = 1, reduction: gp.reductions.ReductionOptions = {}) {
   const d = x[0].length;
   const scaled = (rows: Dense) => {
-    const out = gp.reductions.sharedF64(rows.length * d);
+    const out = sharedF64(rows.length * d);
     rows.forEach((r, i) => r.forEach((v, k) => (out[i * d + k] = v / lengthscale)));
     return out;
   };
