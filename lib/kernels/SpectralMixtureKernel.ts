@@ -24,7 +24,7 @@ export interface SpectralMixtureOptions {
   ardNumDims?: number;
   /** Input columns this kernel reads (default: all). */
   activeDims?: number[];
-  /** [b]: b independent kernels in one module. */
+  /** `[b]`: b independent kernels in one module. */
   batchShape?: number[];
   /** Constraint of the mixture weights (default Positive). */
   mixtureWeightsConstraint?: Constraint;
