@@ -11,7 +11,7 @@
 // Needs a build first (it reads dist/lib/*.d.ts for the report, lib/*.ts for the docs).
 
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -37,6 +37,7 @@ function apiReport(update) {
     throw new Error("dist/lib/index.d.ts is missing: run `npm run build` first");
   }
   const bin = join(root, "node_modules", "@microsoft", "api-extractor", "bin", "api-extractor");
+  rmSync(BUILT_REPORT, { force: true }); // API Extractor leaves an unchanged file alone, even with other line ends
   const run = spawnSync(process.execPath, [bin, "run", "--local"], { cwd: root, encoding: "utf8" });
   if (run.status !== 0) throw new Error(`api-extractor failed:\n${stripAnsi(`${run.stdout}${run.stderr}`)}`);
   const current = readText(BUILT_REPORT);
