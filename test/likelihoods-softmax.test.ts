@@ -131,3 +131,31 @@ test("softmax: minibatch training with gp.train.fit from the default start class
   const accuracy = ref.y.filter((v: number, i: number) => pred[i] === v).length / ref.n;
   assert.ok(accuracy > 0.75, `training accuracy ${accuracy}`);
 });
+
+test("softmax: PredictiveLogLikelihood's log E_q[p(y | f)] equals the log of the predictive class probability; gradients match differences", async () => {
+  const { model, lik } = build({ numGaussHermiteLocs: 6 });
+  const B = 25;
+  const x = ref.x.slice(0, B), y = ref.y.slice(0, B);
+  const pll = new gp.mlls.PredictiveLogLikelihood(lik, model, { numData: ref.n });
+  const r = pll.compute(x, y, false);
+  const probs = lik.marginal((await model.predict(x)) as gp.models.MultitaskPrediction).probs;
+  const want = y.reduce((s: number, c: number, i: number) => s + Math.log(probs[i][c]), 0);
+  assert.ok(Math.abs(r.expectedLogLik * B - want) < 1e-10, `${r.expectedLogLik * B} vs ${want}`);
+  assert.ok(r.value > new gp.mlls.VariationalELBO(lik, model, { numData: ref.n }).compute(x, y, false).value, "Jensen: PLL > ELBO");
+  for (const p of pll.parameters()) p.zeroGrad();
+  await pll.evaluateWithGradient(x, y);
+  const h = 1e-6;
+  for (const [name, p] of [...model.namedParameters(), ...lik.namedParameters("likelihood.")]) {
+    const stride = p.size > 30 ? 13 : 1;
+    for (let i = 0; i < p.size; i += stride) {
+      const r0 = p.raw[i];
+      p.raw[i] = r0 + h;
+      const a = pll.compute(x, y, false).value;
+      p.raw[i] = r0 - h;
+      const b = pll.compute(x, y, false).value;
+      p.raw[i] = r0;
+      const fd = (a - b) / (2 * h);
+      assert.ok(Math.abs(p.grad[i] - fd) <= 1e-6 * Math.max(1, Math.abs(fd)), `${name}[${i}]: analytic ${p.grad[i]} vs differences ${fd}`);
+    }
+  }
+});

@@ -151,8 +151,6 @@ test("bernoulli: labels outside {0, 1} are a LabelError that names the bad value
   await assert.rejects(gp.train.fit(model, elbo, { x: ref.x, y, epochs: 1, live: false }), gp.errors.LabelError);
   // A non-Gaussian likelihood has no noise to add: predict says where to go instead.
   await assert.rejects(model.predict(ref.x_test, { noise: true, likelihood: new gp.likelihoods.BernoulliLikelihood() }), /likelihood\.marginal\(f\)/);
-  // PredictiveLogLikelihood keeps its Gaussian closed form.
-  assert.throws(() => new gp.mlls.PredictiveLogLikelihood(new gp.likelihoods.LaplaceLikelihood(), model, { numData: ref.n }), /use VariationalELBO/);
 });
 
 test("minibatch training with gp.train.fit: Bernoulli classification from the default start", async () => {
@@ -168,4 +166,96 @@ test("minibatch training with gp.train.fit: Bernoulli classification from the de
   const p = lik.marginal((await model.predict(ref.x)) as gp.models.Prediction).mean;
   const accuracy = ref.likelihoods.bernoulli.y.filter((v: number, i: number) => (p[i] > 0.5 ? 1 : 0) === v).length / ref.n;
   assert.ok(accuracy > 0.85, `training accuracy ${accuracy}`);
+});
+
+/** Phi(a) by composite Simpson on the density over [-12, a] (independent of the library). */
+function phiBySimpson(a: number): number {
+  const lo = -12, m = 4000, h = (a - lo) / m;
+  const pdf = (t: number) => Math.exp(-0.5 * t * t) / Math.sqrt(2 * Math.PI);
+  let s = pdf(lo) + pdf(a);
+  for (let k = 1; k < m; k++) s += (k % 2 ? 4 : 2) * pdf(lo + k * h);
+  return (s * h) / 3;
+}
+
+test("PredictiveLogLikelihood: Bernoulli's log Phi((2y-1) mu / sqrt(1 + var)) and Laplace's log of the Gauss–Hermite sum of p(y | f)", () => {
+  const model = buildModel();
+  const N = ref.n, mu = ref.latent.train_mean_f, v = ref.latent.train_var_f;
+  const yb = ref.likelihoods.bernoulli.y;
+  let want = 0;
+  for (let i = 0; i < N; i++) want += Math.log(phiBySimpson(((2 * yb[i] - 1) * mu[i]) / Math.sqrt(1 + v[i])));
+  const pllB = new gp.mlls.PredictiveLogLikelihood(buildLikelihood("bernoulli"), model, { numData: N }).compute(ref.x, yb, false);
+  assert.ok(Math.abs(pllB.expectedLogLik * N - want) < 1e-8, `Bernoulli ${pllB.expectedLogLik * N} vs ${want}`);
+  assert.ok(Math.abs(pllB.value - (want - ref.latent.kl) / N) < 1e-10);
+  // Laplace: log sum_k w_k exp(-|y - f_k| / b) / (2 b), written out here.
+  const lap = buildLikelihood("laplace") as gp.likelihoods.LaplaceLikelihood;
+  const b = Math.sqrt(ref.likelihoods.laplace.noise), yl = ref.likelihoods.laplace.y;
+  const { nodes, weights } = gp.likelihoods.gaussHermite(20);
+  let wantL = 0;
+  for (let i = 0; i < N; i++) {
+    let p = 0;
+    for (let k = 0; k < 20; k++) p += weights[k] * Math.exp(-Math.abs(yl[i] - (mu[i] + Math.sqrt(2 * v[i]) * nodes[k])) / b) / (2 * b);
+    wantL += Math.log(p);
+  }
+  const pllL = new gp.mlls.PredictiveLogLikelihood(lap, model, { numData: N }).compute(ref.x, yl, false);
+  assert.ok(Math.abs(pllL.expectedLogLik * N - wantL) < 1e-8, `Laplace ${pllL.expectedLogLik * N} vs ${wantL}`);
+  // Jensen: log E[p] >= E[log p], for every likelihood.
+  for (const kind of ["bernoulli", "student_t", "laplace"] as Kind[]) {
+    const lik = buildLikelihood(kind);
+    const pll = new gp.mlls.PredictiveLogLikelihood(lik, model, { numData: N }).compute(ref.x, ref.likelihoods[kind].y, false).value;
+    const elbo = new gp.mlls.VariationalELBO(lik, model, { numData: N }).compute(ref.x, ref.likelihoods[kind].y, false).value;
+    assert.ok(pll > elbo, `${kind}: PLL ${pll} <= ELBO ${elbo}`);
+  }
+});
+
+for (const kind of ["bernoulli", "student_t", "laplace"] as Kind[]) {
+  test(`${kind}: PredictiveLogLikelihood gradients match central differences`, async () => {
+    const model = buildModel();
+    const lik = buildLikelihood(kind);
+    const B = 30;
+    const x = ref.x.slice(0, B), y = ref.likelihoods[kind].y.slice(0, B);
+    const pll = new gp.mlls.PredictiveLogLikelihood(lik, model, { numData: ref.n });
+    for (const p of pll.parameters()) p.zeroGrad();
+    await pll.evaluateWithGradient(x, y);
+    const h = 1e-6;
+    for (const [name, p] of [...model.namedParameters(), ...lik.namedParameters("likelihood.")]) {
+      const stride = p.size > 20 ? 9 : 1;
+      for (let i = 0; i < p.size; i += stride) {
+        const r0 = p.raw[i];
+        p.raw[i] = r0 + h;
+        const a = pll.compute(x, y, false).value;
+        p.raw[i] = r0 - h;
+        const b = pll.compute(x, y, false).value;
+        p.raw[i] = r0;
+        const fd = (a - b) / (2 * h);
+        assert.ok(Math.abs(p.grad[i] - fd) <= 1e-6 * Math.max(1, Math.abs(fd)), `${kind} ${name}[${i}]: analytic ${p.grad[i]} vs differences ${fd}`);
+      }
+    }
+  });
+}
+
+test("priors on StudentT's degFree and noise enter the ELBO as GPyTorch's log prior / N, with gradients", async () => {
+  const model = buildModel();
+  const degFreePrior = new gp.priors.GammaPrior(2, 0.5), noisePrior = new gp.priors.GammaPrior(1.1, 10);
+  const plain = buildLikelihood("student_t") as gp.likelihoods.StudentTLikelihood;
+  const withPriors = new gp.likelihoods.StudentTLikelihood({ degFreePrior, noisePrior });
+  withPriors.loadStateDict(likelihoodState(ref.likelihoods.student_t.params));
+  const y = ref.likelihoods.student_t.y;
+  const a = new gp.mlls.VariationalELBO(plain, model, { numData: ref.n }).compute(ref.x, y, false).value;
+  const elbo = new gp.mlls.VariationalELBO(withPriors, model, { numData: ref.n });
+  const b = elbo.compute(ref.x, y, false).value;
+  const logPrior = (degFreePrior.logProb([withPriors.degFree]) as number[])[0] + (noisePrior.logProb([withPriors.noise]) as number[])[0];
+  assert.ok(Math.abs(b - a - logPrior / ref.n) < 1e-13, `${b - a} vs ${logPrior / ref.n}`);
+  for (const p of elbo.parameters()) p.zeroGrad();
+  await elbo.evaluateWithGradient(ref.x, y);
+  const h = 1e-6;
+  for (const p of [withPriors.rawDegFree, withPriors.rawNoise]) {
+    const r0 = p.raw[0];
+    p.raw[0] = r0 + h;
+    const up = elbo.compute(ref.x, y, false).value;
+    p.raw[0] = r0 - h;
+    const down = elbo.compute(ref.x, y, false).value;
+    p.raw[0] = r0;
+    const fd = (up - down) / (2 * h);
+    assert.ok(Math.abs(p.grad[0] - fd) <= 1e-6 * Math.max(1, Math.abs(fd)), `analytic ${p.grad[0]} vs differences ${fd}`);
+  }
 });

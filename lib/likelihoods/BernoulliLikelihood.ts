@@ -4,9 +4,10 @@
 // Gauss–Hermite, so values match GPyTorch's; the predictive probability is
 // exact: p(y = 1) = Phi(mu / sqrt(1 + var)). No parameters.
 
-import { LabelError } from "../errors";
-import { gpytorchLogNormalCdf, normalCdf } from "./specialFunctions";
-import { type LatentMarginalsLike, type ObservationMarginal, OneDimensionalLikelihood, readMarginals } from "./VariationalLikelihood";
+import type { Mat } from "../algorithms/matrix";
+import { LabelError, ShapeError } from "../errors";
+import { gpytorchLogNormalCdf, normalCdf, normalPdf } from "./specialFunctions";
+import { type ExpectedLogLikelihood, type LatentMarginalsLike, type ObservationMarginal, OneDimensionalLikelihood, readMarginals } from "./VariationalLikelihood";
 
 export interface BernoulliLikelihoodOptions {
   /** Gauss–Hermite locations for the expected log likelihood (default 20, GPyTorch's). */
@@ -34,6 +35,28 @@ export class BernoulliLikelihood extends OneDimensionalLikelihood {
         `BernoulliLikelihood needs labels 0 or 1, but y[${index}] = ${y}. Map the two classes to 0 and 1 (for -1/+1 labels: (y + 1) / 2); for more than two classes use SoftmaxLikelihood`,
       );
     }
+  }
+
+  /**
+   * sum_i log p(y_i) under the exact marginal, log Phi((2y - 1) mu / sqrt(1 + var))
+   * (GPyTorch's BernoulliLikelihood.log_marginal), with its gradients.
+   */
+  override logMarginal(y: Mat, mean: Float64Array, variance: Float64Array, numOutputs: number): ExpectedLogLikelihood {
+    const n = mean.length;
+    if (y.data.length !== n || variance.length !== n) throw new ShapeError(`BernoulliLikelihood: ${y.data.length} targets for ${n} marginals; pass y as [B${numOutputs === 1 ? "" : `, ${numOutputs}`}]`);
+    const dMean = new Float64Array(n), dVariance = new Float64Array(n);
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      this.checkTarget(y.data[i], i);
+      const sign = 2 * y.data[i] - 1, root = Math.sqrt(1 + variance[i]);
+      const a = (sign * mean[i]) / root;
+      const p = normalCdf(a);
+      const ratio = normalPdf(a) / p; // d log Phi(a) / da
+      sum += Math.log(p);
+      dMean[i] = (ratio * sign) / root;
+      dVariance[i] = (-ratio * a) / (2 * (1 + variance[i]));
+    }
+    return { sum, dMean, dVariance };
   }
 
   /** p(y = 1) = Phi(mu / sqrt(1 + var)) (exact); variance p (1 - p). */

@@ -8,6 +8,7 @@
 import { type Constraint, Positive } from "../constraints/Interval";
 import { ArgumentError } from "../errors";
 import { Parameter } from "../module/Parameter";
+import type { Prior } from "../priors/Prior";
 import { type LatentMarginalsLike, type ObservationMarginal, OneDimensionalLikelihood, readMarginals } from "./VariationalLikelihood";
 
 export interface LaplaceLikelihoodOptions {
@@ -15,6 +16,8 @@ export interface LaplaceLikelihoodOptions {
   noise?: number;
   /** Default Positive(). */
   noiseConstraint?: Constraint;
+  /** Prior on the noise (GPyTorch's noise_prior). */
+  noisePrior?: Prior;
   /** Gauss–Hermite locations for the expected log likelihood (default 20). */
   numGaussHermiteLocs?: number;
 }
@@ -27,8 +30,10 @@ export class LaplaceLikelihood extends OneDimensionalLikelihood {
   constructor(options: LaplaceLikelihoodOptions = {}) {
     super(1, options.numGaussHermiteLocs);
     this.rawNoise = this.registerParameter("rawNoise", new Parameter([1], options.noiseConstraint ?? new Positive(), options.noise));
+    this.registerPrior("noisePrior", options.noisePrior, this.rawNoise);
   }
 
+  /** The squared scale of the noise (scale = sqrt(noise)). */
   get noise(): number {
     return this.rawNoise.valueAt(0);
   }

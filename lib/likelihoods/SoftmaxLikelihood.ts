@@ -14,6 +14,10 @@
 //   d/dv_q   = sum_g w_g [W^T (e_y - p_g)]_q t_gq / sqrt(2 v_q)
 //   d/dW_cq  = sum_g w_g (e_y - p_g)_c f_gq
 // Predictive class probabilities use the same rule (GPyTorch samples).
+// Both integrate each output's marginal independently, as GPyTorch's
+// training objective does; under an LMC strategy the outputs at one point
+// are correlated, which GPyTorch's predictive samples keep and these
+// probabilities do not (with the independent strategy both agree).
 // State key: mixingWeights [C, Q] (GPyTorch: mixing_weights), initialised
 // like GPyTorch at randn(C, Q) / Q from the seeded generator.
 
@@ -184,6 +188,61 @@ export class SoftmaxLikelihood extends VariationalLikelihood {
         dMean[i * Q + q] = gm[q];
         dVariance[i * Q + q] = sd[q] > 0 ? gt[q] / sd[q] : 0;
       }
+    }
+    if (paramGradScale !== undefined && this.mixingWeights) {
+      for (let k = 0; k < C * Q; k++) this.mixingWeights.grad[k] += paramGradScale * dW[k];
+    }
+    return { sum, dMean, dVariance };
+  }
+
+  /**
+   * sum_i log E_q[softmax(W f)_{y_i}] by the same rule (GPyTorch's
+   * log_marginal is Monte Carlo), the data term of PredictiveLogLikelihood.
+   * With r_g = w_g p_g(y) / sum_h w_h p_h(y), the gradients are the
+   * expectedLogProb ones with r_g in place of w_g.
+   */
+  logMarginal(y: Mat, mean: Float64Array, variance: Float64Array, numOutputs: number, paramGradScale?: number): ExpectedLogLikelihood {
+    this.targetColumns(numOutputs);
+    const Q = this.numFeatures, C = this.numClasses;
+    const B = y.rows;
+    if (y.cols !== 1 || mean.length !== B * Q || variance.length !== B * Q) {
+      throw new ShapeError(`SoftmaxLikelihood takes labels [B] with marginals [B, ${Q}], got labels [${y.rows}, ${y.cols}] and ${mean.length} marginals`);
+    }
+    const W = this.weightsF64();
+    const G = this.gridWeights.length, nodes = this.gridNodes;
+    const logTerms = new Float64Array(G), residual = new Float64Array(G * C), fs = new Float64Array(G * Q);
+    const dMean = new Float64Array(B * Q), dVariance = new Float64Array(B * Q);
+    const dW = new Float64Array(C * Q);
+    const mu = new Float64Array(Q), sd = new Float64Array(Q);
+    let sum = 0;
+    for (let i = 0; i < B; i++) {
+      const label = y.data[i];
+      this.checkLabel(label, i);
+      for (let q = 0; q < Q; q++) {
+        mu[q] = mean[i * Q + q];
+        sd[q] = Math.sqrt(2 * Math.max(variance[i * Q + q], 0));
+      }
+      let max = -Infinity;
+      this.forEachNode(mu, sd, (g, f, p, lse, logits) => {
+        logTerms[g] = Math.log(this.gridWeights[g]) + logits[label] - lse;
+        if (logTerms[g] > max) max = logTerms[g];
+        for (let c = 0; c < C; c++) residual[g * C + c] = (c === label ? 1 : 0) - p[c];
+        fs.set(f, g * Q);
+      });
+      let z = 0;
+      for (let g = 0; g < G; g++) z += Math.exp(logTerms[g] - max);
+      sum += max + Math.log(z);
+      for (let g = 0; g < G; g++) {
+        const r = Math.exp(logTerms[g] - max) / z;
+        for (let q = 0; q < Q; q++) {
+          let df = 0;
+          for (let c = 0; c < C; c++) df += W[c * Q + q] * residual[g * C + c];
+          dMean[i * Q + q] += r * df;
+          dVariance[i * Q + q] += r * df * nodes[g * Q + q];
+        }
+        for (let c = 0; c < C; c++) for (let q = 0; q < Q; q++) dW[c * Q + q] += r * residual[g * C + c] * fs[g * Q + q];
+      }
+      for (let q = 0; q < Q; q++) dVariance[i * Q + q] = sd[q] > 0 ? dVariance[i * Q + q] / sd[q] : 0;
     }
     if (paramGradScale !== undefined && this.mixingWeights) {
       for (let k = 0; k < C * Q; k++) this.mixingWeights.grad[k] += paramGradScale * dW[k];

@@ -9,6 +9,7 @@
 import { type Constraint, GreaterThan, Positive } from "../constraints/Interval";
 import { ArgumentError } from "../errors";
 import { Parameter } from "../module/Parameter";
+import type { Prior } from "../priors/Prior";
 import { digamma, logGamma } from "./specialFunctions";
 import { type LatentMarginalsLike, type ObservationMarginal, OneDimensionalLikelihood, readMarginals } from "./VariationalLikelihood";
 
@@ -23,6 +24,10 @@ export interface StudentTLikelihoodOptions {
   degFreeConstraint?: Constraint;
   /** Default Positive(). */
   noiseConstraint?: Constraint;
+  /** Prior on the degrees of freedom (GPyTorch's deg_free_prior). */
+  degFreePrior?: Prior;
+  /** Prior on the noise (GPyTorch's noise_prior). */
+  noisePrior?: Prior;
   /** Gauss–Hermite locations for the expected log likelihood (default 20). */
   numGaussHermiteLocs?: number;
 }
@@ -38,14 +43,18 @@ export class StudentTLikelihood extends OneDimensionalLikelihood {
     super(2, options.numGaussHermiteLocs);
     this.rawDegFree = this.registerParameter("rawDegFree", new Parameter([1], options.degFreeConstraint ?? new GreaterThan(2), options.degFree ?? 7));
     this.rawNoise = this.registerParameter("rawNoise", new Parameter([1], options.noiseConstraint ?? new Positive(), options.noise));
+    this.registerPrior("degFreePrior", options.degFreePrior, this.rawDegFree);
+    this.registerPrior("noisePrior", options.noisePrior, this.rawNoise);
   }
 
+  /** Degrees of freedom nu (> 2). */
   get degFree(): number {
     return this.rawDegFree.valueAt(0);
   }
   set degFree(v: number) {
     this.rawDegFree.setValue(v);
   }
+  /** The squared scale of the noise (scale = sqrt(noise)). */
   get noise(): number {
     return this.rawNoise.valueAt(0);
   }

@@ -71,6 +71,12 @@ export abstract class VariationalLikelihood extends Module {
    */
   abstract expectedLogProb(y: Mat, mean: Float64Array, variance: Float64Array, numOutputs: number, paramGradScale?: number): ExpectedLogLikelihood;
 
+  /**
+   * sum_i log E_q[p(y_i | f_i)] (GPyTorch's log_marginal, the data term of
+   * PredictiveLogLikelihood), with the same gradients as expectedLogProb.
+   */
+  abstract logMarginal(y: Mat, mean: Float64Array, variance: Float64Array, numOutputs: number, paramGradScale?: number): ExpectedLogLikelihood;
+
   /** The predictive distribution of y from q(f) at test points (exact, or quadrature where GPyTorch samples). */
   abstract marginal(f: LatentMarginalsLike): ObservationMarginal | ClassProbabilities;
 }
@@ -141,6 +147,55 @@ export abstract class OneDimensionalLikelihood extends VariationalLikelihood {
       sum += e;
       dMean[i] = gm;
       // d/dv of sqrt(2 v) t_k is t_k / sqrt(2 v); v > 0 always (jitter).
+      dVariance[i] = s > 0 ? gt / s : 0;
+    }
+    if (paramGradScale !== undefined && P > 0) {
+      for (let j = 0; j < P; j++) dParams[j] *= paramGradScale;
+      this.addParameterGradients(dParams);
+    }
+    return { sum, dMean, dVariance };
+  }
+
+  /**
+   * log sum_k w_k p(y | f_k) per point (GPyTorch: the quadrature of p, then
+   * log). With r_k = w_k p_k / sum_j w_j p_j, the gradients are the
+   * r-weighted sums of the per-node derivatives.
+   */
+  logMarginal(y: Mat, mean: Float64Array, variance: Float64Array, numOutputs: number, paramGradScale?: number): ExpectedLogLikelihood {
+    const n = mean.length;
+    if (y.data.length !== n || variance.length !== n) {
+      throw new ShapeError(`${this.constructor.name}: ${y.data.length} targets for ${n} marginals; pass y as [B${numOutputs === 1 ? "" : `, ${numOutputs}`}]`);
+    }
+    const { nodes, weights } = this.quadrature;
+    const K = nodes.length, P = this.terms.length - 2;
+    const out = this.terms;
+    const logTerms = new Float64Array(K), dF = new Float64Array(K), dTheta = new Float64Array(K * P);
+    const dMean = new Float64Array(n), dVariance = new Float64Array(n);
+    const dParams = new Float64Array(P);
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const yi = y.data[i];
+      this.checkTarget(yi, i);
+      const s = Math.sqrt(2 * Math.max(variance[i], 0));
+      let max = -Infinity;
+      for (let k = 0; k < K; k++) {
+        this.logProbTerms(yi, mean[i] + s * nodes[k], out);
+        logTerms[k] = Math.log(weights[k]) + out[0];
+        dF[k] = out[1];
+        for (let j = 0; j < P; j++) dTheta[k * P + j] = out[2 + j];
+        if (logTerms[k] > max) max = logTerms[k];
+      }
+      let z = 0;
+      for (let k = 0; k < K; k++) z += Math.exp(logTerms[k] - max);
+      sum += max + Math.log(z);
+      let gm = 0, gt = 0;
+      for (let k = 0; k < K; k++) {
+        const r = Math.exp(logTerms[k] - max) / z;
+        gm += r * dF[k];
+        gt += r * dF[k] * nodes[k];
+        for (let j = 0; j < P; j++) dParams[j] += r * dTheta[k * P + j];
+      }
+      dMean[i] = gm;
       dVariance[i] = s > 0 ? gt / s : 0;
     }
     if (paramGradScale !== undefined && P > 0) {

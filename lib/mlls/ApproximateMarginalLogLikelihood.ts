@@ -11,7 +11,7 @@ import { type Mat, mat } from "../algorithms/matrix";
 import { ArgumentError, ShapeError } from "../errors";
 import { taskNoise } from "../likelihoods/taskNoise";
 import { priorLogProb } from "../priors/priorTerms";
-import { VariationalLikelihood } from "../likelihoods/VariationalLikelihood";
+import { type ExpectedLogLikelihood, VariationalLikelihood } from "../likelihoods/VariationalLikelihood";
 import type { ApproximateGP } from "../models/ApproximateGP";
 import type { Module } from "../module/Module";
 import { type TensorLike, toMat } from "../tensorLike";
@@ -55,20 +55,18 @@ export abstract class ApproximateMarginalLogLikelihood {
     this.numData = options.numData;
     this.beta = options.beta ?? 1;
     // Validates the pairing now, not at the first batch.
-    if (likelihood instanceof VariationalLikelihood) {
-      if (!this.supportsVariationalLikelihoods) {
-        throw new ArgumentError(`${name} takes a Gaussian likelihood; with ${likelihood.constructor.name} use VariationalELBO`);
-      }
-      likelihood.targetColumns(model.numTasks);
-    } else taskNoise(likelihood, model.numTasks);
+    if (likelihood instanceof VariationalLikelihood) likelihood.targetColumns(model.numTasks);
+    else taskNoise(likelihood, model.numTasks);
     model.likelihood ??= likelihood;
     model.numData ??= options.numData;
   }
 
-  /** Whether the objective integrates non-Gaussian likelihoods (the ELBO's expected log likelihood). */
-  protected get supportsVariationalLikelihoods(): boolean {
-    return false;
-  }
+  /**
+   * The data term of a batch with a non-Gaussian likelihood, summed over the
+   * batch, with its gradients (the ELBO: expected log likelihood; the
+   * predictive log likelihood: log of the expected likelihood).
+   */
+  protected abstract integratedTerms(likelihood: VariationalLikelihood, y: Mat, mean: Float64Array, variance: Float64Array, numOutputs: number, paramGradScale?: number): ExpectedLogLikelihood;
 
   /** term(y; mean, var, noise) and its derivatives. */
   protected abstract pointTerm(y: number, mean: number, variance: number, noise: number): PointTerm;
@@ -146,7 +144,7 @@ export abstract class ApproximateMarginalLogLikelihood {
     return { value: sum / B - klScale * kl + logPrior / this.numData, expectedLogLik: sum / B, kl };
   }
 
-  /** The ELBO with a non-Gaussian likelihood: the likelihood integrates its log density under q(f). */
+  /** The objective with a non-Gaussian likelihood: the likelihood integrates its density under q(f). */
   private computeIntegrated(likelihood: VariationalLikelihood, X: Mat, Y: Mat, withGradient: boolean): ApproximateMLLResult {
     const T = this.model.numTasks, B = X.rows;
     const cols = likelihood.targetColumns(T);
@@ -154,7 +152,7 @@ export abstract class ApproximateMarginalLogLikelihood {
       throw new ShapeError(`${likelihood.constructor.name} takes targets [B${cols === 1 ? "" : `, ${cols}`}] for this model, got ${Y.cols} columns`);
     }
     const marg = this.model.marginalsF64(X, { withGradient });
-    const ell = likelihood.expectedLogProb(Y, marg.mean, marg.variance, T, withGradient ? 1 / B : undefined);
+    const ell = this.integratedTerms(likelihood, Y, marg.mean, marg.variance, T, withGradient ? 1 / B : undefined);
     const kl = this.model.klDivergence();
     const klScale = this.beta / this.numData;
     if (withGradient) {

@@ -3,14 +3,16 @@
 // averaged over the batch, minus beta KL / numData. Non-Gaussian likelihoods
 // (VariationalLikelihood) give E_q[log p(y | f)] themselves (Gauss–Hermite).
 
+import type { Mat } from "../algorithms/matrix";
+import type { ExpectedLogLikelihood, VariationalLikelihood } from "../likelihoods/VariationalLikelihood";
 import { ApproximateMarginalLogLikelihood, type PointTerm } from "./ApproximateMarginalLogLikelihood";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
 export class VariationalELBO extends ApproximateMarginalLogLikelihood {
-  /** Bernoulli, StudentT, Laplace and Softmax likelihoods integrate their own log density. */
-  protected override get supportsVariationalLikelihoods(): boolean {
-    return true;
+  /** Bernoulli, StudentT, Laplace and Softmax likelihoods: E_q[log p(y | f)] by their quadrature. */
+  protected integratedTerms(likelihood: VariationalLikelihood, y: Mat, mean: Float64Array, variance: Float64Array, numOutputs: number, paramGradScale?: number): ExpectedLogLikelihood {
+    return likelihood.expectedLogProb(y, mean, variance, numOutputs, paramGradScale);
   }
 
   protected pointTerm(y: number, mean: number, variance: number, s: number): PointTerm {
