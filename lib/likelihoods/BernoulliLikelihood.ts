@@ -9,6 +9,7 @@ import { LabelError, ShapeError } from "../errors";
 import { gpytorchLogNormalCdf, normalCdf, normalPdf } from "./specialFunctions";
 import { type ExpectedLogLikelihood, type LatentMarginalsLike, type ObservationMarginal, OneDimensionalLikelihood, readMarginals } from "./VariationalLikelihood";
 
+/** Options of BernoulliLikelihood. */
 export interface BernoulliLikelihoodOptions {
   /** Gauss–Hermite locations for the expected log likelihood (default 20, GPyTorch's). */
   numGaussHermiteLocs?: number;

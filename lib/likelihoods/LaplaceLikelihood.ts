@@ -11,6 +11,7 @@ import { Parameter } from "../module/Parameter";
 import type { Prior } from "../priors/Prior";
 import { type LatentMarginalsLike, type ObservationMarginal, OneDimensionalLikelihood, readMarginals } from "./VariationalLikelihood";
 
+/** Options of LaplaceLikelihood (GPyTorch's noise_constraint, noise_prior). */
 export interface LaplaceLikelihoodOptions {
   /** Initial noise (the squared scale; default softplus(0) = 0.693, like GPyTorch). */
   noise?: number;
@@ -37,6 +38,7 @@ export class LaplaceLikelihood extends OneDimensionalLikelihood {
   get noise(): number {
     return this.rawNoise.valueAt(0);
   }
+  /** Sets the noise (the squared scale). */
   set noise(v: number) {
     this.rawNoise.setValue(v);
   }

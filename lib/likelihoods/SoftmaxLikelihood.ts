@@ -33,6 +33,7 @@ const MAX_NODES_PER_POINT = 8000;
 /** A rule larger than this per point is refused (it would take minutes per batch). */
 const HARD_NODE_LIMIT = 1_000_000;
 
+/** Options of SoftmaxLikelihood (GPyTorch's num_features, num_classes, mixing_weights). */
 export interface SoftmaxLikelihoodOptions {
   /** Q: latent GPs (the model's numTasks). Required with mixing weights. */
   numFeatures?: number;
@@ -46,7 +47,9 @@ export interface SoftmaxLikelihoodOptions {
 
 /** Multi-class classification: p(y = c | f) = softmax(W f)_c over Q latent GPs. */
 export class SoftmaxLikelihood extends VariationalLikelihood {
+  /** Q: the latent GPs the logits mix. */
   readonly numFeatures: number;
+  /** C: the classes. */
   readonly numClasses: number;
   /** shape: [C, Q]; null without mixing weights (logits = f). */
   readonly mixingWeights: Parameter | null;

@@ -15,6 +15,7 @@ import { type LatentMarginalsLike, type ObservationMarginal, OneDimensionalLikel
 
 const HALF_LOG_PI = 0.5 * Math.log(Math.PI);
 
+/** Options of StudentTLikelihood (GPyTorch's constraints and priors for deg_free and noise). */
 export interface StudentTLikelihoodOptions {
   /** Initial degrees of freedom (default 7, like GPyTorch). */
   degFree?: number;
@@ -51,6 +52,7 @@ export class StudentTLikelihood extends OneDimensionalLikelihood {
   get degFree(): number {
     return this.rawDegFree.valueAt(0);
   }
+  /** Sets the degrees of freedom (> 2). */
   set degFree(v: number) {
     this.rawDegFree.setValue(v);
   }
@@ -58,6 +60,7 @@ export class StudentTLikelihood extends OneDimensionalLikelihood {
   get noise(): number {
     return this.rawNoise.valueAt(0);
   }
+  /** Sets the noise (the squared scale). */
   set noise(v: number) {
     this.rawNoise.setValue(v);
   }

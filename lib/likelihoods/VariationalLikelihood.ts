@@ -27,7 +27,9 @@ export interface ExpectedLogLikelihood {
 
 /** q(f) marginals as a likelihood reads them: a Prediction / MultitaskPrediction, or a MultivariateNormal. */
 export interface LatentMarginalsLike {
+  /** Means of f. shape: [n] or [n, T] row-major */
   meanF64: Float64Array;
+  /** Variances of f (an array, or a method that returns one). shape: like meanF64 */
   varianceF64: Float64Array | (() => Float64Array);
   /** Outputs per point (MultitaskPrediction); 1 when absent. */
   numTasks?: number;

@@ -10,6 +10,7 @@ import { ArgumentError } from "../errors";
 /** GPyTorch's default number of Gauss–Hermite locations. */
 export const NUM_GAUSS_HERMITE_LOCS = 20;
 
+/** The nodes and weights of an n-point Gauss–Hermite rule, the weights divided by sqrt(pi) so that they sum to 1. */
 export interface GaussHermiteRule {
   /** Nodes t_k, ascending. shape: [n] */
   nodes: Float64Array;

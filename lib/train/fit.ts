@@ -23,6 +23,7 @@ import { Minibatches } from "./minibatches";
 import { FitRun, type FitProgress } from "./FitRun";
 import { Adam, LBFGS } from "./optimizers";
 
+/** Options of gp.train.fit. */
 export interface FitOptions {
   /** Optimiser steps (default 100). */
   iterations?: number;

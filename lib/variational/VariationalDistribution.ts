@@ -21,6 +21,7 @@ export interface VariationalDistributionOptions {
 }
 
 export abstract class VariationalDistribution extends Module {
+  /** M, the number of inducing points. */
   readonly numInducingPoints: number;
   /** Number of independent distributions (the batch size, 1 without a batch). */
   readonly numMembers: number;
@@ -72,6 +73,7 @@ export abstract class VariationalDistribution extends Module {
     }
   }
 
+  /** Throws unless q names a member of the batch. */
   protected checkMember(q: number): void {
     if (!Number.isInteger(q) || q < 0 || q >= this.numMembers) throw new ArgumentError(`latent ${q} is out of range [0, ${this.numMembers})`);
   }
