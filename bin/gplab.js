@@ -12,7 +12,12 @@ const [command, ...rest] = process.argv.slice(2);
 if (command === "bench") {
   const bench = path.join(root, "dist", "bench", "index.js");
   if (!fs.existsSync(bench)) {
-    console.error(`gplab bench: ${bench} does not exist (run npm run build)`);
+    const clone = fs.existsSync(path.join(root, "bench"));
+    console.error(
+      clone
+        ? `gplab bench: ${bench} does not exist (run npm run build in ${root})`
+        : "gplab bench: the benchmarks are not in the published package; clone the repository and run `npm run bench` there",
+    );
     process.exit(1);
   }
   const result = spawnSync(process.execPath, [bench, ...rest], { stdio: "inherit" });

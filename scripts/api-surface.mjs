@@ -107,6 +107,11 @@ function againstBaseline(undocumented, update) {
   return { newlyUndocumented: undocumented.filter((u) => !accepted.has(u)), stillUndocumented: known.filter((k) => now.has(k)).length };
 }
 
+for (const tool of ["@microsoft/api-extractor", "typedoc"]) {
+  if (!existsSync(join(root, "node_modules", tool, "package.json"))) {
+    throw new Error(`${tool} is not installed: run \`npm install\` (it is a pinned devDependency since the API gate landed)`);
+  }
+}
 const update = process.argv.includes("--update");
 const report = apiReport(update);
 const typedoc = docWarnings();
