@@ -33,6 +33,7 @@ const PICTURES: Record<string, string[]> = {
   "05-multitask-svgp.ipynb": ["05-07", "05-10"], // fit; per-task prediction panels
   "06-custom-kernels.ipynb": ["06-03", "06-06", "06-07", "06-11", "06-14", "06-16"], // kernels, fits, prediction, own class
   "07-classification-robust.ipynb": ["07-04", "07-07", "07-13"], // NGD fit; p(y = 1) with the decision boundary; Gaussian vs Student-t fits
+  "08-spectral-mixture-sgpr.ipynb": ["08-04", "08-06", "08-14"], // SM fit; extrapolation; exact vs SGPR
 };
 const NAMES = Object.keys(PICTURES);
 

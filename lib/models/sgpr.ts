@@ -16,7 +16,7 @@
 // (the test prior is the base kernel's exact k(x*, x*) in both modes; off is DTC).
 
 import { choleskyWithJitter, solveLower, solveLowerTransposed } from "../algorithms/cholesky";
-import { type Mat, mat, matmulTransposedRight } from "../algorithms/matrix";
+import { type Mat, mat, matmulMat, matmulTransposedRight } from "../algorithms/matrix";
 import { ArgumentError, ShapeError } from "../errors";
 import { diagBackward } from "../kernels/diagBackward";
 import { InducingPointKernel } from "../kernels/InducingPointKernel";
@@ -134,15 +134,8 @@ export function sgprBound(model: SgprModel, kernel: InducingPointKernel, gradSca
   // E = W^T H = 1/2 (W^T alpha alpha^T + (W^T S^T) S) [M, n]
   const wa = new Float64Array(M);
   for (let k = 0; k < M; k++) for (let i = 0; i < n; i++) wa[k] += Wt.data[k * n + i] * alpha[i];
-  const WS = matmulTransposedRight(Wt, S); // [M, M]
-  const E = mat(M, n);
-  for (let k = 0; k < M; k++) {
-    for (let i = 0; i < n; i++) {
-      let s = wa[k] * alpha[i];
-      for (let j = 0; j < M; j++) s += WS.data[k * M + j] * S.data[j * n + i];
-      E.data[k * n + i] = 0.5 * s;
-    }
-  }
+  const E = matmulMat(matmulTransposedRight(Wt, S), S); // (W^T S^T) S [M, n], then the rank-one part
+  for (let k = 0; k < M; k++) for (let i = 0; i < n; i++) E.data[k * n + i] = 0.5 * (E.data[k * n + i] + wa[k] * alpha[i]);
   const dKzx = E.data.map((e) => 2 * e * gradScale);
   const EW = matmulTransposedRight(E, Wt); // W^T H W [M, M]
   const dKzz = EW.data.map((e) => -e * gradScale);
