@@ -9,13 +9,16 @@
 //   gplab     the defaults: WebAssembly SIMD kernels for K @ V and the
 //             gradient pass, "auto" preconditioner rank, training tolerances
 //             (solve 1e-3, probes 1e-2)
+//   sum       the defaults with ScaleKernel(RBF) + ScaleKernel(Matern 5/2)
+//             (both ARD): the composition the formula compiler runs in
+//             WebAssembly too (issue 13: within 2x of the RBF iteration)
 //   baseline  the same algorithm the plain way: generated JavaScript loops
 //             (GPLAB_FUSED_WASM=0) and GPyTorch's solver defaults (rank-15
 //             preconditioner, tolerance 1e-2 for every column)
 // Each iteration is timed on its own: one warm-up iteration, then --repeats.
 // Prints one JSON line per (n, configuration).
 //
-//   npm run bench -- exact-gp [--n 5000,10000] [--repeats 5] [--baseline-repeats 5 at N <= 5,000, else 2] [--configs gplab,baseline] [--lr 0.1]
+//   npm run bench -- exact-gp [--n 5000,10000] [--repeats 5] [--baseline-repeats 5 at N <= 5,000, else 2] [--configs gplab,sum,baseline] [--lr 0.1]
 
 import { execFileSync } from "node:child_process";
 import * as gp from "../lib";
@@ -23,12 +26,14 @@ import { sharedF64 } from "../lib/reductions/fusedExecutor";
 import { arg } from "./common/args";
 import { median } from "./common/stats";
 
-type Config = "gplab" | "baseline";
+type Config = "gplab" | "sum" | "baseline";
 
 interface Result {
   bench: "exact-gp";
   case: "train-iteration";
   config: Config;
+  /** The covariance module. */
+  kernel: string;
   n: number;
   d: number;
   executor: string;
@@ -61,6 +66,11 @@ function dataset(n: number): { x: Float64Array; y: Float64Array } {
 }
 
 
+function covarModule(config: Config): gp.kernels.Kernel {
+  const rbf = new gp.kernels.ScaleKernel(new gp.kernels.RBFKernel({ ardNumDims: D }));
+  return config === "sum" ? rbf.add(new gp.kernels.ScaleKernel(new gp.kernels.MaternKernel({ nu: 2.5, ardNumDims: D }))) : rbf;
+}
+
 async function runCase(config: Config, n: number, repeats: number, lr: number): Promise<Result> {
   // Honours GPLAB_BACKEND (e.g. webgpu on a GPU host); on CPUs the executor stays "fused".
   await gp.backend.ready();
@@ -69,7 +79,7 @@ async function runCase(config: Config, n: number, repeats: number, lr: number): 
   const solve: gp.algorithms.SolveOptions = config === "baseline" ? { preconditionerRank: 15, cgTolerance: 1e-2, probeCgTolerance: 1e-2 } : {};
   const model = new gp.models.ExactGP({ rows: n, cols: D, data: x }, y, likelihood, {
     meanModule: new gp.means.ConstantMean(),
-    covarModule: new gp.kernels.ScaleKernel(new gp.kernels.RBFKernel({ ardNumDims: D })),
+    covarModule: covarModule(config),
     solve,
   });
   const mll = new gp.mlls.ExactMarginalLogLikelihood(likelihood, model);
@@ -118,6 +128,7 @@ async function runCase(config: Config, n: number, repeats: number, lr: number): 
     bench: "exact-gp",
     case: "train-iteration",
     config,
+    kernel: config === "sum" ? "ScaleKernel(RBF) + ScaleKernel(Matern 5/2), ARD" : "ScaleKernel(RBF), ARD",
     n,
     d: D,
     executor: info.executor,
@@ -144,7 +155,7 @@ async function main(): Promise<void> {
     return;
   }
   const sizes = arg("n", "5000,10000").split(",").map(Number);
-  const configs = arg("configs", "gplab,baseline").split(",") as Config[];
+  const configs = arg("configs", "gplab,sum,baseline").split(",") as Config[];
   for (const n of sizes) {
     for (const config of configs) {
       // The baseline takes ~20x longer: above N = 5,000 it gets 2 timed iterations unless told otherwise.

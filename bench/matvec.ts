@@ -3,7 +3,16 @@
 // ratio is stable on a noisy machine. Each case runs in its own child process
 // so that its peak RSS is its own. Prints one JSON line per measurement.
 //
+// Then the kernel table (issue 13): RBF, ScaleKernel(RBF) + ScaleKernel(Matern
+// 5/2), RBF * Periodic, RQ and Periodic at N = 10,000, d = 3, each for K @ v
+// (fresh operator per run, symmetric K(x, x)), the exact GP's gradient pass
+// (the low-rank bilinear derivative with 11 weight columns, K(x, x)) and 1,000
+// rows (what the pivoted Cholesky and predictions read), in WebAssembly SIMD
+// and in the generated-JavaScript reference (GPLAB_FUSED_WASM=0) in the same run.
+//
 //   npm run bench -- matvec [--sizes 1000,10000,20000,50000,100000] [--rhs 1,16] [--executors fused,tfjs] [--repeats 5]
+//                           [--only sweep|table] [--table-n 10000] [--table-kernels rbf,sum,rbf*periodic,rq,periodic]
+//                           [--table-codes wasm,js] [--table-repeats 5] [--table-js-repeats 3]
 
 import { execFileSync } from "node:child_process";
 import * as gp from "../lib";
@@ -88,8 +97,76 @@ async function runCase(kind: CaseResult["case"], n: number, t: number, executor:
 }
 
 
+interface TableResult {
+  bench: "matvec";
+  case: "kernel-table";
+  kernel: string;
+  operation: "matmul" | "gradient" | "rows";
+  /** What ran the pairs: "wasm-simd" (the formula compiler) or "js" (the generated-JavaScript reference). */
+  code: string;
+  n: number;
+  d: number;
+  t: number;
+  threads: number;
+  repeats: number;
+  medianSeconds: number;
+  minSeconds: number;
+  maxSeconds: number;
+  pairsPerSecond: number;
+  peakRssBytes: number;
+}
+
+/** The kernels of issue 13's table, built as a user would. */
+const TABLE_KERNELS: Record<string, () => gp.kernels.Kernel> = {
+  rbf: () => new gp.kernels.RBFKernel(),
+  sum: () => new gp.kernels.ScaleKernel(new gp.kernels.RBFKernel()).add(new gp.kernels.ScaleKernel(new gp.kernels.MaternKernel({ nu: 2.5 }))),
+  "rbf*periodic": () => new gp.kernels.RBFKernel().mul(new gp.kernels.PeriodicKernel()),
+  rq: () => new gp.kernels.RQKernel(),
+  periodic: () => new gp.kernels.PeriodicKernel(),
+};
+/** Weight columns of the gradient pass: probes + 1, as the exact GP's default (10 probes). */
+const GRADIENT_RANK = 11;
+const TABLE_ROWS = 1000;
+
+function runTableCase(kernelName: string, operation: TableResult["operation"], n: number, repeats: number): TableResult {
+  const make = TABLE_KERNELS[kernelName];
+  if (!make) throw new Error(`unknown table kernel ${kernelName}; choose from ${Object.keys(TABLE_KERNELS).join(", ")}`);
+  const { x, v } = inputs(n, GRADIENT_RANK);
+  const X = gp.algorithms.mat(n, D, x);
+  const kernel = make();
+  const V = gp.algorithms.mat(n, 1, v.subarray(0, n));
+  const U = v, W = Float64Array.from(v, (a, i) => a * ((i % 7) - 3));
+  const rows = Int32Array.from({ length: TABLE_ROWS }, (_, i) => Math.floor((i * n) / TABLE_ROWS));
+  const once = () => {
+    const start = performance.now();
+    // A fresh operator per run, as a user's code makes one per call.
+    const op = kernel.operatorF64(X, X) as gp.operators.LinearOperator & { formula: gp.reductions.Formula };
+    if (operation === "matmul") op.matmulF64(V);
+    else if (operation === "gradient") gp.reductions.pairwiseBilinear(op.formula, { kind: "lowRank", U, W, T: GRADIENT_RANK }, { symmetric: true });
+    else gp.reductions.pairwiseRows(op.formula, rows);
+    return (performance.now() - start) / 1000;
+  };
+  once();
+  const times: number[] = [];
+  for (let r = 0; r < repeats; r++) times.push(once());
+  const report = gp.reductions.lastReport();
+  const med = median(times);
+  const pairs = operation === "rows" ? TABLE_ROWS * n : n * n;
+  return {
+    bench: "matvec", case: "kernel-table", kernel: kernelName, operation, code: report?.code ?? "?", n, d: D,
+    t: operation === "gradient" ? GRADIENT_RANK : operation === "matmul" ? 1 : 0, threads: report?.threads ?? 1, repeats,
+    medianSeconds: med, minSeconds: Math.min(...times), maxSeconds: Math.max(...times), pairsPerSecond: pairs / med,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args[0] === "--table-case") {
+    const [, kernelName, operation, n, repeats] = args;
+    console.log(JSON.stringify(runTableCase(kernelName, operation as TableResult["operation"], Number(n), Number(repeats))));
+    return;
+  }
   if (args[0] === "--case") {
     const [, kind, n, t, executor, repeats] = args;
     console.log(JSON.stringify(await runCase(kind as CaseResult["case"], Number(n), Number(t), executor as gp.backend.ExecutorName, Number(repeats))));
@@ -99,6 +176,25 @@ async function main(): Promise<void> {
   const rhs = arg("rhs", "1,16", args).split(",").map(Number);
   const executors = arg("executors", "fused", args).split(",");
   const repeatsArg = args.includes("--repeats") ? Number(arg("repeats", "5", args)) : null;
+  const only = arg("only", "", args);
+  if (only !== "table") runSweep(sizes, rhs, executors, repeatsArg);
+  if (only !== "sweep") {
+    const n = Number(arg("table-n", "10000", args));
+    const codes = arg("table-codes", "wasm,js", args).split(",");
+    for (const kernelName of arg("table-kernels", Object.keys(TABLE_KERNELS).join(","), args).split(",")) {
+      for (const operation of ["matmul", "gradient", "rows"]) {
+        for (const code of codes) {
+          const repeats = code === "js" ? arg("table-js-repeats", "3", args) : arg("table-repeats", "5", args);
+          const env = code === "js" ? { ...process.env, GPLAB_FUSED_WASM: "0" } : process.env;
+          const out = execFileSync(process.execPath, [__filename, "--table-case", kernelName, operation, String(n), repeats], { encoding: "utf8", maxBuffer: 1 << 20, env });
+          process.stdout.write(out.trim().split("\n").pop() + "\n");
+        }
+      }
+    }
+  }
+}
+
+function runSweep(sizes: number[], rhs: number[], executors: string[], repeatsArg: number | null): void {
   for (const n of sizes) {
     // Five timed runs after a warm-up everywhere (N = 100,000 with 16 right-hand sides: ~2 minutes).
     const repeats = repeatsArg ?? 5;

@@ -149,6 +149,14 @@ describe("WebAssembly formula compiler against the generated-JavaScript referenc
         );
         const M = randomArray(n * m, rand);
         agree(`bilinear dense, ${threads} threads`, withCodes(() => pairwiseBilinear(f, { kind: "dense", M }, opts)), reference(() => pairwiseBilinear(f, { kind: "dense", M }, opts)), 1e-11);
+        // K(x, x) with dense (here not symmetric) weights: each pair once, weight M_ij + M_ji.
+        const Ms = randomArray(n * n, rand);
+        agree(
+          `bilinear dense K(x, x), ${threads} threads`,
+          withCodes(() => pairwiseBilinear(fSym, { kind: "dense", M: Ms }, { ...opts, symmetric: true })),
+          reference(() => pairwiseBilinear(fSym, { kind: "dense", M: Ms }, opts)),
+          1e-11,
+        );
       }
     });
   }

@@ -69,6 +69,13 @@ function pick(options: ReductionOptions): ExecutorName {
   return executor;
 }
 
+/**
+ * Tiles of a symmetric K(x, x) reduction: row counts a multiple of the
+ * kernels' column step, and at most 64 rows, so the diagonal blocks (each
+ * evaluated in full) stay a small share of the pairs at small n too.
+ */
+const SYMMETRIC_TILES = { rowMultiple: SYMMETRIC_ROW_MULTIPLE, maxTileRows: 4 * SYMMETRIC_ROW_MULTIPLE };
+
 /** Reductions without a WGSL kernel run on the CPU loops under the webgpu executor. */
 function pickCpuOrTfjs(options: ReductionOptions): "fused" | "tfjs" {
   const executor = pick(options);
@@ -97,7 +104,7 @@ export function pairwiseMatmul(formula: Formula, V: Float64Array, T: number, opt
   else {
     const symmetric = options.symmetric === true && formula.n === formula.m && wasmMatmulEligible(formula, T);
     const r = symmetric
-      ? runFused(formula, "matmulSymmetric", { V, T, SYMMETRIC: true }, { totalRows: formula.n, pairsPerRow: formula.m, outLength: formula.n * T, perThreadAccumulator: true, rowMultiple: SYMMETRIC_ROW_MULTIPLE }, options)
+      ? runFused(formula, "matmulSymmetric", { V, T, SYMMETRIC: true }, { totalRows: formula.n, pairsPerRow: formula.m, outLength: formula.n * T, perThreadAccumulator: true, ...SYMMETRIC_TILES }, options)
       : runFused(formula, "matmul", { V, T }, { totalRows: formula.n, pairsPerRow: formula.m, outLength: formula.n * T, perThreadAccumulator: false }, options);
     out = r.out;
     threads = r.threads;
@@ -228,13 +235,19 @@ export function pairwiseBilinear(formula: Formula, weights: BilinearWeights, opt
   else {
     const shape = { totalRows: formula.n, pairsPerRow: formula.m, outLength: layout.size, perThreadAccumulator: true };
     let r;
-    if (weights.kind === "dense") r = runFused(formula, "bilinearDense", { M: weights.M }, shape, options);
+    if (weights.kind === "dense") {
+      // K(x, x) with a WebAssembly kernel: each unordered pair once, weight M_ij + M_ji.
+      const symmetric = options.symmetric === true && formula.n === formula.m && wasmBilinearEligible(formula, 1);
+      r = symmetric
+        ? runFused(formula, "bilinearDenseSymmetric", { M: weights.M }, { ...shape, ...SYMMETRIC_TILES }, options)
+        : runFused(formula, "bilinearDense", { M: weights.M }, shape, options);
+    }
     else {
       const extra = { U: weights.U, W: weights.W, T: weights.T };
       // K(x, x) with a WebAssembly kernel: each unordered pair once, weight w_ij + w_ji.
       const symmetric = options.symmetric === true && formula.n === formula.m && wasmBilinearEligible(formula, weights.T);
       r = symmetric
-        ? runFused(formula, "bilinearLowRankSymmetric", { ...extra, SYMMETRIC: true }, { ...shape, rowMultiple: SYMMETRIC_ROW_MULTIPLE }, options)
+        ? runFused(formula, "bilinearLowRankSymmetric", { ...extra, SYMMETRIC: true }, { ...shape, ...SYMMETRIC_TILES }, options)
         : runFused(formula, "bilinearLowRank", extra, shape, options);
     }
     out = r.out;

@@ -23,7 +23,9 @@ export type FusedKind =
   /** The same for K(x, x), each unordered pair once (WebAssembly kernels only). A: U, W, T, SYMMETRIC, ACC */
   | "bilinearLowRankSymmetric"
   /** ACC += sum_ij M_ij dk_ij/dtheta. A: M [n, m], ACC [layout.size] */
-  | "bilinearDense";
+  | "bilinearDense"
+  /** The same for K(x, x), each unordered pair once with weight M_ij + M_ji (WebAssembly kernels only). A: M, ACC */
+  | "bilinearDenseSymmetric";
 
 const UNROLL_DIMS = 16;
 const UNROLL_RHS = 16;
@@ -50,6 +52,7 @@ export function generateFused(formula: Formula, kind: FusedKind, rhsCount: numbe
   const wasm = isMatmul && !unrollT ? null : wasmReductionSource(formula, wasmKind, isMatmul ? unrollT : rhsCount);
   if (kind === "matmulSymmetric" && !wasm) throw new Error("symmetric K @ V needs the WebAssembly kernel; use kind matmul");
   if (kind === "bilinearLowRankSymmetric" && !wasm) throw new Error("the symmetric bilinear pass needs the WebAssembly kernel; use kind bilinearLowRank");
+  if (kind === "bilinearDenseSymmetric" && !wasm) throw new Error("the symmetric dense bilinear pass needs the WebAssembly kernel; use kind bilinearDense");
   const gen: GeneratedSource = wasm ? { key, source: wasm, code: "wasm-simd" } : { key, source: buildSource(formula, kind, unrollT), code: "js" };
   sourceCache.set(key, gen);
   return gen;

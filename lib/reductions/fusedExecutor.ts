@@ -171,7 +171,7 @@ export function runFused(
   formula: Formula,
   kind: FusedKind,
   extra: Record<string, unknown>,
-  shape: { totalRows: number; pairsPerRow: number; outLength: number; perThreadAccumulator: boolean; rowMultiple?: number },
+  shape: { totalRows: number; pairsPerRow: number; outLength: number; perThreadAccumulator: boolean; rowMultiple?: number; maxTileRows?: number },
   options: FusedOptions = {},
 ): FusedResult {
   const where = options.where ?? `${kind} of ${formula.name}`;
@@ -183,7 +183,7 @@ export function runFused(
   const wanted = Math.max(1, Math.floor(options.threads ?? threadCount()));
   const threads = totalPairs >= PARALLEL_MIN_PAIRS && shape.totalRows > 1 ? Math.min(wanted, shape.totalRows) : 1;
   const multiple = shape.rowMultiple ?? 1;
-  const tileRows = Math.max(multiple, Math.min(shape.totalRows, Math.floor(TILE_PAIRS / Math.max(1, shape.pairsPerRow) / multiple) * multiple));
+  const tileRows = Math.max(multiple, Math.min(shape.totalRows, shape.maxTileRows ?? Infinity, Math.floor(TILE_PAIRS / Math.max(1, shape.pairsPerRow) / multiple) * multiple));
   const tiles = Math.ceil(shape.totalRows / tileRows);
 
   const base: Record<string, unknown> = { P: packParams(formula), m: formula.m, tileRows, ...extra };

@@ -23,7 +23,7 @@ import { DESC, KERNEL_COLUMN_MULTIPLE, type WasmKernelKind, descSlots, formulaKe
 
 /** What the runtime needs to know about the formula's structure (all plain data). */
 export interface RuntimePlan {
-  kind: WasmKernelKind | "blockSums";
+  kind: WasmKernelKind | "blockSums" | "bilinearDenseSymmetric";
   T: number;
   factors: { statistic: "sqdist" | "dot" | "sinsq" | "table"; dims: number; tableSize: number }[];
   accSize: number;
@@ -47,7 +47,8 @@ function formulaRuntime(plan: RuntimePlan, plainBase64: string, symBase64: strin
   let mem: any = null, plain: any = null, sym: any = null, job: any = null;
   const T = plan.T, F = plan.factors;
   const kind = plan.kind;
-  const gradient = kind === "bilinearLowRank" || kind === "bilinearLowRankSymmetric" || kind === "bilinearDense";
+  const gradient = kind === "bilinearLowRank" || kind === "bilinearLowRankSymmetric" || kind === "bilinearDense" || kind === "bilinearDenseSymmetric";
+  const denseWeights = kind === "bilinearDense" || kind === "bilinearDenseSymmetric";
   const rowsOut = kind === "rows" || kind === "blockSums";
   // Byte offsets of this job's layout.
   let L: any = null;
@@ -100,7 +101,7 @@ function formulaRuntime(plan: RuntimePlan, plainBase64: string, symBase64: strin
     lay.v = take(vRows * stride);
     lay.ct = take(kind === "matmulSymmetric" || kind === "bilinearLowRankSymmetric" ? T * stride : 0);
     lay.out = take(kind === "matmul" || kind === "matmulSymmetric" ? cap * T : rowsOut ? cap * stride : entries ? stride : 0);
-    lay.uRow = take(kind === "bilinearDense" ? cap * stride : gradient ? cap * T : 0);
+    lay.uRow = take(denseWeights ? cap * stride : gradient ? cap * T : 0);
     lay.wRow = take(kind === "bilinearLowRankSymmetric" ? cap * T : 0);
     lay.acc = take(gradient ? plan.accSize : 0);
     ensure(off);
@@ -238,6 +239,18 @@ function formulaRuntime(plan: RuntimePlan, plainBase64: string, symBase64: strin
           f64.set(M.subarray((r0 + a) * m, (r0 + a + 1) * m), base + a * stride);
           f64.fill(0, base + a * stride + m, base + (a + 1) * stride);
         }
+      } else if (kind === "bilinearDenseSymmetric") {
+        // Diagonal block [r0, cMid) as ordered pairs (M_ij); right of it each pair once (M_ij + M_ji).
+        const M: Float64Array = A.M, m = A.m, base = L.uRow / 8;
+        const cMid = Math.min(m, Math.ceil(r1 / plan.columnMultiple) * plan.columnMultiple);
+        for (let a = 0; a < rows; a++) {
+          const i = r0 + a, row = base + a * stride;
+          for (let j = r0; j < cMid; j++) f64[row + j] = M[i * m + j];
+          for (let j = cMid; j < m; j++) f64[row + j] = M[i * m + j] + M[j * m + i];
+          f64.fill(0, row + m, row + stride);
+        }
+        blocks(plain, rows, r0, stride, r0);
+        return;
       } else f64.set(A.U.subarray(r0 * T, r1 * T), L.uRow / 8);
       if (kind !== "bilinearLowRankSymmetric") {
         blocks(plain, rows, 0, stride, r0);
@@ -298,8 +311,8 @@ function chainsFor(kind: WasmKernelKind, formula: Formula): number {
  * this formula's structure in WebAssembly SIMD. blockSums runs the rows
  * kernel and sums each row's blocks.
  */
-export function formulaSource(formula: Formula, kind: WasmKernelKind | "blockSums", T: number): string {
-  const moduleKind: WasmKernelKind = kind === "blockSums" ? "rows" : kind;
+export function formulaSource(formula: Formula, kind: WasmKernelKind | "blockSums" | "bilinearDenseSymmetric", T: number): string {
+  const moduleKind: WasmKernelKind = kind === "blockSums" ? "rows" : kind === "bilinearDenseSymmetric" ? "bilinearDense" : kind;
   const symmetricKind = kind === "matmulSymmetric" || kind === "bilinearLowRankSymmetric";
   // One term: its coefficient multiplies the sum once, not every pair.
   const coefOutside = formula.terms.length === 1 && !kind.startsWith("bilinear");

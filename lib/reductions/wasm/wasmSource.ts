@@ -54,7 +54,7 @@ export function wasmBilinearEligible(formula: Formula, rank: number): boolean {
 }
 
 /** Fused-executor source for one reduction in WebAssembly, or null when it runs as generated JavaScript. */
-export function wasmReductionSource(formula: Formula, kind: WasmKernelKind | "blockSums", T: number): string | null {
+export function wasmReductionSource(formula: Formula, kind: WasmKernelKind | "blockSums" | "bilinearDenseSymmetric", T: number): string | null {
   const eligible =
     kind === "matmul" || kind === "matmulSymmetric" ? wasmMatmulEligible(formula, T)
     : kind === "bilinearLowRank" || kind === "bilinearLowRankSymmetric" ? wasmBilinearEligible(formula, T)
