@@ -17,6 +17,7 @@
 import { execFileSync } from "node:child_process";
 import * as gp from "../lib";
 import { matmulMat } from "../lib/algorithms/matrix";
+import { pairwiseBilinear, pairwiseRows } from "../lib/reductions/engine";
 import { sharedF64 } from "../lib/reductions/fusedExecutor";
 import { arg } from "./common/args";
 import { median } from "./common/stats";
@@ -142,8 +143,8 @@ function runTableCase(kernelName: string, operation: TableResult["operation"], n
     // A fresh operator per run, as a user's code makes one per call.
     const op = kernel.operatorF64(X, X) as gp.operators.LinearOperator & { formula: gp.reductions.Formula };
     if (operation === "matmul") op.matmulF64(V);
-    else if (operation === "gradient") gp.reductions.pairwiseBilinear(op.formula, { kind: "lowRank", U, W, T: GRADIENT_RANK }, { symmetric: true });
-    else gp.reductions.pairwiseRows(op.formula, rows);
+    else if (operation === "gradient") pairwiseBilinear(op.formula, { kind: "lowRank", U, W, T: GRADIENT_RANK }, { symmetric: true });
+    else pairwiseRows(op.formula, rows);
     return (performance.now() - start) / 1000;
   };
   once();
