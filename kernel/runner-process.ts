@@ -15,6 +15,13 @@ export const REPLACE_AFTER_MS = 1000;
 export const COMPILE_DEADLINE_MS = 15_000;
 const MAX_STARTUP_FAILURES = 3;
 
+/** Node/V8 flags of the cell runner; GPLAB_RUNNER_NODE_FLAGS (space-separated) replaces them. */
+export function runnerNodeFlags(): string[] {
+  const override = process.env.GPLAB_RUNNER_NODE_FLAGS;
+  if (override !== undefined) return override.split(/\s+/).filter((flag) => flag.length > 0);
+  return [];
+}
+
 type DoneEvent = Extract<RunnerEvent, { kind: "execute_done" | "complete_done" | "inspect_done" }>;
 type OutputEvent = Exclude<RunnerEvent, DoneEvent | { kind: "ready" | "cell_started" }>;
 type RequestBody = RunnerRequest extends infer R ? (R extends unknown ? Omit<R, "requestId"> : never) : never;
@@ -55,7 +62,7 @@ export class RunnerProcess extends EventEmitter {
     // fd 4 carries interrupts to a watcher thread.
     const stdio = ["pipe", "pipe", "pipe", "ipc", "pipe"] as const;
     if (stdio[INTERRUPT_PIPE_FD] !== "pipe") throw new Error("the interrupt pipe must be fd 4");
-    const child = spawn(process.execPath, [script], { cwd: this.cwd, stdio: [...stdio], env: process.env });
+    const child = spawn(process.execPath, [...runnerNodeFlags(), script], { cwd: this.cwd, stdio: [...stdio], env: process.env });
     this.child = child;
     child.stdout!.on("data", (chunk) => process.stderr.write(chunk));
     child.stderr!.on("data", (chunk) => process.stderr.write(chunk));
