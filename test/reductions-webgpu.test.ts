@@ -2,7 +2,7 @@
 // WGSL text, and a step-for-step f32 emulation of its algorithm against the
 // f64 fused CPU executor. With a WebGPU adapter (optional packages "webgpu"
 // and "@tensorflow/tfjs-backend-webgpu", a real GPU): the shader itself and
-// the engine's routing; without one those tests skip and say why.
+// the engine's routing; without one those tests skip and say why (in CI they fail).
 
 import { strict as assert } from "node:assert";
 import { after, describe, it } from "node:test";
@@ -20,6 +20,7 @@ import {
 import { stationaryDiagonalWgsl, stationaryMatmulWgsl } from "../lib/reductions/webgpu/stationaryWgsl";
 import { emulateMatmul } from "../lib/reductions/webgpu/tiledReference";
 import { relErr, rng } from "./helpers/reference";
+import { reranUnderSwiftShader, skipWithoutWebgpu } from "./helpers/swiftshader";
 
 const { profiles } = gp.reductions;
 type Formula = gp.reductions.Formula;
@@ -49,166 +50,171 @@ function randomV(m: number, T: number, seed: number): Float64Array {
   return Float64Array.from({ length: m * T }, () => rand() * 2 - 1);
 }
 
-describe("WebGPU K @ V: plan and WGSL (no GPU needed)", () => {
-  it("the webgpu executor without the webgpu backend names the fix", () => {
-    const f = stationary("rbf", 10, 10, 3, 2);
-    assert.throws(() => pairwiseMatmul(f, randomV(10, 1, 3), 1, { executor: "webgpu" }), /needs the webgpu backend: await gp.backend.use\("webgpu"\)/);
-    assert.throws(() => gp.backend.setExecutor("cuda" as "fused"), /use "fused", "tfjs" or "webgpu"/);
-  });
+// In CI (and wherever Debian's chromium is installed) the file re-runs itself with the SwiftShader adapter.
+if (!reranUnderSwiftShader(__filename)) registerTests();
 
-  it("turns Dawn's bounds clamps off without dropping the user's flags", () => {
-    assert.deepEqual(withoutRobustness([]), ["enable-dawn-features=disable_robustness"]);
-    assert.deepEqual(withoutRobustness(["backend=vulkan", "enable-dawn-features=dump_shaders"]), ["backend=vulkan", "enable-dawn-features=dump_shaders,disable_robustness"]);
-  });
+function registerTests(): void {
+  describe("WebGPU K @ V: plan and WGSL (no GPU needed)", () => {
+    it("the webgpu executor without the webgpu backend names the fix", () => {
+      const f = stationary("rbf", 10, 10, 3, 2);
+      assert.throws(() => pairwiseMatmul(f, randomV(10, 1, 3), 1, { executor: "webgpu" }), /needs the webgpu backend: await gp.backend.use\("webgpu"\)/);
+      assert.throws(() => gp.backend.setExecutor("cuda" as "fused"), /use "fused", "tfjs" or "webgpu"/);
+    });
 
-  it("covers single stationary sqdist factors with 1..16 right-hand sides only", () => {
-    const f = stationary("rbf", 10, 10, 3, 1);
-    assert.ok(webgpuMatmulEligible(f, 1) && webgpuMatmulEligible(f, 16));
-    assert.ok(!webgpuMatmulEligible(f, 17) && !webgpuMatmulEligible(f, 0));
-    assert.ok(!webgpuMatmulEligible({ ...f, factors: [{ ...f.factors[0], profile: profiles.periodicProfile }] }, 1));
-    assert.ok(!webgpuMatmulEligible({ ...f, terms: [{ coef: 1, factors: [0] }, { coef: 1, factors: [0] }] }, 1));
-  });
+    it("turns Dawn's bounds clamps off without dropping the user's flags", () => {
+      assert.deepEqual(withoutRobustness([]), ["enable-dawn-features=disable_robustness"]);
+      assert.deepEqual(withoutRobustness(["backend=vulkan", "enable-dawn-features=dump_shaders"]), ["backend=vulkan", "enable-dawn-features=dump_shaders,disable_robustness"]);
+    });
 
-  it("tiles fit 16 KiB of workgroup memory and the splits cover every tile once", () => {
-    for (const [n, m, D, T] of [[10, 10, 1, 1], [1000, 100000, 3, 16], [1e6, 1e6, 3, 1], [300, 517, 16, 16], [70000, 5, 2, 2]]) {
-      // The plan reads sizes only, so the points can stay tiny.
-      const plan = planStationary({ ...stationary("rbf", 2, 2, D, 1), n, m }, T);
-      assert.ok(plan.tile * plan.colVec4 * 16 <= 16384 && plan.tile % plan.unroll === 0, `tile ${plan.tile}`);
-      assert.ok(plan.tiles * plan.tile >= m && (plan.tiles - 1) * plan.tile < m);
-      assert.ok(plan.splits * plan.tilesPerSplit >= plan.tiles && (plan.splits - 1) * plan.tilesPerSplit < plan.tiles, JSON.stringify(plan));
-      assert.ok(plan.rowsPad >= n && plan.rowsPad - n < plan.groupRows);
-    }
-  });
+    it("covers single stationary sqdist factors with 1..16 right-hand sides only", () => {
+      const f = stationary("rbf", 10, 10, 3, 1);
+      assert.ok(webgpuMatmulEligible(f, 1) && webgpuMatmulEligible(f, 16));
+      assert.ok(!webgpuMatmulEligible(f, 17) && !webgpuMatmulEligible(f, 0));
+      assert.ok(!webgpuMatmulEligible({ ...f, factors: [{ ...f.factors[0], profile: profiles.periodicProfile }] }, 1));
+      assert.ok(!webgpuMatmulEligible({ ...f, terms: [{ coef: 1, factors: [0] }, { coef: 1, factors: [0] }] }, 1));
+    });
 
-  it("generates one kernel per (profile, D, T) with a workgroup tile and no n x m buffer", () => {
+    it("tiles fit 16 KiB of workgroup memory and the splits cover every tile once", () => {
+      for (const [n, m, D, T] of [[10, 10, 1, 1], [1000, 100000, 3, 16], [1e6, 1e6, 3, 1], [300, 517, 16, 16], [70000, 5, 2, 2]]) {
+        // The plan reads sizes only, so the points can stay tiny.
+        const plan = planStationary({ ...stationary("rbf", 2, 2, D, 1), n, m }, T);
+        assert.ok(plan.tile * plan.colVec4 * 16 <= 16384 && plan.tile % plan.unroll === 0, `tile ${plan.tile}`);
+        assert.ok(plan.tiles * plan.tile >= m && (plan.tiles - 1) * plan.tile < m);
+        assert.ok(plan.splits * plan.tilesPerSplit >= plan.tiles && (plan.splits - 1) * plan.tilesPerSplit < plan.tiles, JSON.stringify(plan));
+        assert.ok(plan.rowsPad >= n && plan.rowsPad - n < plan.groupRows);
+      }
+    });
+
+    it("generates one kernel per (profile, D, T) with a workgroup tile and no n x m buffer", () => {
+      for (const profile of WEBGPU_PROFILES) {
+        const plan = planStationary(stationary(profile, 40, 40, 5, 2), 7, { rowsPerInvocation: 2, unroll: 4 });
+        const src = stationaryMatmulWgsl(plan);
+        assert.match(src, new RegExp(`var<workgroup> tile: array<vec4<f32>, ${plan.tile * plan.colVec4}>`));
+        assert.match(src, /fn matmul\(/);
+        assert.equal((src.match(/@binding\(/g) ?? []).length, 4);
+        assert.equal((src.match(/workgroupBarrier\(\)/g) ?? []).length, 2);
+        assert.equal((src.match(/OUT\[o\d \+ \d+u\] = a\d_\d+;/g) ?? []).length, 14);
+        assert.equal((src.match(/let c0 = tile/g) ?? []).length, 4);
+        assert.match(src, /exp2\(/);
+        assert.match(stationaryDiagonalWgsl(plan), /fn diagonal\(/);
+      }
+    });
+
     for (const profile of WEBGPU_PROFILES) {
-      const plan = planStationary(stationary(profile, 40, 40, 5, 2), 7, { rowsPerInvocation: 2, unroll: 4 });
-      const src = stationaryMatmulWgsl(plan);
-      assert.match(src, new RegExp(`var<workgroup> tile: array<vec4<f32>, ${plan.tile * plan.colVec4}>`));
-      assert.match(src, /fn matmul\(/);
-      assert.equal((src.match(/@binding\(/g) ?? []).length, 4);
-      assert.equal((src.match(/workgroupBarrier\(\)/g) ?? []).length, 2);
-      assert.equal((src.match(/OUT\[o\d \+ \d+u\] = a\d_\d+;/g) ?? []).length, 14);
-      assert.equal((src.match(/let c0 = tile/g) ?? []).length, 4);
-      assert.match(src, /exp2\(/);
-      assert.match(stationaryDiagonalWgsl(plan), /fn diagonal\(/);
-    }
-  });
-
-  for (const profile of WEBGPU_PROFILES) {
-    it(`f32 emulation of the tiled algorithm matches the f64 fused executor (${profile})`, () => {
-      // Odd sizes: partial last tile, padded rows; small n: several column splits.
-      for (const [n, m, D, T] of [[37, 517, 3, 1], [300, 700, 3, 16], [5, 1000, 5, 4], [64, 129, 1, 2]]) {
-        const f = stationary(profile, n, m, D, 10 + n);
-        const V = randomV(m, T, 20 + m);
-        const plan = planStationary(f, T);
-        const got = finishRows(emulateMatmul(plan, packStationary(f, V, plan)), plan);
-        const want = pairwiseMatmul(f, V, T, { executor: "fused" });
-        const err = relErr(got, want);
-        assert.ok(err < 1e-5, `${profile} n=${n} m=${m} D=${D} T=${T} (${plan.splits} splits): rel err ${err}`);
-      }
-    });
-  }
-});
-
-/** The device, or the reason there is none (missing optional packages, no adapter). */
-const gpu: Promise<WebgpuStationary | string> = WebgpuStationary.create().catch((err: Error) => err.message);
-
-describe("WebGPU K @ V on a GPU (skips without a WebGPU adapter)", () => {
-  // A live Dawn instance keeps Node running: free the device and tfjs's navigator.gpu.
-  after(async () => {
-    const dev = await gpu;
-    if (typeof dev !== "string") dev.destroy();
-    delete (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
-  });
-
-  for (const profile of WEBGPU_PROFILES) {
-    it(`the WGSL kernel agrees with the fused executor to 1e-5 (${profile})`, async (t) => {
-      const dev = await gpu;
-      if (typeof dev === "string") return t.skip(`no WebGPU: ${dev}`);
-      for (const [n, m, D, T] of [[1000, 1000, 3, 1], [777, 2049, 3, 16], [5, 3000, 5, 3]]) {
-        const f = stationary(profile, n, m, D, 30 + n);
-        const V = randomV(m, T, 40 + m);
-        const want = pairwiseMatmul(f, V, T, { executor: "fused" });
-        for (const tuning of [undefined, { rowsPerInvocation: 1, unroll: 4 }, { rowsPerInvocation: 4, unroll: 16 }]) {
-          const err = relErr(await dev.matmul(f, V, T, tuning), want);
-          assert.ok(err < 1e-5, `${profile} n=${n} m=${m} D=${D} T=${T} ${JSON.stringify(tuning)}: rel err ${err}`);
+      it(`f32 emulation of the tiled algorithm matches the f64 fused executor (${profile})`, () => {
+        // Odd sizes: partial last tile, padded rows; small n: several column splits.
+        for (const [n, m, D, T] of [[37, 517, 3, 1], [300, 700, 3, 16], [5, 1000, 5, 4], [64, 129, 1, 2]]) {
+          const f = stationary(profile, n, m, D, 10 + n);
+          const V = randomV(m, T, 20 + m);
+          const plan = planStationary(f, T);
+          const got = finishRows(emulateMatmul(plan, packStationary(f, V, plan)), plan);
+          const want = pairwiseMatmul(f, V, T, { executor: "fused" });
+          const err = relErr(got, want);
+          assert.ok(err < 1e-5, `${profile} n=${n} m=${m} D=${D} T=${T} (${plan.splits} splits): rel err ${err}`);
         }
-      }
-      // y near x, so the diagonal is not the constant k(0).
-      const sq = stationary(profile, 1000, 1000, 3, 50);
-      const near: Formula = { ...sq, factors: [{ ...sq.factors[0], y: sq.factors[0].x.map((v, i) => v + (i % 3) * 0.1) }] };
-      const idx = Int32Array.from({ length: 1000 }, (_, i) => i);
-      const diagErr = relErr(await dev.diagonal(near), pairwiseEntries(near, idx, idx, { executor: "fused" }));
-      assert.ok(diagErr < 1e-5, `diagonal rel err ${diagErr}`);
+      });
+    }
+  });
+
+  /** The device, or the reason there is none (missing optional packages, no adapter). */
+  const gpu: Promise<WebgpuStationary | string> = WebgpuStationary.create().catch((err: Error) => err.message);
+
+  describe("WebGPU K @ V on a GPU (skips without a WebGPU adapter)", () => {
+    // A live Dawn instance keeps Node running: free the device and tfjs's navigator.gpu.
+    after(async () => {
+      const dev = await gpu;
+      if (typeof dev !== "string") dev.destroy();
+      delete (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
     });
-  }
 
-  it("on the webgpu backend the default executor sends K @ V to WGSL and the rest to the CPU loops; an exact GP trains and predicts", async (t) => {
-    const dev = await gpu;
-    if (typeof dev === "string") return t.skip(`no WebGPU: ${dev}`);
-    // CPU reference first (same seeds, same probes), then the same work on webgpu.
-    const n = 3000, D = 3;
-    const r = new gp.RandomSource(5);
-    const x = Array.from({ length: n }, () => [4 * r.uniform(), 4 * r.uniform(), 4 * r.uniform()]);
-    const y = x.map((p) => Math.sin(p[0]) + 0.5 * Math.cos(2 * p[1]) + 0.1 * r.normal());
-    const xt = Array.from({ length: 40 }, (_, i) => [0.1 * i, 2, 1]);
-    const gpRun = async () => {
-      const lik = new gp.likelihoods.GaussianLikelihood();
-      const model = new gp.models.ExactGP(x, y, lik, { meanModule: new gp.means.ConstantMean(), covarModule: new gp.kernels.ScaleKernel(new gp.kernels.RBFKernel({ ardNumDims: D })) });
-      model.initialize({ "likelihood.noise": 0.05, "covarModule.baseKernel.lengthscale": [0.8, 0.9, 1.1] });
-      const mll = new gp.mlls.ExactMarginalLogLikelihood(lik, model);
-      gp.setSeed(9);
-      model.zeroGrad();
-      const start = performance.now();
-      const { value } = mll.compute(true);
-      const grads = model.parameters().flatMap((p) => Array.from(p.grad));
-      const pred = await model.predict(xt, { noise: true });
-      return { value, grads, mean: pred.meanF64, variance: pred.varianceF64, seconds: (performance.now() - start) / 1000 };
-    };
-    const cpu = await gpRun();
-    await gp.backend.use("webgpu");
-    try {
-      assert.equal(gp.backend.info().executor, "webgpu");
-      const f = stationary("matern52", 700, 650, 3, 62);
-      for (const T of [1, 20]) {
-        const V = randomV(650, T, 63);
-        const out = pairwiseMatmul(f, V, T);
-        assert.equal(gp.reductions.lastReport()?.code, "wgsl", `T = ${T}`);
-        assert.ok(relErr(out, pairwiseMatmul(f, V, T, { executor: "fused" })) < 1e-5, `T = ${T}`);
-      }
-      const idx = Int32Array.from({ length: 50 }, (_, i) => i * 3);
-      const entries = pairwiseEntries(f, idx, idx);
-      assert.equal(gp.reductions.lastReport()?.executor, "fused");
-      assert.deepEqual(entries, pairwiseEntries(f, idx, idx, { executor: "fused" }));
-      const periodic: Formula = { ...f, factors: [{ ...f.factors[0], statistic: "sinsq", weights: Float64Array.of(1, 2, 3), profile: profiles.periodicProfile }] };
-      pairwiseMatmul(periodic, randomV(650, 2, 64), 2);
-      assert.equal(gp.reductions.lastReport()?.executor, "fused", "no WGSL kernel for periodic: CPU loops");
-      const onGpu = await gpRun();
-      console.log(`exact GP n = ${n}: MLL + gradient + predict ${cpu.seconds.toFixed(2)} s on the CPU executor, ${onGpu.seconds.toFixed(2)} s with webgpu`);
-      assert.ok(Math.abs(onGpu.value - cpu.value) < 1e-3, `MLL / n ${onGpu.value} vs ${cpu.value}`);
-      onGpu.grads.forEach((g, i) => assert.ok(Math.abs(g - cpu.grads[i]) < 0.05 * Math.abs(cpu.grads[i]) + 1e-3, `grad ${i}: ${g} vs ${cpu.grads[i]}`));
-      for (let i = 0; i < xt.length; i++) {
-        assert.ok(Math.abs(onGpu.mean[i] - cpu.mean[i]) < 1e-3, `mean ${i}: ${onGpu.mean[i]} vs ${cpu.mean[i]}`);
-        assert.ok(Math.abs(onGpu.variance[i] - cpu.variance[i]) < 1e-3, `variance ${i}: ${onGpu.variance[i]} vs ${cpu.variance[i]}`);
-      }
-    } finally {
-      await gp.backend.use("cpu");
+    for (const profile of WEBGPU_PROFILES) {
+      it(`the WGSL kernel agrees with the fused executor to 1e-5 (${profile})`, async (t) => {
+        const dev = await gpu;
+        if (typeof dev === "string") return skipWithoutWebgpu(t, dev);
+        for (const [n, m, D, T] of [[1000, 1000, 3, 1], [777, 2049, 3, 16], [5, 3000, 5, 3]]) {
+          const f = stationary(profile, n, m, D, 30 + n);
+          const V = randomV(m, T, 40 + m);
+          const want = pairwiseMatmul(f, V, T, { executor: "fused" });
+          for (const tuning of [undefined, { rowsPerInvocation: 1, unroll: 4 }, { rowsPerInvocation: 4, unroll: 16 }]) {
+            const err = relErr(await dev.matmul(f, V, T, tuning), want);
+            assert.ok(err < 1e-5, `${profile} n=${n} m=${m} D=${D} T=${T} ${JSON.stringify(tuning)}: rel err ${err}`);
+          }
+        }
+        // y near x, so the diagonal is not the constant k(0).
+        const sq = stationary(profile, 1000, 1000, 3, 50);
+        const near: Formula = { ...sq, factors: [{ ...sq.factors[0], y: sq.factors[0].x.map((v, i) => v + (i % 3) * 0.1) }] };
+        const idx = Int32Array.from({ length: 1000 }, (_, i) => i);
+        const diagErr = relErr(await dev.diagonal(near), pairwiseEntries(near, idx, idx, { executor: "fused" }));
+        assert.ok(diagErr < 1e-5, `diagonal rel err ${diagErr}`);
+      });
     }
-  });
 
-  it("the engine routes K @ V to the WGSL kernel on the webgpu backend", async (t) => {
-    const dev = await gpu;
-    if (typeof dev === "string") return t.skip(`no WebGPU: ${dev}`);
-    await gp.backend.use("webgpu");
-    try {
-      const f = stationary("rbf", 500, 600, 3, 60);
-      const V = randomV(600, 2, 61);
-      const out = pairwiseMatmul(f, V, 2);
-      assert.equal(gp.reductions.lastReport()?.code, "wgsl");
-      assert.ok(relErr(out, pairwiseMatmul(f, V, 2, { executor: "fused" })) < 1e-5);
-    } finally {
-      await gp.backend.use("cpu");
-    }
+    it("on the webgpu backend the default executor sends K @ V to WGSL and the rest to the CPU loops; an exact GP trains and predicts", async (t) => {
+      const dev = await gpu;
+      if (typeof dev === "string") return skipWithoutWebgpu(t, dev);
+      // CPU reference first (same seeds, same probes), then the same work on webgpu.
+      const n = 3000, D = 3;
+      const r = new gp.RandomSource(5);
+      const x = Array.from({ length: n }, () => [4 * r.uniform(), 4 * r.uniform(), 4 * r.uniform()]);
+      const y = x.map((p) => Math.sin(p[0]) + 0.5 * Math.cos(2 * p[1]) + 0.1 * r.normal());
+      const xt = Array.from({ length: 40 }, (_, i) => [0.1 * i, 2, 1]);
+      const gpRun = async () => {
+        const lik = new gp.likelihoods.GaussianLikelihood();
+        const model = new gp.models.ExactGP(x, y, lik, { meanModule: new gp.means.ConstantMean(), covarModule: new gp.kernels.ScaleKernel(new gp.kernels.RBFKernel({ ardNumDims: D })) });
+        model.initialize({ "likelihood.noise": 0.05, "covarModule.baseKernel.lengthscale": [0.8, 0.9, 1.1] });
+        const mll = new gp.mlls.ExactMarginalLogLikelihood(lik, model);
+        gp.setSeed(9);
+        model.zeroGrad();
+        const start = performance.now();
+        const { value } = mll.compute(true);
+        const grads = model.parameters().flatMap((p) => Array.from(p.grad));
+        const pred = await model.predict(xt, { noise: true });
+        return { value, grads, mean: pred.meanF64, variance: pred.varianceF64, seconds: (performance.now() - start) / 1000 };
+      };
+      const cpu = await gpRun();
+      await gp.backend.use("webgpu");
+      try {
+        assert.equal(gp.backend.info().executor, "webgpu");
+        const f = stationary("matern52", 700, 650, 3, 62);
+        for (const T of [1, 20]) {
+          const V = randomV(650, T, 63);
+          const out = pairwiseMatmul(f, V, T);
+          assert.equal(gp.reductions.lastReport()?.code, "wgsl", `T = ${T}`);
+          assert.ok(relErr(out, pairwiseMatmul(f, V, T, { executor: "fused" })) < 1e-5, `T = ${T}`);
+        }
+        const idx = Int32Array.from({ length: 50 }, (_, i) => i * 3);
+        const entries = pairwiseEntries(f, idx, idx);
+        assert.equal(gp.reductions.lastReport()?.executor, "fused");
+        assert.deepEqual(entries, pairwiseEntries(f, idx, idx, { executor: "fused" }));
+        const periodic: Formula = { ...f, factors: [{ ...f.factors[0], statistic: "sinsq", weights: Float64Array.of(1, 2, 3), profile: profiles.periodicProfile }] };
+        pairwiseMatmul(periodic, randomV(650, 2, 64), 2);
+        assert.equal(gp.reductions.lastReport()?.executor, "fused", "no WGSL kernel for periodic: CPU loops");
+        const onGpu = await gpRun();
+        console.log(`exact GP n = ${n}: MLL + gradient + predict ${cpu.seconds.toFixed(2)} s on the CPU executor, ${onGpu.seconds.toFixed(2)} s with webgpu`);
+        assert.ok(Math.abs(onGpu.value - cpu.value) < 1e-3, `MLL / n ${onGpu.value} vs ${cpu.value}`);
+        onGpu.grads.forEach((g, i) => assert.ok(Math.abs(g - cpu.grads[i]) < 0.05 * Math.abs(cpu.grads[i]) + 1e-3, `grad ${i}: ${g} vs ${cpu.grads[i]}`));
+        for (let i = 0; i < xt.length; i++) {
+          assert.ok(Math.abs(onGpu.mean[i] - cpu.mean[i]) < 1e-3, `mean ${i}: ${onGpu.mean[i]} vs ${cpu.mean[i]}`);
+          assert.ok(Math.abs(onGpu.variance[i] - cpu.variance[i]) < 1e-3, `variance ${i}: ${onGpu.variance[i]} vs ${cpu.variance[i]}`);
+        }
+      } finally {
+        await gp.backend.use("cpu");
+      }
+    });
+
+    it("the engine routes K @ V to the WGSL kernel on the webgpu backend", async (t) => {
+      const dev = await gpu;
+      if (typeof dev === "string") return skipWithoutWebgpu(t, dev);
+      await gp.backend.use("webgpu");
+      try {
+        const f = stationary("rbf", 500, 600, 3, 60);
+        const V = randomV(600, 2, 61);
+        const out = pairwiseMatmul(f, V, 2);
+        assert.equal(gp.reductions.lastReport()?.code, "wgsl");
+        assert.ok(relErr(out, pairwiseMatmul(f, V, 2, { executor: "fused" })) < 1e-5);
+      } finally {
+        await gp.backend.use("cpu");
+      }
+    });
   });
-});
+}

@@ -10,7 +10,7 @@ require("../../vendor/tfjs-gradients.js");
 // Chained tensor methods (t.add(1), t.square()): same reason, same script.
 require("../../vendor/tfjs-chained-ops.js");
 import { ArgumentError } from "../errors";
-import { installNavigatorGpu, resolveOptional } from "./dawn";
+import { describeAdapter, installNavigatorGpu, isSoftwareAdapter, requestGplabAdapter, resolveOptional, usableAdapterPresent } from "./dawn";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 /**
@@ -34,6 +34,8 @@ export interface BackendInfo {
   available: BackendName[];
   /** Why a preferred backend was skipped, if one was. */
   notes: string[];
+  /** The WebGPU adapter (vendor, architecture, description) on the webgpu backend. */
+  adapter?: string;
 }
 
 const state = {
@@ -42,6 +44,9 @@ const state = {
   executorOverride: null as ExecutorName | null,
   notes: [] as string[],
   tensorflowPackage: null as string | null,
+  /** The WebGPU adapter in use, when the backend is webgpu. */
+  adapter: null as string | null,
+  softwareAdapter: false,
 };
 
 function tryRequire(name: string): boolean {
@@ -123,24 +128,41 @@ function silenceCpuBanner(): void {
 let readyPromise: Promise<BackendInfo> | null = null;
 
 /**
- * Finishes backend selection: GPLAB_BACKEND if set, else the best available
- * (tfjs-node-gpu, tfjs-node, wasm, cpu). wasm initialises asynchronously, so
- * until this resolves the library runs on the synchronous choice made at
- * import (tensorflow or cpu). The notebook kernel awaits it before the first
- * cell; scripts should `await gp.backend.ready()` once.
+ * Finishes backend selection: GPLAB_BACKEND if set, else the best available:
+ * tfjs-node-gpu, then webgpu on a hardware adapter (a software one such as
+ * SwiftShader only with GPLAB_WEBGPU_ADAPTER=swiftshader), then tfjs-node,
+ * wasm, cpu. wasm and webgpu initialise asynchronously, so until this
+ * resolves the library runs on the synchronous choice made at import
+ * (tensorflow or cpu). The notebook kernel awaits it before the first cell;
+ * scripts should `await gp.backend.ready()` once.
  */
 export function ready(): Promise<BackendInfo> {
   if (!readyPromise) {
     const forced = process.env.GPLAB_BACKEND as BackendName | undefined;
     if (forced && forced !== state.backend) readyPromise = use(forced);
-    else if (!forced && state.backend === "cpu" && packageInstalled("@tensorflow/tfjs-backend-wasm")) {
-      readyPromise = use("wasm").catch((err: Error) => {
-        state.notes.push(`wasm backend unavailable (${err.message}); staying on cpu`);
-        return info();
-      });
-    } else readyPromise = Promise.resolve(info());
+    else if (!forced) readyPromise = autoReady();
+    else readyPromise = Promise.resolve(info());
   }
   return readyPromise;
+}
+
+async function autoReady(): Promise<BackendInfo> {
+  if (state.gpu) return info();
+  if (resolveOptional("@tensorflow/tfjs-backend-webgpu") && (await usableAdapterPresent())) {
+    try {
+      return await use("webgpu");
+    } catch (err) {
+      state.notes.push(`webgpu backend unavailable (${(err as Error).message}); using the CPU`);
+    }
+  }
+  if (state.backend === "cpu" && packageInstalled("@tensorflow/tfjs-backend-wasm")) {
+    try {
+      return await use("wasm");
+    } catch (err) {
+      state.notes.push(`wasm backend unavailable (${(err as Error).message}); staying on cpu`);
+    }
+  }
+  return info();
 }
 
 /** Switch the TensorFlow.js backend; throws naming the missing package. */
@@ -167,7 +189,14 @@ export async function use(name: BackendName): Promise<BackendInfo> {
         throw new ArgumentError('backend "webgpu" needs the npm packages "webgpu" and "@tensorflow/tfjs-backend-webgpu"');
       }
       // tfjs-backend-webgpu looks for navigator.gpu when it is imported.
-      await installNavigatorGpu();
+      const gpu = await installNavigatorGpu();
+      try {
+        const adapter = await requestGplabAdapter(gpu);
+        state.adapter = describeAdapter(adapter);
+        state.softwareAdapter = isSoftwareAdapter(adapter);
+      } catch (err) {
+        throw new ArgumentError(`backend "webgpu": ${(err as Error).message}`);
+      }
       require(tfjsWebgpu);
       break;
     }
@@ -177,7 +206,8 @@ export async function use(name: BackendName): Promise<BackendInfo> {
   const ok = await tf.setBackend(name);
   if (!ok) throw new ArgumentError(`TensorFlow.js could not initialise the "${name}" backend`);
   state.backend = name;
-  state.gpu = name === "webgpu" || (name === "tensorflow" && state.tensorflowPackage === "@tensorflow/tfjs-node-gpu");
+  // A software adapter (SwiftShader) runs WGSL on the CPU: not a GPU.
+  state.gpu = (name === "webgpu" && !state.softwareAdapter) || (name === "tensorflow" && state.tensorflowPackage === "@tensorflow/tfjs-node-gpu");
   return info();
 }
 
@@ -212,6 +242,7 @@ export function info(): BackendInfo {
     threads: threadCount(),
     available,
     notes: [...state.notes],
+    ...(state.backend === "webgpu" && state.adapter ? { adapter: state.adapter } : {}),
   };
 }
 

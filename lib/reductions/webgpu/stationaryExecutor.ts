@@ -3,7 +3,7 @@
 // synchronous K @ V reaches it through syncBridge.ts; benchmarks call it
 // directly and can time the compute pass apart from upload and readback.
 
-import { type GPU, type GPUAdapterLike, createGpu, dawnFlags } from "../../backend/dawn";
+import { type GPU, type GPUAdapterLike, createGpu, dawnFlags, requestGplabAdapter } from "../../backend/dawn";
 import type { Formula } from "../formula";
 import {
   type PackedStationary,
@@ -61,8 +61,7 @@ export class WebgpuStationary {
    */
   static async create(flags: string[] = withoutRobustness(dawnFlags())): Promise<WebgpuStationary> {
     const gpu = await createGpu(flags);
-    const adapter: GPUAdapterLike | null = await gpu.requestAdapter({ powerPreference: "high-performance" });
-    if (!adapter) throw new Error("WebGPU found no adapter (Dawn needs libvulkan and a GPU vendor's Vulkan driver; software Vulkan such as lavapipe is refused)");
+    const adapter: GPUAdapterLike = await requestGplabAdapter(gpu);
     // Large n needs buffers beyond the 128 MiB default binding size; 256-row
     // workgroups need more than a compatibility-mode adapter grants by default.
     const wanted = ["maxStorageBufferBindingSize", "maxBufferSize", "maxComputeWorkgroupSizeX", "maxComputeInvocationsPerWorkgroup"];
