@@ -15,9 +15,9 @@ import { describeAdapter, installNavigatorGpu, isSoftwareAdapter, requestGplabAd
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 /**
  * "fused": f64 WebAssembly / JS loops on CPU threads; "tfjs": TensorFlow.js
- * tiles on the current backend; "webgpu": the fused WGSL kernel for
- * stationary K @ V on the webgpu backend, everything else on "fused"
- * (tfjs-backend-webgpu's synchronous reads need a browser canvas in Node).
+ * tiles on the current backend; "webgpu": every reduction in WGSL generated
+ * from the formula, on the webgpu backend (a formula whose profile has no
+ * WGSL falls back to "fused").
  */
 export type ExecutorName = "fused" | "tfjs" | "webgpu";
 

@@ -8,6 +8,8 @@ import { ArgumentError, ShapeError } from "../errors";
 import { type Formula, gradientLayout, validateFormula } from "./formula";
 import { runFused } from "./fusedExecutor";
 import { tfjsBilinear, tfjsBlock, tfjsEntries, tfjsMatmul } from "./tfjsExecutor";
+import { wgslIneligibility } from "./webgpu/formulaPlan";
+import { wgslBilinear, wgslColumnBlockSums, wgslEntries, wgslMatmul, wgslRows } from "./webgpu/formulaRun";
 import { webgpuMatmulEligible } from "./webgpu/stationaryPlan";
 import { webgpuMatmulSync } from "./webgpu/syncBridge";
 import { SYMMETRIC_ROW_MULTIPLE, WASM_MAX_RHS, wasmBilinearEligible, wasmMatmulEligible } from "./wasm/wasmSource";
@@ -76,10 +78,14 @@ function pick(options: ReductionOptions): ExecutorName {
  */
 const SYMMETRIC_TILES = { rowMultiple: SYMMETRIC_ROW_MULTIPLE, maxTileRows: 4 * SYMMETRIC_ROW_MULTIPLE };
 
-/** Reductions without a WGSL kernel run on the CPU loops under the webgpu executor. */
-function pickCpuOrTfjs(options: ReductionOptions): "fused" | "tfjs" {
+/**
+ * The executor for a reduction: under "webgpu", WGSL when the formula has it
+ * (formulaPlan.wgslIneligibility), else the fused CPU loops.
+ */
+function pickFor(options: ReductionOptions, formula: Formula, kind: Parameters<typeof wgslIneligibility>[1], rank = 0): ExecutorName {
   const executor = pick(options);
-  return executor === "webgpu" ? "fused" : executor;
+  if (executor !== "webgpu") return executor;
+  return wgslIneligibility(formula, kind, rank) === null ? "webgpu" : "fused";
 }
 
 /** K @ V. V shape: [m, T] row-major; returns [n, T]. */
@@ -90,15 +96,18 @@ export function pairwiseMatmul(formula: Formula, V: Float64Array, T: number, opt
   }
   const requested = pick(options);
   if (requested !== "tfjs" && T > WASM_MAX_RHS && wasmMatmulEligible(formula, WASM_MAX_RHS)) return matmulInChunks(formula, V, T, options);
-  // The webgpu executor has a WGSL kernel for stationary K @ V (up to 16 right-hand sides); the rest runs on the CPU loops.
-  const wgsl = requested === "webgpu" && webgpuMatmulEligible(formula, T);
-  const executor: ExecutorName = requested === "webgpu" && !wgsl ? "fused" : requested;
+  // Under webgpu: the tuned kernel for a single stationary formula, the generated one for the others with WGSL, else the CPU loops.
+  const stationary = requested === "webgpu" && webgpuMatmulEligible(formula, T);
+  const executor: ExecutorName = requested === "webgpu" && !stationary ? pickFor(options, formula, "matmul") : requested;
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
   let code: ReductionReport["code"];
-  if (wgsl) {
+  if (stationary) {
     out = webgpuMatmulSync(formula, V, T);
+    code = "wgsl";
+  } else if (executor === "webgpu") {
+    out = wgslMatmul(formula, V, T);
     code = "wgsl";
   } else if (executor === "tfjs") out = tfjsMatmul(formula, V, T, options);
   else {
@@ -135,12 +144,15 @@ function matmulInChunks(formula: Formula, V: Float64Array, T: number, options: R
 export function pairwiseRows(formula: Formula, rowIdx: Int32Array, options: ReductionOptions = {}): Float64Array {
   validateFormula(formula);
   checkIndices(rowIdx, formula.n, "row");
-  const executor = pickCpuOrTfjs(options);
+  const executor = pickFor(options, formula, "rows");
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
   let code: ReductionReport["code"];
-  if (executor === "tfjs") out = tfjsBlock(formula, rowIdx, options);
+  if (executor === "webgpu") {
+    out = wgslRows(formula, rowIdx);
+    code = "wgsl";
+  } else if (executor === "tfjs") out = tfjsBlock(formula, rowIdx, options);
   else {
     const r = runFused(formula, "block", { RI: rowIdx }, { totalRows: rowIdx.length, pairsPerRow: formula.m, outLength: rowIdx.length * formula.m, perThreadAccumulator: false }, options);
     out = r.out;
@@ -163,12 +175,15 @@ export function pairwiseColumnBlockSums(formula: Formula, colStarts: Int32Array,
   if (bc < 1 || colStarts[0] !== 0 || colStarts[bc] !== formula.m || colStarts.some((v, i) => i > 0 && v < colStarts[i - 1])) {
     throw new ShapeError(`column blocks must be nondecreasing starts from 0 to ${formula.m}`);
   }
-  const executor = pickCpuOrTfjs(options);
+  const executor = pickFor(options, formula, "blockSums");
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
   let code: ReductionReport["code"];
-  if (executor === "tfjs") {
+  if (executor === "webgpu") {
+    out = wgslColumnBlockSums(formula, colStarts);
+    code = "wgsl";
+  } else if (executor === "tfjs") {
     const B = new Float64Array(formula.m * bc);
     for (let c = 0; c < bc; c++) for (let j = colStarts[c]; j < colStarts[c + 1]; j++) B[j * bc + c] = 1;
     out = tfjsMatmul(formula, B, bc, options);
@@ -190,12 +205,15 @@ export function pairwiseEntries(formula: Formula, rowIdx: Int32Array, colIdx: In
   }
   checkIndices(rowIdx, formula.n, "row");
   checkIndices(colIdx, formula.m, "column");
-  const executor = pickCpuOrTfjs(options);
+  const executor = pickFor(options, formula, "entries");
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
   let code: ReductionReport["code"];
-  if (executor === "tfjs") out = tfjsEntries(formula, rowIdx, colIdx);
+  if (executor === "webgpu") {
+    out = wgslEntries(formula, rowIdx, colIdx);
+    code = "wgsl";
+  } else if (executor === "tfjs") out = tfjsEntries(formula, rowIdx, colIdx);
   else {
     const r = runFused(formula, "entries", { RI: rowIdx, CI: colIdx }, { totalRows: rowIdx.length, pairsPerRow: 1, outLength: rowIdx.length, perThreadAccumulator: false }, options);
     out = r.out;
@@ -226,12 +244,15 @@ export function pairwiseBilinear(formula: Formula, weights: BilinearWeights, opt
   if (weights.kind === "lowRank" && (weights.U.length !== formula.n * weights.T || weights.W.length !== formula.m * weights.T)) {
     throw new ShapeError(`bilinear derivative: U must be ${formula.n} x ${weights.T} and W ${formula.m} x ${weights.T}`);
   }
-  const executor = pickCpuOrTfjs(options);
+  const executor = pickFor(options, formula, weights.kind === "dense" ? "bilinearDense" : "bilinearLowRank", weights.kind === "dense" ? 0 : weights.T);
   const start = performance.now();
   let out: Float64Array;
   let threads = 1;
-  let code: "wasm-simd" | "js" | undefined;
-  if (executor === "tfjs") out = tfjsBilinear(formula, weights, options);
+  let code: ReductionReport["code"];
+  if (executor === "webgpu") {
+    out = wgslBilinear(formula, weights);
+    code = "wgsl";
+  } else if (executor === "tfjs") out = tfjsBilinear(formula, weights, options);
   else {
     const shape = { totalRows: formula.n, pairsPerRow: formula.m, outLength: layout.size, perThreadAccumulator: true };
     let r;

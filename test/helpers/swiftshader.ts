@@ -6,6 +6,7 @@
 
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import { after } from "node:test";
 
 /** Debian chromium's SwiftShader Vulkan driver and the folder holding its libvulkan.so.1. */
 const ICD = "/usr/lib/chromium/vk_swiftshader_icd.json";
@@ -21,6 +22,8 @@ export function reranUnderSwiftShader(file: string): boolean {
   if (process.env.GPLAB_WEBGPU_ADAPTER !== undefined || !fs.existsSync(ICD)) return false;
   const libraryPath = [LIB_DIR, ...(process.env.LD_LIBRARY_PATH ?? "").split(":").filter(Boolean)].join(":");
   const child = spawnSync(process.execPath, [...process.execArgv, file], {
+    // A hung device must not hang the suite.
+    timeout: 15 * 60 * 1000,
     stdio: "inherit",
     env: { ...process.env, GPLAB_WEBGPU_ADAPTER: "swiftshader", VK_ICD_FILENAMES: ICD, LD_LIBRARY_PATH: libraryPath },
   });
@@ -32,4 +35,16 @@ export function reranUnderSwiftShader(file: string): boolean {
 export function skipWithoutWebgpu(t: { skip(message: string): void }, reason: string): void {
   if (process.env.CI) throw new Error(`no WebGPU adapter in CI (${reason}); .ci/run installs chromium, whose SwiftShader the WebGPU tests use`);
   t.skip(`no WebGPU: ${reason}`);
+}
+
+/**
+ * Ends the process shortly after the file's last test. A WebGPU device that
+ * TensorFlow.js's webgpu backend keeps (it is never destroyed) can hold
+ * Node's event loop open with Dawn work pending; the timer is unref'd, so
+ * it only fires when something like that is still holding the process.
+ */
+export function exitAfterLastTest(): void {
+  after(() => {
+    setTimeout(() => process.exit(), 3000).unref();
+  });
 }

@@ -15,6 +15,10 @@ import {
   planStationary,
 } from "./stationaryPlan";
 import { DIAGONAL_WORKGROUP, PARAM_WORDS, stationaryDiagonalWgsl, stationaryMatmulWgsl } from "./stationaryWgsl";
+import type { GpuJob } from "./gpuJob";
+
+/** Bytes of keyed input buffers kept on the device between jobs (X and Y features). */
+const RESIDENT_BYTES = 1 << 30;
 
 // WebGPU's IDL types live in @webgpu/types, a dependency of the optional
 // package only; the handful of calls below are typed loosely instead.
@@ -46,6 +50,9 @@ export interface PreparedMatmul {
 
 export class WebgpuStationary {
   private readonly pipelines = new Map<string, any>();
+  /** Keyed input buffers, least recently used first. */
+  private readonly resident = new Map<string, { buffer: Buffer; bytes: number }>();
+  private residentBytes = 0;
 
   private constructor(
     private dawn: GPU | null,
@@ -143,6 +150,72 @@ export class WebgpuStationary {
     } finally {
       bufs.forEach((b) => b.destroy());
     }
+  }
+
+  /**
+   * Runs one described dispatch (gpuJob.ts) and returns its output buffer.
+   * Keyed storage buffers stay on the device for the next job with the key.
+   */
+  async runJob(job: GpuJob): Promise<Float32Array> {
+    const maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (job.dispatch[0] > maxGroups || job.dispatch[1] > maxGroups) {
+      throw new Error(`a dispatch of ${job.dispatch.join(" x ")} workgroups exceeds this device's ${maxGroups} per dimension`);
+    }
+    const pipeline = await this.pipeline(job.source, job.entryPoint);
+    const transient: Buffer[] = [];
+    let output: { buffer: Buffer; length: number } | null = null;
+    const entries = job.bindings.map((b) => {
+      let buffer: Buffer;
+      if (b.kind === "output") {
+        buffer = this.device.createBuffer({ size: Math.max(16, b.length * 4), usage: STORAGE | COPY_SRC });
+        output = { buffer, length: b.length };
+        transient.push(buffer);
+      } else if (b.kind === "storage" && b.key) buffer = this.residentBuffer(b.key, b.data);
+      else {
+        buffer = this.upload(b.data, b.kind === "uniform" ? UNIFORM : STORAGE);
+        transient.push(buffer);
+      }
+      return { binding: b.binding, resource: { buffer } };
+    });
+    if (!output) throw new Error("a GPU job needs an output binding");
+    const out = output as { buffer: Buffer; length: number };
+    try {
+      this.device.pushErrorScope("validation");
+      const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+      const enc = this.device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(job.dispatch[0], job.dispatch[1]);
+      pass.end();
+      this.device.queue.submit([enc.finish()]);
+      const err = await this.device.popErrorScope();
+      if (err) throw new Error(`WebGPU dispatch: ${err.message}`);
+      return await this.read(out.buffer, out.length);
+    } finally {
+      transient.forEach((b) => b.destroy());
+    }
+  }
+
+  private residentBuffer(key: string, data: Float32Array | Uint32Array): Buffer {
+    const held = this.resident.get(key);
+    if (held && held.bytes === data.byteLength) {
+      // Most recently used goes last.
+      this.resident.delete(key);
+      this.resident.set(key, held);
+      return held.buffer;
+    }
+    const buffer = this.upload(data, STORAGE);
+    this.resident.set(key, { buffer, bytes: data.byteLength });
+    this.residentBytes += data.byteLength;
+    for (const [k, v] of this.resident) {
+      if (this.residentBytes <= RESIDENT_BYTES || k === key) break;
+      // Destroyed after the queue's current work: WebGPU keeps a buffer alive for submitted commands.
+      v.buffer.destroy();
+      this.resident.delete(k);
+      this.residentBytes -= v.bytes;
+    }
+    return buffer;
   }
 
   /** Frees the device and drops Dawn, which otherwise keeps the process alive. */

@@ -1,5 +1,5 @@
-// Synchronous K @ V on WebGPU for the reduction engine, whose callers
-// (LinearOperator.matmul) are synchronous: inputs go to a worker thread that
+// Synchronous WebGPU dispatches for the reduction engine, whose callers
+// (LinearOperator.matmul) are synchronous: a job goes to a worker thread that
 // owns the device through shared memory, and this thread sleeps in
 // Atomics.wait until the worker reports done, as the fused CPU executor does.
 
@@ -7,22 +7,24 @@ import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { GPLabError } from "../../errors";
 import type { Formula } from "../formula";
+import type { BridgeJob, GpuJob } from "./gpuJob";
 import { finishRows, packStationary, partialsLength, planStationary } from "./stationaryPlan";
-import type { BridgeJob } from "./stationaryWorker";
+import { PARAM_WORDS, stationaryMatmulWgsl } from "./stationaryWgsl";
 
 let worker: Worker | null = null;
 
-function sharedF32(length: number): Float32Array {
+/** An f32 array on shared memory (what the worker reads without a copy). */
+export function sharedF32(length: number): Float32Array {
   return new Float32Array(new SharedArrayBuffer(Math.max(4, length * 4)), 0, length);
 }
 
-/** K @ V on the GPU, blocking this thread until the result is back. V: [m, T]; returns [n, T]. */
-export function webgpuMatmulSync(formula: Formula, V: Float64Array, T: number): Float64Array {
-  const plan = planStationary(formula, T);
-  const job: BridgeJob = {
-    plan,
-    packed: packStationary(formula, V, plan, sharedF32),
-    out: sharedF32(partialsLength(plan)),
+/** Runs one dispatch on the GPU, blocking this thread until its output is back. */
+export function runGpuJobSync(job: GpuJob, what: string): Float32Array {
+  const output = job.bindings.find((b) => b.kind === "output");
+  if (!output || output.kind !== "output") throw new Error("a GPU job needs an output binding");
+  const bridge: BridgeJob = {
+    job,
+    out: sharedF32(output.length),
     control: new Int32Array(new SharedArrayBuffer(4)),
     errorText: new Uint8Array(new SharedArrayBuffer(2048)),
   };
@@ -31,11 +33,33 @@ export function webgpuMatmulSync(formula: Formula, V: Float64Array, T: number): 
     // An idle bridge must not keep the process alive.
     worker.unref();
   }
-  worker.postMessage(job);
-  while (Atomics.load(job.control, 0) === 0) Atomics.wait(job.control, 0, 0, 100);
-  if (job.control[0] === 2) {
-    const text = new TextDecoder().decode(job.errorText.slice()).replace(/\0+$/, "");
-    throw new GPLabError(`WebGPU K @ V failed: ${text}`);
+  worker.postMessage(bridge);
+  while (Atomics.load(bridge.control, 0) === 0) Atomics.wait(bridge.control, 0, 0, 100);
+  if (bridge.control[0] === 2) {
+    const text = new TextDecoder().decode(bridge.errorText.slice()).replace(/\0+$/, "");
+    throw new GPLabError(`WebGPU ${what} failed: ${text}`);
   }
-  return finishRows(job.out, plan);
+  return bridge.out;
+}
+
+/** K @ V of a single stationary kernel through its tuned WGSL kernel. V: [m, T]; returns [n, T]. */
+export function webgpuMatmulSync(formula: Formula, V: Float64Array, T: number): Float64Array {
+  const plan = planStationary(formula, T);
+  const packed = packStationary(formula, V, plan, sharedF32);
+  const values = { tiles: plan.tiles, tilesPerSplit: plan.tilesPerSplit, rowsPad: plan.rowsPad, n: plan.n };
+  const partials = runGpuJobSync(
+    {
+      source: stationaryMatmulWgsl(plan),
+      entryPoint: "matmul",
+      bindings: [
+        { binding: 0, kind: "storage", data: packed.X },
+        { binding: 1, kind: "storage", data: packed.YV },
+        { binding: 2, kind: "output", length: partialsLength(plan) },
+        { binding: 3, kind: "uniform", data: Uint32Array.from(PARAM_WORDS, (w) => values[w]) },
+      ],
+      dispatch: [plan.rowGroups, plan.splits],
+    },
+    "K @ V",
+  );
+  return finishRows(partials, plan);
 }

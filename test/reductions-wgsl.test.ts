@@ -1,0 +1,112 @@
+// Every reduction of the engine in generated WGSL (lib/reductions/webgpu/
+// formulaWgsl.ts) for every built-in kernel and composition, against the f64
+// fused CPU executor (the JavaScript / WebAssembly reference). Runs on the
+// SwiftShader adapter in CI (helpers/swiftshader.ts); sizes are small because
+// SwiftShader renders on the CPU.
+
+import { strict as assert } from "node:assert";
+import { after, before, describe, it } from "node:test";
+import * as gp from "../lib";
+import { pairwiseBilinear, pairwiseColumnBlockSums, pairwiseEntries, pairwiseMatmul, pairwiseRows } from "../lib/reductions/engine";
+import { relErr, rng } from "./helpers/reference";
+import { exitAfterLastTest, reranUnderSwiftShader, skipWithoutWebgpu } from "./helpers/swiftshader";
+
+type Formula = gp.reductions.Formula;
+const k = gp.kernels;
+
+function points(n: number, d: number, seed: number, scale = 2): number[][] {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => Array.from({ length: d }, () => (r() * 2 - 1) * scale));
+}
+
+function randomArray(length: number, seed: number): Float64Array {
+  const r = rng(seed);
+  return Float64Array.from({ length }, () => r() * 2 - 1);
+}
+
+/** The engine's formula of kernel(x, y) (a lazy kernel operator's). */
+function formulaOf(kernel: gp.kernels.Kernel, x: number[][], y: number[][]): Formula {
+  return (kernel.call(x, y) as unknown as { formula: Formula }).formula;
+}
+
+/** shape: [n] task indices in 0..3 */
+function taskIndices(n: number, seed: number): Float64Array {
+  const r = rng(seed);
+  return Float64Array.from({ length: n }, () => Math.floor(r() * 4));
+}
+
+/**
+ * Three formulas that together hold every statistic (sqdist, dot, sinsq,
+ * table), every built-in profile, sums, products and scales. SwiftShader
+ * compiles each generated kernel in seconds, so there are few of them.
+ */
+function formulaCases(n: number, m: number): { name: string; formula: Formula; rhs: number[] }[] {
+  const x3 = points(n, 3, 1), y3 = points(m, 3, 2);
+  const sum = new k.ScaleKernel(new k.RBFKernel({ ardNumDims: 3 })).add(new k.ScaleKernel(new k.MaternKernel({ nu: 2.5, ardNumDims: 3 })));
+  const mixed = new k.RBFKernel().mul(new k.PeriodicKernel()).add(new k.RQKernel()).add(new k.MaternKernel({ nu: 0.5 })).add(new k.MaternKernel({ nu: 1.5 }));
+  const dotKernel = new k.LinearKernel().add(new k.PolynomialKernel({ power: 3 }).mul(new k.CosineKernel()));
+  const dot = formulaOf(dotKernel, points(n, 2, 3, 1), points(m, 2, 4, 1));
+  // A table factor (as IndexKernel's) times the linear factor: B[task_i, task_j] x_i . y_j.
+  const table = Float64Array.from({ length: 16 }, (_, i) => 1 + 0.1 * i);
+  const tableFactor = { statistic: "table" as const, dims: 1, x: taskIndices(n, 5), y: taskIndices(m, 6), table, tableSize: 4, profile: gp.reductions.profiles.identityProfile, params: new Float64Array(0) };
+  const withTable: Formula = { ...dot, name: `${dot.name} + Index*Linear`, factors: [...dot.factors, tableFactor], terms: [...dot.terms, { coef: 0.7, factors: [dot.factors.length, 0] }] };
+  return [
+    // 17 columns: a chunk of 16 and one of 1.
+    { name: "Scale(RBF) + Scale(Matern 5/2)", formula: formulaOf(sum, x3, y3), rhs: [1, 17] },
+    { name: "RBF * Periodic + RQ + Matern 1/2 + Matern 3/2", formula: formulaOf(mixed, x3, y3), rhs: [1, 3] },
+    { name: "Linear + Polynomial(3) * Cosine + Index * Linear", formula: withTable, rhs: [1, 3] },
+  ];
+}
+
+if (!reranUnderSwiftShader(__filename)) registerTests();
+
+function registerTests(): void {
+  exitAfterLastTest();
+  describe("generated WGSL for every reduction and kernel (WebGPU; SwiftShader in CI)", () => {
+    let reason: string | null = null;
+    before(async () => {
+      try {
+        await gp.backend.use("webgpu");
+      } catch (err) {
+        reason = (err as Error).message;
+      }
+    });
+    after(async () => {
+      await gp.backend.use("cpu");
+      delete (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
+    });
+
+    for (const c of formulaCases(203, 301)) {
+      it(`${c.name}: K @ V (${c.rhs.join(" and ")} rhs), rows, entries, column-block sums and both bilinear derivatives agree with the fused executor`, (t) => {
+        if (reason !== null) return skipWithoutWebgpu(t, reason);
+        const f = c.formula, n = f.n, m = f.m;
+        const wgsl = { executor: "webgpu" as const }, cpu = { executor: "fused" as const };
+        const check = (what: string, got: Float64Array, want: Float64Array, tol = 1e-5) => {
+          assert.equal(gp.reductions.lastReport()?.code, "wgsl", `${what} ran in WGSL`);
+          const err = relErr(got, want);
+          assert.ok(err < tol, `${c.name} ${what}: rel err ${err}`);
+        };
+        for (const T of c.rhs) {
+          const V = randomArray(m * T, 3 + T);
+          const want = pairwiseMatmul(f, V, T, cpu);
+          check(`K @ V, T = ${T}`, pairwiseMatmul(f, V, T, wgsl), want);
+        }
+        const rows = Int32Array.of(0, 7, 202, 7);
+        const wantRows = pairwiseRows(f, rows, cpu);
+        check("rows", pairwiseRows(f, rows, wgsl), wantRows);
+        const ri = Int32Array.from({ length: 150 }, (_, p) => (p * 7) % n), ci = Int32Array.from({ length: 150 }, (_, p) => (p * 11) % m);
+        const wantEntries = pairwiseEntries(f, ri, ci, cpu);
+        check("entries", pairwiseEntries(f, ri, ci, wgsl), wantEntries);
+        const starts = Int32Array.of(0, 1, 100, 100, 250, m);
+        const wantBlocks = pairwiseColumnBlockSums(f, starts, cpu);
+        check("column-block sums", pairwiseColumnBlockSums(f, starts, wgsl), wantBlocks);
+        const U = randomArray(n * 3, 5), W = randomArray(m * 3, 6);
+        const wantLow = pairwiseBilinear(f, { kind: "lowRank", U, W, T: 3 }, cpu);
+        check("low-rank bilinear derivative", pairwiseBilinear(f, { kind: "lowRank", U, W, T: 3 }, wgsl), wantLow, 1e-4);
+        const M = randomArray(n * m, 7);
+        const wantDense = pairwiseBilinear(f, { kind: "dense", M }, cpu);
+        check("dense bilinear derivative", pairwiseBilinear(f, { kind: "dense", M }, wgsl), wantDense, 1e-4);
+      });
+    }
+  });
+}
