@@ -1,8 +1,12 @@
 // Every reduction of the engine in generated WGSL (lib/reductions/webgpu/
 // formulaWgsl.ts) for every built-in kernel and composition, against the f64
-// fused CPU executor (the JavaScript / WebAssembly reference). Runs on the
-// SwiftShader adapter in CI (helpers/swiftshader.ts); sizes are small because
-// SwiftShader renders on the CPU.
+// fused CPU executor (the JavaScript / WebAssembly reference); then the
+// whole GP on GPLAB_BACKEND=webgpu (exact GP with a sum kernel on the CG
+// path, an SVGP epoch, the display of a 100,000-point operator) against the
+// same work on the CPU executor, with the share of pairs evaluated in WGSL.
+// Runs on the SwiftShader adapter in CI (helpers/swiftshader.ts). SwiftShader
+// renders on the CPU and compiles each kernel in seconds: problems are small,
+// and both parts share one process so they share compiled kernels.
 
 import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
@@ -71,10 +75,7 @@ function registerTests(): void {
         reason = (err as Error).message;
       }
     });
-    after(async () => {
-      await gp.backend.use("cpu");
-      delete (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
-    });
+    after(() => gp.backend.use("cpu"));
 
     for (const c of formulaCases(203, 301)) {
       it(`${c.name}: K @ V (${c.rhs.join(" and ")} rhs), rows, entries, column-block sums and both bilinear derivatives agree with the fused executor`, (t) => {
@@ -108,5 +109,111 @@ function registerTests(): void {
         check("dense bilinear derivative", pairwiseBilinear(f, { kind: "dense", M }, wgsl), wantDense, 1e-4);
       });
     }
+  });
+
+  describe("the whole GP on the webgpu backend agrees with the CPU executor, with at least 95% of the pairs in WGSL", () => {
+    let reason: string | null = null;
+    before(async () => {
+      try {
+        await gp.backend.use("webgpu");
+        await gp.backend.use("cpu");
+      } catch (err) {
+        reason = (err as Error).message;
+      }
+    });
+
+    after(async () => {
+      await gp.backend.use("cpu");
+      delete (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
+    });
+
+    /** Runs `work` on the CPU executor, then on the webgpu backend, counting the webgpu run's pairs. */
+    async function onBoth<R>(work: () => Promise<R>): Promise<{ cpu: R; gpu: R; wgslShare: number; reports: gp.reductions.ReductionReport[] }> {
+      await gp.backend.use("cpu");
+      const cpu = await work();
+      await gp.backend.use("webgpu");
+      const reports: gp.reductions.ReductionReport[] = [];
+      const stop = gp.reductions.onReport((r) => reports.push(r));
+      try {
+        const gpu = await work();
+        const all = reports.reduce((s, r) => s + r.pairs, 0);
+        const wgsl = reports.filter((r) => r.code === "wgsl").reduce((s, r) => s + r.pairs, 0);
+        return { cpu, gpu, wgslShare: wgsl / all, reports };
+      } finally {
+        stop();
+        await gp.backend.use("cpu");
+      }
+    }
+
+    const relClose = (a: number, b: number, tol: number) => Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
+
+    it("exact GP, Scale(RBF) + Scale(Matern 5/2), n = 500 forced onto the CG path: three Adam steps and predictions", async (t) => {
+      if (reason !== null) return skipWithoutWebgpu(t, reason);
+      const n = 500, x = points(n, 3, 11, 2);
+      const r = rng(12);
+      const y = x.map((p) => Math.sin(p[0]) + 0.5 * Math.cos(2 * p[1]) + 0.3 * p[2] + 0.1 * (r() * 2 - 1));
+      const xt = points(30, 3, 13, 2);
+      const { cpu, gpu, wgslShare, reports } = await onBoth(async () => {
+        gp.setSeed(21);
+        const lik = new gp.likelihoods.GaussianLikelihood();
+        const covarModule = new k.ScaleKernel(new k.RBFKernel({ ardNumDims: 3 })).add(new k.ScaleKernel(new k.MaternKernel({ nu: 2.5, ardNumDims: 3 })));
+        // Above maxCholeskySize: CG with the pivoted-Cholesky preconditioner, SLQ and the low-rank gradient pass.
+        const model = new gp.models.ExactGP(x, y, lik, { meanModule: new gp.means.ConstantMean(), covarModule, solve: { maxCholeskySize: 100 } });
+        const mll = new gp.mlls.ExactMarginalLogLikelihood(lik, model);
+        const run = await gp.train.fit(model, mll, { iterations: 3, lr: 0.05, live: false });
+        const pred = await model.predict(xt);
+        return { losses: run.history.map((h) => h.loss), mean: pred.meanF64, variance: pred.varianceF64 };
+      });
+      console.log(`exact GP on webgpu: ${(100 * wgslShare).toFixed(2)}% of ${reports.reduce((s, q) => s + q.pairs, 0)} pairs in WGSL; losses ${gpu.losses.join(", ")} (CPU ${cpu.losses.join(", ")})`);
+      assert.ok(reports.some((q) => q.operation === "bilinear" && q.t > 0 && q.code === "wgsl"), "the CG path's low-rank gradient pass ran in WGSL");
+      assert.ok(wgslShare >= 0.95, `${(100 * wgslShare).toFixed(2)}% of pairs in WGSL`);
+      gpu.losses.forEach((l, i) => assert.ok(relClose(l, cpu.losses[i], 1e-3), `loss ${i}: ${l} vs ${cpu.losses[i]}`));
+      for (let i = 0; i < xt.length; i++) {
+        assert.ok(Math.abs(gpu.mean[i] - cpu.mean[i]) < 1e-3, `mean ${i}: ${gpu.mean[i]} vs ${cpu.mean[i]}`);
+        assert.ok(Math.abs(gpu.variance[i] - cpu.variance[i]) < 1e-3, `variance ${i}: ${gpu.variance[i]} vs ${cpu.variance[i]}`);
+      }
+    });
+
+    it("SVGP: one epoch of minibatches (n = 1,200, 32 inducing points) and predictions", async (t) => {
+      if (reason !== null) return skipWithoutWebgpu(t, reason);
+      const n = 1200, x = points(n, 2, 31, 3);
+      const r = rng(32);
+      const y = x.map((p) => Math.sin(p[0]) * Math.cos(p[1]) + 0.1 * (r() * 2 - 1));
+      // K_ZZ stays in f64 on the CPU (its Cholesky): M^2 pairs against M x batch in WGSL.
+      const z = points(32, 2, 33, 3);
+      const xt = points(30, 2, 34, 3);
+      const { cpu, gpu, wgslShare, reports } = await onBoth(async () => {
+        gp.setSeed(41);
+        const model = new gp.models.ApproximateGP({ inducingPoints: z });
+        const lik = new gp.likelihoods.GaussianLikelihood();
+        const elbo = new gp.mlls.VariationalELBO(lik, model, { numData: n });
+        const run = await gp.train.fit(model, elbo, { x, y, batchSize: 600, epochs: 1, lr: 0.05, live: false });
+        const pred = await model.predict(xt);
+        return { losses: run.history.map((h) => h.loss), mean: pred.meanF64, variance: pred.varianceF64 };
+      });
+      console.log(`SVGP on webgpu: ${(100 * wgslShare).toFixed(2)}% of ${reports.reduce((s, q) => s + q.pairs, 0)} pairs in WGSL`);
+      assert.equal(gpu.losses.length, 2);
+      assert.ok(wgslShare >= 0.95, `${(100 * wgslShare).toFixed(2)}% of pairs in WGSL`);
+      gpu.losses.forEach((l, i) => assert.ok(relClose(l, cpu.losses[i], 1e-3), `ELBO ${i}: ${l} vs ${cpu.losses[i]}`));
+      for (let i = 0; i < xt.length; i++) {
+        assert.ok(Math.abs(gpu.mean[i] - cpu.mean[i]) < 1e-3, `mean ${i}: ${gpu.mean[i]} vs ${cpu.mean[i]}`);
+        assert.ok(Math.abs(gpu.variance[i] - cpu.variance[i]) < 1e-3, `variance ${i}: ${gpu.variance[i]} vs ${cpu.variance[i]}`);
+      }
+    });
+
+    it("the display of a 100,000-point operator: its diagonal and block summary from WGSL", async (t) => {
+      if (reason !== null) return skipWithoutWebgpu(t, reason);
+      const n = 100_000, x = points(n, 2, 51, 50);
+      const kernel = new k.ScaleKernel(new k.RBFKernel()).add(new k.ScaleKernel(new k.MaternKernel({ nu: 2.5 })));
+      const { cpu, gpu, wgslShare } = await onBoth(async () => {
+        const K = kernel.call(x).addDiagonal(0.1);
+        const bundle = await gp.display.bundle(K);
+        return { bundle, summary: gp.display.blockSummary(K).values, diagonal: Float64Array.from(await K.diagonal().data()) };
+      });
+      assert.ok(wgslShare >= 0.95, `${(100 * wgslShare).toFixed(2)}% of pairs in WGSL`);
+      assert.ok(relErr(gpu.diagonal, cpu.diagonal) < 1e-6, "diagonal");
+      assert.ok(relErr(gpu.summary, cpu.summary) < 1e-5, "block summary");
+      assert.deepEqual(Object.keys(gpu.bundle).sort(), Object.keys(cpu.bundle).sort());
+    });
   });
 }

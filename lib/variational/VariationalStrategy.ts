@@ -29,6 +29,7 @@ import { inputGradient } from "../kernels/inputGradient";
 import type { Kernel } from "../kernels/Kernel";
 import { KernelOperator } from "../kernels/KernelOperator";
 import type { Mean } from "../means/Mean";
+import { defaultExecutor } from "../backend/backend";
 import type { ReductionOptions } from "../reductions/engine";
 import { Module } from "../module/Module";
 import { Parameter } from "../module/Parameter";
@@ -69,9 +70,9 @@ export interface VariationalStrategyOptions {
   /** Added to K_ZZ and to the data variances (default 1e-6, GPyTorch's float64 value). */
   jitter?: number;
   /**
-   * Executor for the K_Zx / diagonal reductions (default: the fused f64 one;
-   * the blocks are M x batch, too small to gain from a GPU, and float32
-   * would spoil the Cholesky of K_ZZ, which always runs fused).
+   * Executor for the K_Zx / diagonal reductions and the derivatives (default:
+   * the fused f64 one, or WGSL on the webgpu backend; K_ZZ itself always runs
+   * fused: float32 would spoil its Cholesky).
    */
   reduction?: ReductionOptions;
 }
@@ -85,7 +86,7 @@ export class VariationalStrategy extends Module {
   readonly numLatents: number;
   readonly numInducingPoints: number;
   readonly inputDims: number;
-  readonly reduction: ReductionOptions;
+  private readonly reductionOption: ReductionOptions | undefined;
   private choleskyCache = new Map<number, { key: string; L: Mat }>();
 
   constructor(options: VariationalStrategyOptions) {
@@ -108,11 +109,16 @@ export class VariationalStrategy extends Module {
     this.inputDims = d;
     this.learnInducingLocations = options.learnInducingLocations ?? true;
     this.jitter = options.jitter ?? VARIATIONAL_JITTER;
-    this.reduction = options.reduction ?? { executor: "fused" };
+    this.reductionOption = options.reduction;
     const shape = dist.distributionBatchShape.length ? [Q, M, d] : [M, d];
     this.inducingPoints = this.registerParameter("inducingPoints", new Parameter(shape));
     for (let q = 0; q < Q; q++) this.inducingPoints.raw.set((zs.length === 1 ? zs[0] : zs[q]).data, q * M * d);
     this.variationalDistribution = this.registerModule("variationalDistribution", dist);
+  }
+
+  /** The reductions' executor: the one asked for, else WGSL on the webgpu backend, else the fused f64 loops. */
+  get reduction(): ReductionOptions {
+    return this.reductionOption ?? { executor: defaultExecutor() === "webgpu" ? "webgpu" : "fused" };
   }
 
   /** Inducing points of latent q. shape: [M, d] */
@@ -262,7 +268,9 @@ export class VariationalStrategy extends Module {
     const dKzx = solveLowerTransposed(Lz, dA); // [M, B]
     const dKzz = choleskyBackward(Lz, dLz);
     s.Kzx.backward({ kind: "dense", M: dKzx.data });
-    s.Kzz.backward({ kind: "dense", M: dKzz.data });
+    // The derivative tolerates f32: on the webgpu backend it runs in WGSL, unlike K_ZZ's values.
+    const KzzGrad = this.reduction.executor === "fused" ? s.Kzz : asKernelOperator(s.kernel.operatorF64(s.z, s.z, { reduction: this.reduction }), s.kernel);
+    KzzGrad.backward({ kind: "dense", M: dKzz.data });
     diagBackward(s.kernel, s.x, gVar, this.reduction);
     s.mean.backward(s.x, gMu);
     if (this.learnInducingLocations) {
