@@ -11,6 +11,7 @@
 import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
 import * as gp from "../lib";
+import { blockSummary } from "../lib/display/blockSummary";
 import { pairwiseBilinear, pairwiseColumnBlockSums, pairwiseEntries, pairwiseMatmul, pairwiseRows } from "../lib/reductions/engine";
 import { relErr, rng } from "./helpers/reference";
 import { exitAfterLastTest, reranUnderSwiftShader, skipWithoutWebgpu } from "./helpers/swiftshader";
@@ -208,7 +209,7 @@ function registerTests(): void {
       const { cpu, gpu, wgslShare } = await onBoth(async () => {
         const K = kernel.call(x).addDiagonal(0.1);
         const bundle = await gp.display.bundle(K);
-        return { bundle, summary: gp.display.blockSummary(K).values, diagonal: Float64Array.from(await K.diagonal().data()) };
+        return { bundle, summary: blockSummary(K).values, diagonal: Float64Array.from(await K.diagonal().data()) };
       });
       assert.ok(wgslShare >= 0.95, `${(100 * wgslShare).toFixed(2)}% of pairs in WGSL`);
       assert.ok(relErr(gpu.diagonal, cpu.diagonal) < 1e-6, "diagonal");

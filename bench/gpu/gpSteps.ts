@@ -12,6 +12,8 @@
 //   GPLAB_BACKEND=webgpu node dist/bench/gpu/gpSteps.js [--exact 1e4,1e5,1e6] [--svgp-m 1024] [--kv 1e6] [--repeats 3] [--max-seconds 120]
 
 import * as gp from "../../lib";
+import { pairwiseMatmul } from "../../lib/reductions/engine";
+import { sharedF64 } from "../../lib/reductions/fusedExecutor";
 import { median } from "../common/stats";
 
 const D = 3;
@@ -43,7 +45,7 @@ async function counted<R>(work: () => Promise<R>): Promise<{ result: R; seconds:
 
 function uniformPoints(n: number, seed: number): { x: Float64Array; y: Float64Array } {
   const r = new gp.RandomSource(seed);
-  const x = gp.reductions.sharedF64(n * D);
+  const x = sharedF64(n * D);
   for (let i = 0; i < n * D; i++) x[i] = 4 * r.uniform();
   const y = new Float64Array(n);
   for (let i = 0; i < n; i++) y[i] = Math.sin(x[i * D]) + 0.5 * Math.cos(2 * x[i * D + 1]) + 0.1 * r.normal();
@@ -109,7 +111,7 @@ async function kv(n: number, repeats: number): Promise<void> {
   const v = Float64Array.from({ length: n }, (_, i) => Math.sin(i));
   const seconds: number[] = [];
   for (let r = 0; r <= repeats; r++) {
-    const t = await counted(async () => gp.reductions.pairwiseMatmul(f, v, 1));
+    const t = await counted(async () => pairwiseMatmul(f, v, 1));
     if (r > 0) seconds.push(t.seconds);
     emit({ case: "rbf-kv-engine", n, repeat: r, warmup: r === 0, seconds: t.seconds, code: gp.reductions.lastReport()?.code });
   }
