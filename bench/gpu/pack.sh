@@ -8,11 +8,8 @@ set -euo pipefail
 root=$(pwd)
 carry=$root/.gpu/carry
 mkdir -p "$carry"
-# The optional packages, installed beside the project, never into its lockfile.
-if [ ! -d .gpu/node_modules/webgpu ]; then
-  (cd .gpu && [ -f package.json ] || echo '{"private":true}' > package.json
-   npm install --no-save --no-audit --no-fund webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0)
-fi
+# The optional WebGPU packages come with npm ci (optionalDependencies).
+[ -d node_modules/webgpu ] || { echo "node_modules/webgpu is missing: run npm ci first" >&2; exit 1; }
 stage=$(mktemp -d)
 nm=$stage/node_modules
 copy() { # copy PACKAGE_DIR FILE... : keep only the files a Node require needs
@@ -21,8 +18,8 @@ copy() { # copy PACKAGE_DIR FILE... : keep only the files a Node require needs
 }
 copy node_modules/@tensorflow/tfjs-core dist/tf-core.node.js
 copy node_modules/@tensorflow/tfjs-backend-cpu dist/tf-backend-cpu.node.js
-copy .gpu/node_modules/@tensorflow/tfjs-backend-webgpu dist/tf-backend-webgpu.node.js
-copy .gpu/node_modules/webgpu index.js dist/linux-x64/dawn.node
+copy node_modules/@tensorflow/tfjs-backend-webgpu dist/tf-backend-webgpu.node.js
+copy node_modules/webgpu index.js dist/linux-x64/dawn.node
 for p in seedrandom node-fetch whatwg-url tr46 webidl-conversions long; do
   [ -d node_modules/$p ] && cp -r node_modules/$p "$nm/$p"
 done

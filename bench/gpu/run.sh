@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# The GPU benchmark of the WGSL K @ v kernel, for a GPU host without network:
-# brings up Vulkan and Node from what was carried, prints the device, checks
-# correctness, times WebGPU and PyTorch on the same GPU, and writes JSON lines
-# to $OUT (webgpu.jsonl, torch.jsonl, test.txt, env.txt).
+# The GPU benchmarks, for a GPU host without network: brings up Vulkan and
+# Node from what was carried, prints the device, then
+#   PART=matvec (default): checks and times the WGSL K @ v kernel and PyTorch
+#     on the same GPU (webgpu.jsonl, torch.jsonl, test.txt);
+#   PART=gp: the whole GP on GPLAB_BACKEND=webgpu (bench/gpu/gpSteps.ts: RBF
+#     K @ v at 1e6 through the engine, SVGP step at M = 1,024, exact GP
+#     iterations at 1e4, 1e5, 1e6) and GPyTorch on the same GPU
+#     (bench/gpu/torch_gp.py) (gp.jsonl, torch-gp.jsonl);
+#   PART=all: both (more than one 10-minute device command: run them apart).
+# JSON lines go to $OUT, with env.txt naming the device.
 #
 # Before carrying (on a build machine): npm ci && npm run build && bench/gpu/pack.sh
 # Carry: dist, .gpu/carry, and .gl (libvulkan1 etc. .debs, see the device notes).
-# On the GPU host, from the repository root:  OUT=/dir bench/gpu/run.sh
+# On the GPU host, from the repository root:  OUT=/dir PART=gp bench/gpu/run.sh
 set -uo pipefail
 OUT=${OUT:-$(pwd)/test-output/gpu}
+PART=${PART:-matvec}
 mkdir -p "$OUT"
 step() { echo "== $*"; }
 
@@ -42,11 +49,23 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=c
     (e) => { console.log("WebGPU: " + e.message); process.exit(1); });' 2>&1 | tee -a "$OUT/env.txt"
 webgpu=${PIPESTATUS[0]}
 
+if [ "$PART" = gp ] || [ "$PART" = all ]; then
+  if [ "$webgpu" = 0 ]; then
+    step "WebGPU: the whole GP (gpSteps)"
+    GPLAB_BACKEND=webgpu timeout 420 "$NODE" dist/bench/gpu/gpSteps.js --kv 1e6 --svgp-m 1024 --exact 1e4,1e5,1e6 --repeats 3 --max-seconds 120 2>&1 | tee "$OUT/gp.jsonl"
+  fi
+  step "GPyTorch: the same GP steps"
+  PYTHONUNBUFFERED=1 timeout 300 python3 bench/gpu/torch_gp.py --svgp-m 1024 --exact 1e4,1e5,1e6 --repeats 3 2>&1 | tee "$OUT/torch-gp.jsonl"
+  step "Summary (median seconds)"
+  grep -h -E '"case":"(exact-gp|svgp-step-summary|rbf-kv-engine-summary)"' "$OUT/gp.jsonl" "$OUT/torch-gp.jsonl" 2>/dev/null
+  [ "$PART" = gp ] && exit 0
+fi
+
 if [ "$webgpu" = 0 ]; then
   step "WebGPU: checks and timings"
   timeout 300 "$NODE" dist/bench/gpu/webgpuMatvec.js --sizes 1e4,1e5,1e6 --repeats 5 --dump /tmp/gplab-dump 2>&1 | tee "$OUT/webgpu.jsonl"
   step "WebGPU: test file"
-  timeout 120 "$NODE" --test --test-reporter=spec dist/test/reductions-webgpu.test.js > "$OUT/test.txt" 2>&1
+  timeout 300 "$NODE" --test --test-reporter=spec dist/test/reductions-webgpu.test.js dist/test/reductions-wgsl.test.js > "$OUT/test.txt" 2>&1
   echo "test exit $?"; grep -E "^ℹ (tests|pass|fail|skipped)" "$OUT/test.txt"
 fi
 
