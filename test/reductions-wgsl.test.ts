@@ -175,6 +175,18 @@ function registerTests(): void {
       }
     });
 
+    it("a small exact GP (Cholesky path) factors K from f64 entries on webgpu too", async (t) => {
+      if (reason !== null) return skipWithoutWebgpu(t, reason);
+      const x = points(150, 2, 61, 2), y = x.map((p) => Math.sin(p[0]) + p[1]);
+      const { cpu, gpu } = await onBoth(async () => {
+        const lik = new gp.likelihoods.GaussianLikelihood();
+        const model = new gp.models.ExactGP(x, y, lik, { meanModule: new gp.means.ConstantMean(), covarModule: new k.ScaleKernel(new k.RBFKernel()) });
+        model.initialize({ "likelihood.noise": 1e-3 });
+        return new gp.mlls.ExactMarginalLogLikelihood(lik, model).compute(false).value;
+      });
+      assert.ok(Math.abs(gpu - cpu) < 1e-10 * Math.abs(cpu), `MLL ${gpu} vs ${cpu}`);
+    });
+
     it("SVGP: one epoch of minibatches (n = 1,200, 32 inducing points) and predictions", async (t) => {
       if (reason !== null) return skipWithoutWebgpu(t, reason);
       const n = 1200, x = points(n, 2, 31, 3);

@@ -1,4 +1,5 @@
 import { type Mat, mat } from "../algorithms/matrix";
+import { defaultExecutor } from "../backend/backend";
 import {
   type BilinearWeights, type ReductionOptions, pairwiseBilinear, pairwiseColumnBlockSums, pairwiseEntries, pairwiseMatmul, pairwiseRows,
 } from "../reductions/engine";
@@ -55,7 +56,11 @@ export class KernelLinearOperator extends LinearOperator {
   }
 
   override rowsF64(idx: Int32Array): Mat {
-    return mat(idx.length, this.shape[1], pairwiseRows(this.formula, idx, this.reductionOptions));
+    // Every row of K(x, x) is a dense copy for a Cholesky factorisation, which
+    // f32 entries can spoil: it comes from the f64 CPU loops even where WGSL runs the rest.
+    const denseCopy = this.isSymmetric && idx.length === this.shape[0] && (this.reductionOptions.executor ?? defaultExecutor()) === "webgpu";
+    const options = denseCopy ? { ...this.reductionOptions, executor: "fused" as const } : this.reductionOptions;
+    return mat(idx.length, this.shape[1], pairwiseRows(this.formula, idx, options));
   }
 
   override columnBlockSumsF64(colStarts: Int32Array): Mat {
