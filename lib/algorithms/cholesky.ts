@@ -96,12 +96,14 @@ function tryCholesky(a: Mat, jitter: number): { L: Mat } | { failedAt: number; p
 
 /**
  * Cholesky of a symmetric matrix; on failure retries with 1e-6, 1e-5, 1e-4
- * on the diagonal (warning each time), then throws NotPSDError.
+ * on the diagonal (warning each time), then throws NotPSDError. `what` names
+ * the matrix in those messages (a function: built only if one is needed).
  */
-export function choleskyWithJitter(a: Mat, what = "matrix"): CholeskyResult {
+export function choleskyWithJitter(a: Mat, whatName: string | (() => string) = "matrix"): CholeskyResult {
   if (a.rows !== a.cols) throw new ShapeError(`Cholesky needs a square matrix, got ${a.rows} x ${a.cols}`);
   let attempt = tryCholesky(a, 0);
   if ("L" in attempt) return { L: attempt.L, jitter: 0 };
+  const what = typeof whatName === "function" ? whatName() : whatName;
   let last = attempt;
   for (const jitter of JITTER_LADDER) {
     process.emitWarning(

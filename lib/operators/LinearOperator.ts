@@ -254,7 +254,8 @@ export abstract class LinearOperator {
   choleskyFactor(o: ResolvedSolveOptions = resolveSolveOptions()): Mat {
     if (!this.cachedCholesky) {
       const dense = this.toDenseF64({ maxBytes: o.maxDenseBytes });
-      const r = choleskyWithJitter(dense, this.describe());
+      // The description is built only for a warning or error (it costs more than a small factorisation).
+      const r = choleskyWithJitter(dense, () => this.describe());
       this.cachedCholesky = r.L;
       this.lastSolveReport = { method: "cholesky", size: this.shape[0], jitter: r.jitter };
     }
