@@ -8,21 +8,27 @@
 //   n = 354       scikit-learn's diabetes data (bench/fixtures/diabetes.json:
 //                 354 training / 88 test points, standardised)
 //   n = 800       seeded synthetic data (diabetes has only 442 points)
-// For each n, gplab and GPyTorch alternate (--repeats fits each), so both see
-// the same machine load. Per-iteration times are the medians over every
+// For each n, gplab, gplab with its dense GEMM on one thread (what the GEMM's
+// worker threads bring) and GPyTorch alternate (--repeats fits each), so all
+// see the same machine load. Per-iteration times are the medians over every
 // iteration of every timed fit (fit's onProgress clock for gplab). After
 // the fit both predict at the test points; the JSON line carries the largest
 // mean and variance differences (the two must agree to 1e-6).
 // --lbfgs also fits n = 354 with { optimizer: "lbfgs" } until its loss is
 // at most Adam's final loss, and reports the seconds of each.
 //
-//   npm run bench -- small-exact [--n 50,100,354,800] [--iterations 50] [--repeats 3] [--lbfgs] [--adam-iterations 200] [--no-peer]
+// --peer-threads sets torch's thread count (default 2: both cores; on a
+// loaded machine torch's two OpenMP threads slow it down several-fold, so
+// quote the load average the JSON lines carry, or compare with 1).
+//
+//   npm run bench -- small-exact [--n 50,100,354,800] [--iterations 50] [--repeats 3] [--lbfgs] [--adam-iterations 200] [--no-peer] [--peer-threads 2]
 
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as gp from "../lib";
+import { setGemmThreads } from "../lib/algorithms/wasmGemm";
 import { arg } from "./common/args";
 import { GPYTORCH_DENSE, peerEnv } from "./common/peers";
 import { median } from "./common/stats";
@@ -88,7 +94,7 @@ function peer(data: Dataset, iterations: number, repeats: number, lr: number): P
   const file = path.join(os.tmpdir(), `gplab-small-exact-${process.pid}.json`);
   fs.writeFileSync(file, JSON.stringify({ ...data, iterations, repeats, lr }));
   try {
-    const r = spawnSync("/usr/bin/python3", [GPYTORCH_DENSE, "small-exact", "--data", file], { encoding: "utf8", maxBuffer: 64 << 20, env: peerEnv() });
+    const r = spawnSync("/usr/bin/python3", [GPYTORCH_DENSE, "small-exact", "--data", file, "--threads", arg("peer-threads", "2")], { encoding: "utf8", maxBuffer: 64 << 20, env: peerEnv() });
     if (r.status !== 0) return { skipped: `GPyTorch not available (${(r.stderr || String(r.error)).trim().split("\n").pop()}); see /work/shared/PEERS.md` };
     return JSON.parse(r.stdout.trim().split("\n").pop() as string) as PeerResult;
   } finally {
@@ -105,10 +111,17 @@ async function sizeCase(n: number, iterations: number, repeats: number, lr: numb
   let peerResult: PeerResult | { skipped: string } | null = null;
   const peerIterations: number[] = [];
   const peerFits: number[] = [];
+  const oneThreadIterations: number[] = [];
   for (let r = 0; r < repeats; r++) {
     last = await gplabFit(data, iterations, lr);
     gplabIterations.push(...last.perIteration);
     gplabFits.push(last.seconds);
+    const before = setGemmThreads(1);
+    try {
+      oneThreadIterations.push(...(await gplabFit(data, iterations, lr)).perIteration);
+    } finally {
+      setGemmThreads(before);
+    }
     if (withPeer && !(peerResult && "skipped" in peerResult)) {
       peerResult = peer(data, iterations, 1, lr);
       if (!("skipped" in peerResult)) {
@@ -123,6 +136,7 @@ async function sizeCase(n: number, iterations: number, repeats: number, lr: numb
     bench: "small-exact", n, d: D, data: data.label, iterations, repeats, lr,
     threads: gp.backend.info().threads, loadAverage1m: os.loadavg()[0],
     gplab: { medianSecondsPerIteration: median(gplabIterations), medianSecondsPerFit: median(gplabFits), lastIterationLoss: fitted.run.history[fitted.run.history.length - 1].loss },
+    gplabGemmOneThread: { medianSecondsPerIteration: median(oneThreadIterations) },
   };
   if (peerResult && "skipped" in peerResult) line.gpytorch = peerResult;
   else if (peerResult) {

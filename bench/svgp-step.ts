@@ -8,6 +8,8 @@
 //            products (bench/baselines/svgp-naive.ts), measured in the same run; its
 //            JSON line carries the largest gradient difference to the library's
 //            at the first batch, so both are known to compute the same thing.
+//   library-gemm1  the library's step with the dense GEMM on one thread
+//            (GPLAB_GEMM_THREADS=1): what the GEMM's worker threads bring.
 //   gpytorch GPyTorch 1.12's step in float64 (bench/peers/gpytorch_dense.py:
 //            the same model, data drawn the same way, torch.set_num_threads(2)),
 //            run right after the library's for each M; skipped with a message
@@ -16,7 +18,7 @@
 // Each case runs in its own child process (its peak RSS is its own) and
 // prints one JSON line: medians over --steps steps after --warmup steps.
 //
-//   npm run bench -- svgp-step [--inducing 64,128,256,512] [--d 1] [--steps 20] [--warmup 3] [--n 100000] [--batch 1024] [--cases library,naive,gpytorch] [--naive-max-m 256]
+//   npm run bench -- svgp-step [--inducing 64,128,256,512] [--d 1] [--steps 20] [--warmup 3] [--n 100000] [--batch 1024] [--cases library,naive,gpytorch] [--naive-max-m 256] [--peer-threads 2]
 
 import { execFileSync, spawnSync } from "node:child_process";
 import * as os from "node:os";
@@ -26,7 +28,7 @@ import { arg } from "./common/args";
 import { median } from "./common/stats";
 import { GPYTORCH_DENSE, peerEnv } from "./common/peers";
 
-type CaseName = "library" | "naive" | "gpytorch";
+type CaseName = "library" | "library-gemm1" | "naive" | "gpytorch";
 const { mat } = gp.algorithms;
 
 interface Setup {
@@ -172,7 +174,7 @@ async function main(): Promise<void> {
       let line: string;
       if (kind === "gpytorch") {
         if (peerMissing) continue;
-        const r = spawnSync("/usr/bin/python3", [GPYTORCH_DENSE, "svgp-step", "--inducing", String(M), "--n", n, "--d", d, "--batch", batch, "--steps", steps, "--warmup", warmup], { encoding: "utf8", env: peerEnv() });
+        const r = spawnSync("/usr/bin/python3", [GPYTORCH_DENSE, "svgp-step", "--inducing", String(M), "--n", n, "--d", d, "--batch", batch, "--steps", steps, "--warmup", warmup, "--threads", arg("peer-threads", "2", args)], { encoding: "utf8", env: peerEnv() });
         if (r.status !== 0) {
           peerMissing = `GPyTorch not available (${(r.stderr || String(r.error)).trim().split("\n").pop()}); see /work/shared/PEERS.md`;
           console.log(JSON.stringify({ bench: "svgp-step", case: "gpytorch", skipped: peerMissing }));
@@ -181,14 +183,17 @@ async function main(): Promise<void> {
         const peer = JSON.parse(r.stdout.trim().split("\n").pop() as string);
         line = JSON.stringify({ bench: "svgp-step", case: "gpytorch", ...peer });
       } else {
-        const out = execFileSync(process.execPath, [__filename, "--case", kind, n, d, String(M), batch, steps, warmup], { encoding: "utf8", maxBuffer: 1 << 20 });
+        const env = kind === "library-gemm1" ? { ...process.env, GPLAB_GEMM_THREADS: "1" } : process.env;
+        const out = execFileSync(process.execPath, [__filename, "--case", kind === "library-gemm1" ? "library" : kind, n, d, String(M), batch, steps, warmup], { encoding: "utf8", maxBuffer: 1 << 20, env });
         line = out.trim().split("\n").pop() as string;
       }
+      if (kind === "library-gemm1") line = line.replace('"case":"library"', '"case":"library-gemm1"');
       medians[kind] = JSON.parse(line).medianSecondsPerStep;
       process.stdout.write(line + "\n");
     }
     if (medians.library !== undefined && medians.gpytorch !== undefined) {
-      console.log(JSON.stringify({ bench: "svgp-step", case: "ratio", inducing: M, d: Number(d), libraryOverGpytorch: medians.library / medians.gpytorch, loadAverage1m: os.loadavg()[0] }));
+      const gemm1 = medians["library-gemm1"] === undefined ? {} : { libraryOverGemmOneThread: medians.library / medians["library-gemm1"] };
+      console.log(JSON.stringify({ bench: "svgp-step", case: "ratio", inducing: M, d: Number(d), libraryOverGpytorch: medians.library / medians.gpytorch, ...gemm1, loadAverage1m: os.loadavg()[0] }));
     }
   }
 }

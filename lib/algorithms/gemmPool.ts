@@ -5,7 +5,12 @@
 // itself, then waits until all are done: synchronous for the caller, and
 // never slower than one thread by more than the dispatch (a worker that
 // wakes late finds nothing left). Products below PARALLEL_MIN_WORK
-// multiply-adds stay on the calling thread.
+// multiply-adds stay on the calling thread. A worker that claimed a piece
+// and then lost its core makes the main thread wait for it: on a machine
+// busier than its cores that wait can exceed the whole product, so the
+// threshold adapts: it doubles after a product whose wait was longer than
+// the main thread's own share of work, and halves back after one that was
+// not.
 //
 // Control block (the first CONTROL_BYTES of the memory):
 //   bytes 0-7   claim word: job sequence << 32 | piece count << 16 | next piece
@@ -22,8 +27,10 @@ import { Worker } from "node:worker_threads";
 import { type GemmRun, gemmBlock } from "./gemmBlock";
 
 export const CONTROL_BYTES = 128;
-/** Below this many multiply-adds a product stays on one thread (~50 us of work). */
+/** Below this many multiply-adds a product stays on one thread (~50 us of work), at least. */
 export const PARALLEL_MIN_WORK = 1 << 19;
+/** The most the adaptive threshold rises to (~0.1 s of work). */
+const PARALLEL_MAX_THRESHOLD = 1 << 30;
 /** Pieces per thread: spare pieces let a thread that starts late still help. */
 const PIECES_PER_THREAD = 4;
 const SEQ = 2, DONE = 3, PARAMS = 4;
@@ -36,10 +43,12 @@ export function workerStats(pool: GemmPool): { pieces: number; ready: number } {
   return { pieces: Atomics.load(i32, WORKER_PIECES), ready: Atomics.load(i32, WORKERS_READY) };
 }
 
-/** Threads to use: GPLAB_THREADS, else every core (as the reductions' pool). */
+/** Threads to use: GPLAB_GEMM_THREADS, else GPLAB_THREADS, else every core (as the reductions' pool). */
 export function gemmThreadCount(): number {
-  const fromEnv = Number(process.env.GPLAB_THREADS);
-  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  for (const v of [process.env.GPLAB_GEMM_THREADS, process.env.GPLAB_THREADS]) {
+    const fromEnv = Number(v);
+    if (v && Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  }
   return Math.max(1, os.availableParallelism ? os.availableParallelism() : os.cpus().length);
 }
 
@@ -56,6 +65,8 @@ export interface GemmPool {
   threads: number;
   workers: Worker[];
   seq: number;
+  /** The current threshold in multiply-adds (adapts between PARALLEL_MIN_WORK and PARALLEL_MAX_THRESHOLD). */
+  minWork: number;
 }
 
 /** Starts the worker threads up to pool.threads - 1 (each joins when it is ready). */
@@ -84,7 +95,7 @@ export function parallelGemm(
   n: number, m: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number,
 ): boolean {
   const work = n * m * k;
-  if (pool.threads < 2 || work < PARALLEL_MIN_WORK) return false;
+  if (pool.threads < 2 || work < Math.max(PARALLEL_MIN_WORK, pool.minWork)) return false;
   // Split the longer side, in whole 4-row tiles or 4-column strips.
   const rowUnits = Math.ceil(n / 4), colUnits = m >> 2;
   const byRows = rowUnits >= colUnits;
@@ -104,12 +115,16 @@ export function parallelGemm(
   Atomics.store(claim, 0, (BigInt(pool.seq) << 32n) | (BigInt(count) << 16n));
   Atomics.add(i32, SEQ, 1);
   Atomics.notify(i32, SEQ);
+  const t0 = performance.now();
   workPieces(i32, claim, (piece) => runPiece(run, mem, pool.base, pool.packAt, i32, piece));
+  const t1 = performance.now();
   for (;;) {
     const done = Atomics.load(i32, DONE);
     if (done >= count) break;
     Atomics.wait(i32, DONE, done, 5);
   }
+  const waited = performance.now() - t1, own = t1 - t0;
+  pool.minWork = waited > own ? Math.min(PARALLEL_MAX_THRESHOLD, Math.max(PARALLEL_MIN_WORK, pool.minWork) * 2) : Math.max(PARALLEL_MIN_WORK, pool.minWork / 2);
   return true;
 }
 

@@ -23,9 +23,10 @@ Atomics.add(i32, WORKERS_READY, 1);
 
 for (;;) {
   const seq = Atomics.load(i32, 2);
-  // The memory grows; refresh the f64 view the JS fringe columns read.
-  if (view.buffer !== memory.buffer) view = new Float64Array(memory.buffer, base);
   workPieces(i32, claim, (piece) => {
+    // The main thread grows the memory between products (this loop may run
+    // into the next one): the f64 view the JS fringe columns use must cover it.
+    if (base + view.length * 8 < memory.buffer.byteLength) view = new Float64Array(memory.buffer, base);
     runPiece(run, view, base, pack, i32, piece);
     Atomics.add(i32, WORKER_PIECES, 1);
   });

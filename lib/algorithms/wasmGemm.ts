@@ -239,7 +239,7 @@ function kernel(): Kernel | null {
     const module = new wasmApi.Module(sharedMemoryModule());
     const memory = new wasmApi.Memory({ initial: Math.ceil(base / 65536) + 1, maximum: MAX_PAGES, shared: true });
     const run = new wasmApi.Instance(module, { env: { mem: memory } }).exports.run as GemmRun;
-    const pool: GemmPool = { memory, module, base, packAt: CONTROL_BYTES, packBytes: PACK_BYTES, threads, workers: [], seq: 0 };
+    const pool: GemmPool = { memory, module, base, packAt: CONTROL_BYTES, packBytes: PACK_BYTES, threads, workers: [], seq: 0, minWork: 0 };
     wasm = { memory, run, base, pool };
   } catch {
     // No shared WebAssembly memory here: a private one, one thread.
@@ -256,12 +256,14 @@ function kernel(): Kernel | null {
 
 /**
  * Threads the GEMM may use (the main thread included); returns the previous
- * value. For comparing one thread with many in tests and benchmarks.
+ * value. Also resets the adaptive threshold to its floor. For comparing one
+ * thread with many in tests and benchmarks.
  */
 export function setGemmThreads(threads: number): number {
   const pool = kernel()?.pool;
   if (!pool) return 1;
   const before = pool.threads;
+  pool.minWork = 0;
   // At most one thread per packing strip reserved at start.
   pool.threads = Math.max(1, Math.min(Math.floor(threads), (pool.base - pool.packAt) / PACK_BYTES));
   return before;
