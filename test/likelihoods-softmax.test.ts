@@ -51,7 +51,7 @@ test("softmax: latent marginals (train and test) and the KL match GPyTorch (1e-1
 });
 
 test("softmax: the deterministic Gauss–Hermite ELL matches the 3-D rule (n = 20: 1e-9, n = 32: 1e-5) and the Monte Carlo estimate", () => {
-  const { elbo, lik } = build();
+  const { elbo, lik } = build({ numGaussHermiteLocs: 20 });
   assert.equal(lik.numGaussHermiteLocs, 20);
   const r = elbo.compute(ref.x, ref.y, false);
   const ell = r.expectedLogLik * ref.n;
@@ -62,10 +62,15 @@ test("softmax: the deterministic Gauss–Hermite ELL matches the 3-D rule (n = 2
   assert.ok(Math.abs(ell - mc.value) < 4 * mc.standard_error, `ELL ${ell} vs MC ${mc.value} ± ${mc.standard_error}`);
   assert.ok(Math.abs(r.value - ref.numpy_recompute.elbo_per_n_gauss_hermite_3d_n32) < 1e-5 / ref.n);
   assert.ok(Math.abs(r.kl - ref.expected.kl) < 1e-10);
+  // The default rule for 3 latents: 10 nodes each (1,000 per point), within 2e-3 of the converged value.
+  const d = build();
+  assert.equal(d.lik.numGaussHermiteLocs, 10);
+  assert.ok(Math.abs(d.elbo.compute(ref.x, ref.y, false).expectedLogLik * ref.n - gh.n32) < 2e-3);
+  assert.deepEqual([1, 2, 4, 5, 9, 10].map((q) => new gp.likelihoods.SoftmaxLikelihood({ numFeatures: q, numClasses: 3 }).numGaussHermiteLocs), [20, 20, 5, 3, 2, 2]);
 });
 
 test("softmax: class probabilities at the test points match the 3-D Gauss–Hermite values (1e-6) and GPyTorch's Monte Carlo (0.05)", async () => {
-  const { model, lik } = build();
+  const { model, lik } = build({ numGaussHermiteLocs: 20 });
   const y = lik.marginal((await model.predict(ref.x_test)) as gp.models.MultitaskPrediction);
   assert.equal(y.method, "gauss-hermite");
   assert.ok(maxAbs(y.probs.flat(), ref.numpy_recompute.pred_probs_gauss_hermite_3d_n32.flat()) < 1e-6);
@@ -153,6 +158,36 @@ test("softmax: PredictiveLogLikelihood's log E_q[p(y | f)] equals the log of the
       const a = pll.compute(x, y, false).value;
       p.raw[i] = r0 - h;
       const b = pll.compute(x, y, false).value;
+      p.raw[i] = r0;
+      const fd = (a - b) / (2 * h);
+      assert.ok(Math.abs(p.grad[i] - fd) <= 1e-6 * Math.max(1, Math.abs(fd)), `${name}[${i}]: analytic ${p.grad[i]} vs differences ${fd}`);
+    }
+  }
+});
+
+test("softmax over an LMC model (2 latents mixed into 3 outputs): ELBO gradients, the LMC coefficients included, match differences", async () => {
+  gp.setSeed(11);
+  const model = new gp.models.ApproximateGP({
+    inducingPoints: ref.x.filter((_: number[], i: number) => i % 25 === 0),
+    variationalStrategy: { kind: "lmc", numLatents: 2, numTasks: 3 },
+  });
+  const lik = new gp.likelihoods.SoftmaxLikelihood({ numFeatures: 3, numClasses: 3, numGaussHermiteLocs: 5 });
+  const elbo = new gp.mlls.VariationalELBO(lik, model, { numData: ref.n });
+  // Move q(u) off the prior so every gradient is non-trivial.
+  const dist = model.baseVariationalStrategy.variationalDistribution as gp.variational.CholeskyVariationalDistribution;
+  dist.variationalMean.setRaw(Array.from({ length: dist.variationalMean.size }, (_, i) => Math.sin(1.7 * i)));
+  const B = 20, x = ref.x.slice(0, B), y = ref.y.slice(0, B);
+  for (const p of elbo.parameters()) p.zeroGrad();
+  await elbo.evaluateWithGradient(x, y);
+  const h = 1e-6;
+  for (const [name, p] of [...model.namedParameters(), ...lik.namedParameters("likelihood.")]) {
+    const stride = p.size > 30 ? 7 : 1;
+    for (let i = 0; i < p.size; i += stride) {
+      const r0 = p.raw[i];
+      p.raw[i] = r0 + h;
+      const a = elbo.compute(x, y, false).value;
+      p.raw[i] = r0 - h;
+      const b = elbo.compute(x, y, false).value;
       p.raw[i] = r0;
       const fd = (a - b) / (2 * h);
       assert.ok(Math.abs(p.grad[i] - fd) <= 1e-6 * Math.max(1, Math.abs(fd)), `${name}[${i}]: analytic ${p.grad[i]} vs differences ${fd}`);

@@ -6,8 +6,12 @@
 // GPyTorch estimates E_q[log p(y | f)] by Monte Carlo (10 samples). Here it
 // is deterministic: a tensor-product Gauss–Hermite rule over the Q
 // independent latents of each point, n nodes per latent with
-// n = min(20, floor(8000^(1/Q))) by default (20 up to Q = 3; at most 8,000
-// nodes per point), so the ELBO and its gradients are smooth and repeatable.
+// n = min(20, floor(1000^(1/Q))) by default (20 for Q <= 2, 10 for Q = 3, 5
+// for Q = 4; at most 1,000 nodes per point, 2 per latent beyond Q = 9), so
+// the ELBO and its gradients are smooth and repeatable. Measured on
+// softmax_svgp.json (Q = 3, 150 points): the ELL sum is within 1e-3 of the
+// converged rule at n = 10 and 2e-6 at n = 20 (6.5x the time); GPyTorch's
+// 10-sample estimate has a standard error of about 3 there.
 // With f_g = mu + sqrt(2 v) * t_g and weights w_g:
 //   ELL      = sum_g w_g log softmax(W f_g)_y
 //   d/dmu_q  = sum_g w_g [W^T (e_y - p_g)]_q
@@ -29,7 +33,7 @@ import { gaussHermite } from "./gaussHermite";
 import { type ClassProbabilities, type ExpectedLogLikelihood, type LatentMarginalsLike, VariationalLikelihood, readMarginals } from "./VariationalLikelihood";
 
 /** Quadrature nodes per point the default rule stays within. */
-const MAX_NODES_PER_POINT = 8000;
+const MAX_NODES_PER_POINT = 1000;
 /** A rule larger than this per point is refused (it would take minutes per batch). */
 const HARD_NODE_LIMIT = 1_000_000;
 
@@ -41,7 +45,7 @@ export interface SoftmaxLikelihoodOptions {
   numClasses: number;
   /** Learn mixing weights W [C, Q] (default true, like GPyTorch); false needs numFeatures = numClasses. */
   mixingWeights?: boolean;
-  /** Gauss–Hermite nodes per latent (default min(20, floor(8000^(1/Q)))). */
+  /** Gauss–Hermite nodes per latent (default min(20, floor(1000^(1/Q))), at least 2). */
   numGaussHermiteLocs?: number;
 }
 
