@@ -117,3 +117,25 @@ test("SpectralMixtureKernel: bad input is a named error", () => {
   assert.throws(() => k.initializeFromData([[1, 2]], [1, 2]), /x has 1 rows but y has 2/);
   assert.deepEqual(Object.keys(k.stateDict()), ["rawMixtureWeights", "rawMixtureMeans", "rawMixtureScales"]);
 });
+
+test("SpectralMixtureKernel: the tfjs (float32) executor's MLL gradient agrees with the f64 one within 2e-2", async () => {
+  const c = ref.kernels[0];
+  const { x, y } = series(40, c.ard_num_dims, 3);
+  const lik = new gp.likelihoods.GaussianLikelihood({ noise: 0.05 });
+  const model = new gp.models.ExactGP(x, y, lik, { meanModule: new gp.means.ConstantMean(), covarModule: loaded(c) });
+  const mll = new gp.mlls.ExactMarginalLogLikelihood(lik, model);
+  const grads = async () => {
+    model.zeroGrad();
+    await mll.evaluateWithGradient();
+    return model.parameters().map((p) => Array.from(p.grad));
+  };
+  const f64 = await grads();
+  gp.backend.setExecutor("tfjs");
+  let f32: number[][];
+  try {
+    f32 = await grads();
+  } finally {
+    gp.backend.setExecutor(null);
+  }
+  f64.forEach((g, k) => g.forEach((v, i) => assert.ok(Math.abs(f32[k][i] - v) <= 2e-2 * Math.max(1e-2, Math.abs(v)), `parameter ${k}[${i}]: tfjs ${f32[k][i]} vs f64 ${v}`)));
+});

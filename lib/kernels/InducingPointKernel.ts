@@ -45,7 +45,10 @@ export class InducingPointKernel<K extends Kernel = Kernel> extends Kernel {
   // Held outside the module tree: the likelihood's parameters belong to the model, not this kernel's state.
   private readonly likelihoodRef: { likelihood: GaussianLikelihoodBase };
 
-  constructor(readonly baseKernel: K, options: InducingPointKernelOptions) {
+  constructor(
+    /** The kernel the inducing points approximate (state keys baseKernel.*). */ readonly baseKernel: K,
+    options: InducingPointKernelOptions,
+  ) {
     super();
     if (!(baseKernel instanceof Kernel)) throw new ArgumentError("InducingPointKernel needs a base kernel, e.g. new InducingPointKernel(new ScaleKernel(new RBFKernel()), { inducingPoints, likelihood })");
     if (!options || options.inducingPoints === undefined || options.inducingPoints === null) {

@@ -42,6 +42,7 @@ export interface SpectralMixtureOptions {
  * it in a ScaleKernel: the weights already set the amplitude.
  */
 export class SpectralMixtureKernel extends Kernel {
+  /** Q, the number of mixture components. */
   readonly numMixtures: number;
   /** shape: [Q] */
   readonly rawMixtureWeights: Parameter;
@@ -68,6 +69,7 @@ export class SpectralMixtureKernel extends Kernel {
   get mixtureWeights(): number[] {
     return Array.from(this.rawMixtureWeights.value());
   }
+  /** Sets the constrained weights (a number broadcasts). */
   set mixtureWeights(v: number | number[]) {
     this.rawMixtureWeights.setValue(v);
   }
@@ -75,6 +77,7 @@ export class SpectralMixtureKernel extends Kernel {
   get mixtureMeans(): number[] {
     return Array.from(this.rawMixtureMeans.value());
   }
+  /** Sets the constrained means, [Q, d] values or nested (a number broadcasts). */
   set mixtureMeans(v: number | number[] | number[][] | number[][][]) {
     this.rawMixtureMeans.setValue(v as number[]);
   }
@@ -82,6 +85,7 @@ export class SpectralMixtureKernel extends Kernel {
   get mixtureScales(): number[] {
     return Array.from(this.rawMixtureScales.value());
   }
+  /** Sets the constrained scales, [Q, d] values or nested (a number broadcasts). */
   set mixtureScales(v: number | number[] | number[][] | number[][][]) {
     this.rawMixtureScales.setValue(v as number[]);
   }

@@ -10,6 +10,18 @@ import { ArgumentError, PriorSupportError } from "../errors";
 /** Values a prior reads: a scalar, a flat array or nested rows. */
 export type PriorInput = number | ArrayLike<number> | number[][];
 
+/** sum_i log p(x_i) and its derivative per value: what the MLLs add. */
+export interface PriorLogProbSum {
+  /** sum_i log p(x_i) */
+  value: number;
+  /** d value / d x_i. shape: [values.length] */
+  grad: Float64Array;
+}
+
+/**
+ * A prior on a hyperparameter's constrained value, GPyTorch's Prior: attach it
+ * through a kernel, likelihood or mean option (lengthscalePrior, noisePrior, ...).
+ */
 export abstract class Prior {
   /** e.g. "GammaPrior(concentration=3, rate=6)". */
   abstract toString(): string;
@@ -24,7 +36,7 @@ export abstract class Prior {
   abstract logProb(x: PriorInput): number | number[];
 
   /** sum_i log p(x_i) and d/dx_i of it: what the MLLs add. shape of grad: [values.length] */
-  logProbSum(values: ArrayLike<number>): { value: number; grad: Float64Array } {
+  logProbSum(values: ArrayLike<number>): PriorLogProbSum {
     let value = 0;
     const grad = new Float64Array(values.length);
     for (let i = 0; i < values.length; i++) {
@@ -34,6 +46,7 @@ export abstract class Prior {
     return { value, grad };
   }
 
+  /** Throws the PriorSupportError for x outside `support` (where GPyTorch raises). */
   protected outside(x: number, support: string): never {
     throw new PriorSupportError(
       `${this.toString()} is defined for ${support}, got ${x} (GPyTorch raises here too); keep the parameter inside the support with its constraint (e.g. Positive()) or choose a prior whose support covers it`,

@@ -13,7 +13,10 @@ const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
  * -Infinity for a > 1.
  */
 export class GammaPrior extends ElementwisePrior {
-  constructor(readonly concentration: number, readonly rate: number) {
+  constructor(
+    /** The shape a (> 0). */ readonly concentration: number,
+    /** The rate b (> 0); the mean is a / b. */ readonly rate: number,
+  ) {
     super();
     requirePositive("GammaPrior", "concentration", concentration);
     requirePositive("GammaPrior", "rate", rate);
@@ -34,7 +37,10 @@ export class GammaPrior extends ElementwisePrior {
 
 /** Normal(loc, scale) on the whole real line. */
 export class NormalPrior extends ElementwisePrior {
-  constructor(readonly loc: number, readonly scale: number) {
+  constructor(
+    /** The mean. */ readonly loc: number,
+    /** The standard deviation (> 0). */ readonly scale: number,
+  ) {
     super();
     requireFinite("NormalPrior", "loc", loc);
     requirePositive("NormalPrior", "scale", scale);
@@ -53,7 +59,10 @@ export class NormalPrior extends ElementwisePrior {
 
 /** LogNormal(loc, scale): log x ~ Normal(loc, scale). x <= 0 is a PriorSupportError (GPyTorch raises). */
 export class LogNormalPrior extends ElementwisePrior {
-  constructor(readonly loc: number, readonly scale: number) {
+  constructor(
+    /** The mean of log x. */ readonly loc: number,
+    /** The standard deviation of log x (> 0). */ readonly scale: number,
+  ) {
     super();
     requireFinite("LogNormalPrior", "loc", loc);
     requirePositive("LogNormalPrior", "scale", scale);
@@ -78,7 +87,10 @@ export class LogNormalPrior extends ElementwisePrior {
  * is a PriorSupportError (GPyTorch raises).
  */
 export class UniformPrior extends ElementwisePrior {
-  constructor(readonly a: number, readonly b: number) {
+  constructor(
+    /** The lower end of the support. */ readonly a: number,
+    /** The upper end of the support (log p = -Infinity there, as in torch). */ readonly b: number,
+  ) {
     super();
     requireFinite("UniformPrior", "a", a);
     requireFinite("UniformPrior", "b", b);
@@ -98,7 +110,10 @@ export class UniformPrior extends ElementwisePrior {
 
 /** HalfCauchy(scale): log(2 / (pi scale)) - log1p((x / scale)^2) for x >= 0; x < 0 is a PriorSupportError. */
 export class HalfCauchyPrior extends ElementwisePrior {
-  constructor(readonly scale: number) {
+  constructor(
+    /** The scale (> 0). */
+    readonly scale: number,
+  ) {
     super();
     requirePositive("HalfCauchyPrior", "scale", scale);
   }
@@ -122,7 +137,11 @@ export class HalfCauchyPrior extends ElementwisePrior {
  * reals. Like GPyTorch, logProb of several points returns their SUM.
  */
 export class SmoothedBoxPrior extends Prior {
-  constructor(readonly a: number, readonly b: number, readonly sigma = 0.01) {
+  constructor(
+    /** The lower end of the box. */ readonly a: number,
+    /** The upper end of the box. */ readonly b: number,
+    /** The width of the Gaussian tails (default 0.01). */ readonly sigma = 0.01,
+  ) {
     super();
     requireFinite("SmoothedBoxPrior", "a", a);
     requireFinite("SmoothedBoxPrior", "b", b);
