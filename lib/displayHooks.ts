@@ -2,6 +2,7 @@
 // (operators, kernels, models) without those layers importing the display
 // code: the arrows point display -> models -> operators, never back.
 
+/** A Jupyter MIME bundle: MIME type -> content; "text/plain" is always present (the fallback every viewer shows). */
 export type MimeBundle = Record<string, unknown> & { "text/plain": string };
 
 type Renderer = (value: unknown) => MimeBundle | Promise<MimeBundle>;
@@ -19,13 +20,16 @@ export function renderBundle(kind: string, value: unknown, fallback: () => strin
   return r ? r(value) : { "text/plain": fallback() };
 }
 
+/** `Symbol.for("Jupyter.display")`: an object's method under this key returns its MimeBundle (or a Promise of one). */
 export const JUPYTER_DISPLAY = Symbol.for("Jupyter.display");
 
 /** A live output area that can be redrawn in place (a notebook display handle). */
 export interface LiveHandle {
+  /** Redraws the output area with `value`. */
   update(value: unknown): void;
 }
 
+/** Where live outputs go: the notebook kernel installs one with `setLiveDisplay`. */
 export interface LiveDisplay {
   /** Shows `value` (anything with a Jupyter.display method) and returns a handle to redraw it. */
   show(value: unknown): LiveHandle;
@@ -38,6 +42,7 @@ export function setLiveDisplay(display: LiveDisplay | null): void {
   live = display;
 }
 
+/** The live display installed by the kernel, or null outside a notebook. */
 export function getLiveDisplay(): LiveDisplay | null {
   return live;
 }

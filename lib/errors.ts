@@ -1,6 +1,7 @@
 // Errors that name the problem and the fix. Each has a distinct `name` so that
 // a notebook traceback (and `instanceof` checks) tell them apart.
 
+/** The base of gplab's errors; `name` is the subclass's name, so tracebacks and `instanceof` tell them apart. */
 export class GPLabError extends Error {
   constructor(message: string) {
     super(message);
@@ -19,7 +20,13 @@ export class NotPSDError extends GPLabError {}
 
 /** A dense request (toDense, Cholesky) whose bytes exceed the allowed budget. */
 export class DenseTooLargeError extends GPLabError {
-  constructor(message: string, readonly bytesNeeded: number, readonly maxBytes: number) {
+  constructor(
+    message: string,
+    /** Bytes the dense f64 matrix would take. */
+    readonly bytesNeeded: number,
+    /** The budget it exceeded. */
+    readonly maxBytes: number,
+  ) {
     super(message);
   }
 }

@@ -2,6 +2,7 @@
 // repeats with the same seed (gp.setSeed). xoshiro128** generator, Box-Muller
 // for normals.
 
+/** A seeded pseudo-random generator (xoshiro128**, Box–Muller normals): the same seed gives the same draws. */
 export class RandomSource {
   private s = new Uint32Array(4);
   private spareNormal: number | null = null;
@@ -10,6 +11,7 @@ export class RandomSource {
     this.reseed(seed);
   }
 
+  /** Restarts the sequence from `seed`. */
   reseed(seed: number): void {
     // splitmix32 expands one 32-bit seed into the 128-bit state.
     let z = seed >>> 0;
@@ -37,6 +39,7 @@ export class RandomSource {
     return result / 4294967296;
   }
 
+  /** One standard normal draw. */
   normal(): number {
     if (this.spareNormal !== null) {
       const v = this.spareNormal;

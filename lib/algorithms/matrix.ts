@@ -11,11 +11,15 @@ import { WASM_MIN_WORK, arena, gemm, paddedStride, putRows, takeRows } from "./w
 
 /** Row-major dense matrix. shape: [rows, cols] */
 export interface Mat {
+  /** Number of rows. */
   readonly rows: number;
+  /** Number of columns. */
   readonly cols: number;
+  /** Entries, row-major: A[i, j] = data[i * cols + j]. shape: [rows * cols] */
   readonly data: Float64Array;
 }
 
+/** A rows x cols Mat over `data` (not copied; zeros when omitted). shape: [rows, cols] */
 export function mat(rows: number, cols: number, data?: Float64Array): Mat {
   const d = data ?? new Float64Array(rows * cols);
   if (d.length !== rows * cols) {

@@ -4,6 +4,10 @@
 
 import { type RandomSource, globalRandom } from "../random";
 
+/**
+ * Settings of solves, log-determinants and predictions; every field is optional and defaults as documented
+ * (see docs/solver-settings.md). Pass per call, or as `solve:` on a model or MLL.
+ */
 export interface SolveOptions {
   /** Exact Cholesky at or below this size, CG / stochastic Lanczos above (GPyTorch: 800). */
   maxCholeskySize?: number;

@@ -12,6 +12,7 @@ require("../../vendor/tfjs-chained-ops.js");
 import { ArgumentError } from "../errors";
 import { describeAdapter, installNavigatorGpu, isSoftwareAdapter, requestGplabAdapter, resolveOptional, usableAdapterPresent } from "./dawn";
 
+/** A TensorFlow.js backend: "tensorflow" (tfjs-node or tfjs-node-gpu), "webgpu", "wasm" or "cpu". */
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 /**
  * "fused": f64 WebAssembly / JS loops on CPU threads; "tfjs": TensorFlow.js
@@ -21,6 +22,7 @@ export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
  */
 export type ExecutorName = "fused" | "tfjs" | "webgpu";
 
+/** What `gp.backend.info()` reports. */
 export interface BackendInfo {
   /** The active TensorFlow.js backend. */
   backend: BackendName;
@@ -230,6 +232,7 @@ export function defaultExecutor(): ExecutorName {
   return state.gpu ? "tfjs" : "fused";
 }
 
+/** The active backend, the default executor, thread count and which optional backends are installed. */
 export function info(): BackendInfo {
   const available: BackendName[] = ["cpu"];
   if (packageInstalled("@tensorflow/tfjs-backend-wasm")) available.push("wasm");

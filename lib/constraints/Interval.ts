@@ -19,8 +19,14 @@ export function sigmoid(r: number): number {
   return r >= 0 ? 1 / (1 + Math.exp(-r)) : Math.exp(r) / (1 + Math.exp(r));
 }
 
+/**
+ * Maps a raw (unconstrained) parameter to its value and back (GPyTorch's Interval family);
+ * optimisers move raw values, models read constrained ones.
+ */
 export abstract class Constraint {
+  /** Lower bound of the constrained value (exclusive). */
   abstract readonly lowerBound: number;
+  /** Upper bound of the constrained value (exclusive). */
   abstract readonly upperBound: number;
   /** raw -> value */
   abstract transform(raw: number): number;
@@ -31,6 +37,7 @@ export abstract class Constraint {
   /** e.g. "Positive()", "GreaterThan(1.000E-04)". */
   abstract toString(): string;
 
+  /** Throws ArgumentError when `value` is outside (lowerBound, upperBound). */
   protected check(value: number): void {
     if (!(value > this.lowerBound && value < this.upperBound) || Number.isNaN(value)) {
       throw new ArgumentError(`value ${value} violates the constraint ${this.toString()} (it must lie strictly between ${this.lowerBound} and ${this.upperBound})`);

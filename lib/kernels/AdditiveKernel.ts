@@ -6,6 +6,7 @@ import type { KernelFormula } from "./KernelFormula";
 
 /** k1 + k2 + ...: the terms of every kernel's formula, side by side. */
 export class AdditiveKernel extends Kernel {
+  /** The summands. */
   readonly kernels: readonly Kernel[];
 
   constructor(...kernels: Kernel[]) {

@@ -7,7 +7,9 @@ import { Kernel, type KernelOptions, scaledFeatures } from "./Kernel";
 import { KernelFormula } from "./KernelFormula";
 import { lengthscaleBackward } from "./stationary";
 
+/** Options of CosineKernel. */
 export interface CosineOptions extends Omit<KernelOptions, "ardNumDims" | "lengthscaleConstraint" | "lengthscalePrior"> {
+  /** Constraint of the period length (default Positive). */
   periodLengthConstraint?: Constraint;
   /** Prior on the period length (GPyTorch's period_length_prior). */
   periodLengthPrior?: Prior;
@@ -24,9 +26,11 @@ export class CosineKernel extends Kernel {
     this.registerPrior("periodLengthPrior", options.periodLengthPrior, this.rawPeriodLength);
   }
 
+  /** Period p of k = cos(2π ‖x - y‖ / p) (constrained). */
   get periodLength(): number {
     return this.rawPeriodLength.valueAt(0);
   }
+  /** Sets the period (constrained). */
   set periodLength(v: number) {
     this.rawPeriodLength.setValue(v);
   }

@@ -9,11 +9,14 @@ import { matToTensor } from "../tensorLike";
 import { Kernel, featureArray } from "./Kernel";
 import { KernelFormula } from "./KernelFormula";
 
+/** Options of IndexKernel. */
 export interface IndexOptions {
   numTasks: number;
   /** Rank of the low-rank part W W^T (default 1). */
   rank?: number;
+  /** Constraint of the per-task variances (default Positive). */
   varConstraint?: Constraint;
+  /** The input column holding the task index (default: the only column). */
   activeDims?: number[];
 }
 
@@ -24,7 +27,9 @@ export interface IndexOptions {
  * d/dvar_a = G_aa. W starts at seeded standard normals like GPyTorch's randn.
  */
 export class IndexKernel extends Kernel {
+  /** Number of tasks. */
   readonly numTasks: number;
+  /** Rank of the low-rank part B Bᵀ of the task covariance. */
   readonly rank: number;
   /** shape: [numTasks, rank], unconstrained. */
   readonly covarFactor: Parameter;

@@ -20,6 +20,7 @@ import { type TensorLike, toMat, vectorToTensor } from "../tensorLike";
 import type { KernelFormula } from "./KernelFormula";
 import { KernelOperator } from "./KernelOperator";
 
+/** Options every kernel with a lengthscale takes (RBF, Matern, RQ, Periodic, SpectralMixture). */
 export interface KernelOptions {
   /** One lengthscale per input dimension (GPyTorch's ard_num_dims). */
   ardNumDims?: number;
@@ -37,6 +38,7 @@ export interface KernelOptions {
   batchShape?: number[];
 }
 
+/** Options of `kernel.call(x1, x2, options)`. */
 export interface CallOptions {
   /** Return k(x1_i, x2_i), shape [n], instead of the n x m operator. */
   diag?: boolean;
@@ -44,6 +46,7 @@ export interface CallOptions {
   reduction?: ReductionOptions;
 }
 
+/** Kernel inputs: a tf.Tensor, number[][] or a Mat of shape [n, d]; number[] is n points of dimension 1. */
 export type KernelInput = TensorLike | Mat;
 
 /** Above this many values, features go in shared memory so worker threads read them without copies. */
@@ -64,7 +67,9 @@ export function scaledFeatures(x: Mat, divisor: Float64Array, scale = 1): Float6
 }
 
 export abstract class Kernel extends Module {
+  /** The input columns this kernel reads (null: all), GPyTorch's active_dims. */
   readonly activeDims: number[] | null;
+  /** Number of lengthscales, one per input dimension (null: one shared), GPyTorch's ard_num_dims. */
   readonly ardNumDims: number | null;
 
   constructor(options: KernelOptions = {}) {
@@ -155,6 +160,10 @@ export abstract class Kernel extends Module {
     return this.ardNumDims;
   }
 
+  /**
+   * The record gp.display draws (hyperparameters, structure, slice k(x0, x)).
+   * @internal
+   */
   displayData(): KernelDisplayData {
     const data: KernelDisplayData = { kind: "kernel", name: this.name, hyperparameters: this.hyperparameterRows() };
     try {
@@ -175,6 +184,7 @@ export abstract class Kernel extends Module {
     return [this.name, ...rows].join("\n");
   }
 
+  /** The notebook display: hyperparameter table and a plot of k(x0, x). */
   [JUPYTER_DISPLAY](): MimeBundle | Promise<MimeBundle> {
     return renderBundle("kernel", this.displayData(), () => this.toString());
   }
@@ -192,6 +202,7 @@ export abstract class Kernel extends Module {
     return out;
   }
 
+  /** Throws ShapeError when x1 and x2 differ in dimension or do not match `ardNumDims` / `activeDims`. */
   protected checkPair(x1: Mat, x2: Mat): void {
     if (x1.cols !== x2.cols) throw new ShapeError(`${this.name}: x1 has ${x1.cols} columns but x2 has ${x2.cols}; both must be [n, d] with the same d`);
   }

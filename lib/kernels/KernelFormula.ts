@@ -15,27 +15,44 @@ export type FactorBackward = (acc: Float64Array, slots: FactorSlots) => void;
 
 /** One scalar parameter entry that multiplies a term (an outputscale, a variance). */
 export interface ScaleRef {
+  /** The parameter holding the scale. */
   readonly param: Parameter;
+  /** Which entry of it (0 unless batched or ARD). */
   readonly index: number;
 }
 
+/** One factor of a kernel formula with the function that turns its derivative accumulators into parameter gradients. */
 export interface FormulaFactor {
+  /** What the reduction engine evaluates (statistic, profile, scaled inputs). */
   readonly factor: Factor;
+  /** Adds d(objective)/d(parameters) from this factor's accumulators. */
   readonly backward: FactorBackward;
 }
 
 /** coef = constant * prod(scales); factors index into KernelFormula.factors. */
 export interface FormulaTerm {
+  /** Constant coefficient of the term. */
   readonly constant: number;
+  /** Scalar parameters multiplying the term (coefficient = constant x their product). */
   readonly scales: readonly ScaleRef[];
+  /** Indices into `KernelFormula.factors` whose product is the term. */
   readonly factors: readonly number[];
 }
 
+/**
+ * A kernel written as Σ_terms coef · Π_factors k_f(x_i, y_j): what `Kernel.formulaFor` returns and the
+ * reduction engine evaluates without forming the matrix. Build a custom kernel's formula with `KernelFormula.of`
+ * (one factor) and combine with `add`, `mul` and `scale`; see notebook 06.
+ */
 export class KernelFormula {
   constructor(
+    /** Rows (points of x1). */
     readonly n: number,
+    /** Columns (points of x2). */
     readonly m: number,
+    /** The distinct factors. */
     readonly factors: readonly FormulaFactor[],
+    /** The terms, each a product of factors times a coefficient. */
     readonly terms: readonly FormulaTerm[],
   ) {}
 

@@ -6,8 +6,11 @@ import { identityProfile } from "../reductions/profiles";
 import { Kernel, type KernelOptions, featureArray } from "./Kernel";
 import { KernelFormula } from "./KernelFormula";
 
+/** Options of LinearKernel. */
 export interface LinearOptions extends Omit<KernelOptions, "ardNumDims" | "lengthscaleConstraint" | "lengthscalePrior"> {
+  /** Initial variance v of k = v xᵀy (default 1). */
   variance?: number;
+  /** Constraint of the variance (default Positive). */
   varianceConstraint?: Constraint;
   /** Prior on the variance (GPyTorch's variance_prior). */
   variancePrior?: Prior;
@@ -24,9 +27,11 @@ export class LinearKernel extends Kernel {
     this.registerPrior("variancePrior", options.variancePrior, this.rawVariance);
   }
 
+  /** The variance v (constrained). */
   get variance(): number {
     return this.rawVariance.valueAt(0);
   }
+  /** Sets the variance (constrained). */
   set variance(v: number) {
     this.rawVariance.setValue(v);
   }

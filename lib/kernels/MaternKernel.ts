@@ -6,6 +6,7 @@ import { Kernel, type KernelOptions } from "./Kernel";
 import type { KernelFormula } from "./KernelFormula";
 import { stationaryFormula } from "./stationary";
 
+/** Options of MaternKernel. */
 export interface MaternOptions extends KernelOptions {
   /** Smoothness: 0.5, 1.5 or 2.5 (default 2.5, like GPyTorch). */
   nu?: 0.5 | 1.5 | 2.5;
@@ -17,7 +18,9 @@ export interface MaternOptions extends KernelOptions {
  * mean(x1) first, which changes nothing mathematically.)
  */
 export class MaternKernel extends Kernel {
+  /** Raw lengthscale. shape: [1, ardNumDims or 1] */
   readonly rawLengthscale: Parameter;
+  /** Smoothness ν (0.5, 1.5 or 2.5; default 2.5, as GPyTorch). */
   readonly nu: 0.5 | 1.5 | 2.5;
 
   constructor(options: MaternOptions = {}) {
@@ -27,9 +30,11 @@ export class MaternKernel extends Kernel {
     this.rawLengthscale = this.makeLengthscale(options);
   }
 
+  /** Lengthscale per dimension (constrained). */
   get lengthscale(): number[] {
     return Array.from(this.rawLengthscale.value());
   }
+  /** Sets the constrained lengthscale. */
   set lengthscale(v: number | number[]) {
     this.rawLengthscale.setValue(v);
   }

@@ -6,6 +6,7 @@ import { type CallOptions, Kernel } from "./Kernel";
 import type { KernelFormula } from "./KernelFormula";
 import { IndexKernel } from "./IndexKernel";
 
+/** Options of MultitaskKernel. */
 export interface MultitaskOptions {
   numTasks: number;
   /** Rank of the task covariance's low-rank part (default 1). */
@@ -18,10 +19,12 @@ export interface MultitaskOptions {
  * i * numTasks + t is point i, task t (as GPyTorch). shape: [n T, m T]
  */
 export class MultitaskKernel<K extends Kernel = Kernel> extends Kernel {
+  /** Number of tasks. */
   readonly numTasks: number;
+  /** The task covariance (IndexKernel), GPyTorch's task_covar_module. */
   readonly taskCovarModule: IndexKernel;
 
-  constructor(readonly dataCovarModule: K, options: MultitaskOptions) {
+  constructor(/** The kernel over inputs (GPyTorch's data_covar_module). */ readonly dataCovarModule: K, options: MultitaskOptions) {
     super();
     if (!options || !Number.isInteger(options.numTasks) || options.numTasks < 1) throw new ArgumentError(`MultitaskKernel needs { numTasks } a positive integer, got ${options?.numTasks}`);
     this.numTasks = options.numTasks;

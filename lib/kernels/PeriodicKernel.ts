@@ -6,7 +6,9 @@ import { periodicProfile } from "../reductions/profiles";
 import { Kernel, type KernelOptions, scaledFeatures } from "./Kernel";
 import { KernelFormula } from "./KernelFormula";
 
+/** Options of PeriodicKernel. */
 export interface PeriodicOptions extends KernelOptions {
+  /** Constraint of the period length (default Positive). */
   periodLengthConstraint?: Constraint;
   /** Prior on the period length(s) (GPyTorch's period_length_prior). */
   periodLengthPrior?: Prior;
@@ -19,6 +21,7 @@ export interface PeriodicOptions extends KernelOptions {
  * d/dp_k = -perDim_k / p_k (du scales as 1/p), d/dl_k = -perDimWeight_k / l_k^2.
  */
 export class PeriodicKernel extends Kernel {
+  /** Raw lengthscale. shape: [1, ardNumDims or 1] */
   readonly rawLengthscale: Parameter;
   /** shape: [1, ardNumDims or 1] */
   readonly rawPeriodLength: Parameter;
@@ -30,15 +33,19 @@ export class PeriodicKernel extends Kernel {
     this.registerPrior("periodLengthPrior", options.periodLengthPrior, this.rawPeriodLength);
   }
 
+  /** Lengthscale per dimension (constrained; not squared, as GPyTorch). */
   get lengthscale(): number[] {
     return Array.from(this.rawLengthscale.value());
   }
+  /** Sets the constrained lengthscale. */
   set lengthscale(v: number | number[]) {
     this.rawLengthscale.setValue(v);
   }
+  /** Period length per dimension (constrained). */
   get periodLength(): number[] {
     return Array.from(this.rawPeriodLength.value());
   }
+  /** Sets the constrained period length. */
   set periodLength(v: number | number[]) {
     this.rawPeriodLength.setValue(v);
   }

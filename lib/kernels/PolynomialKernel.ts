@@ -7,10 +7,13 @@ import { polynomialProfile } from "../reductions/profiles";
 import { Kernel, type KernelOptions, featureArray } from "./Kernel";
 import { KernelFormula } from "./KernelFormula";
 
+/** Options of PolynomialKernel. */
 export interface PolynomialOptions extends Omit<KernelOptions, "ardNumDims" | "lengthscaleConstraint" | "lengthscalePrior"> {
   /** Integer power >= 1 (required, like GPyTorch). */
   power: number;
+  /** Initial offset c of k = (xᵀy + c)^power. */
   offset?: number;
+  /** Constraint of the offset (default Positive). */
   offsetConstraint?: Constraint;
   /** Prior on the offset (GPyTorch's offset_prior). */
   offsetPrior?: Prior;
@@ -18,6 +21,7 @@ export interface PolynomialOptions extends Omit<KernelOptions, "ardNumDims" | "l
 
 /** (x^T x' + offset)^power. */
 export class PolynomialKernel extends Kernel {
+  /** The integer power. */
   readonly power: number;
   /** shape: [1] */
   readonly rawOffset: Parameter;
@@ -32,9 +36,11 @@ export class PolynomialKernel extends Kernel {
     this.registerPrior("offsetPrior", options.offsetPrior, this.rawOffset);
   }
 
+  /** The offset c (constrained). */
   get offset(): number {
     return this.rawOffset.valueAt(0);
   }
+  /** Sets the offset (constrained). */
   set offset(v: number) {
     this.rawOffset.setValue(v);
   }

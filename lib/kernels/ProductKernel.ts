@@ -7,6 +7,7 @@ import type { KernelFormula } from "./KernelFormula";
 
 /** k1 * k2 * ... elementwise; products of sums distribute into sum-of-products terms. */
 export class ProductKernel extends Kernel {
+  /** The factors. */
   readonly kernels: readonly Kernel[];
 
   constructor(...kernels: Kernel[]) {

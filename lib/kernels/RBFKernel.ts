@@ -7,6 +7,7 @@ import { stationaryFormula } from "./stationary";
 
 /** exp(-||x - x'||^2 / (2 l^2)), per-dimension l with ardNumDims. */
 export class RBFKernel extends Kernel {
+  /** Raw lengthscale, softplus-constrained by default. shape: [1, ardNumDims or 1] */
   readonly rawLengthscale: Parameter;
 
   constructor(options: KernelOptions = {}) {
@@ -18,6 +19,7 @@ export class RBFKernel extends Kernel {
   get lengthscale(): number[] {
     return Array.from(this.rawLengthscale.value());
   }
+  /** Sets the constrained lengthscale (one value, or one per dimension). */
   set lengthscale(v: number | number[]) {
     this.rawLengthscale.setValue(v);
   }

@@ -6,14 +6,17 @@ import { Kernel, type KernelOptions } from "./Kernel";
 import type { KernelFormula } from "./KernelFormula";
 import { stationaryFormula } from "./stationary";
 
+/** Options of RQKernel. */
 export interface RQOptions extends KernelOptions {
   /** Initial alpha (default softplus(0) = ln 2, like GPyTorch). */
   alpha?: number;
+  /** Constraint of α (default Positive). */
   alphaConstraint?: Constraint;
 }
 
 /** Rational quadratic (1 + r^2 / (2 alpha))^(-alpha), r^2 the lengthscale-scaled squared distance. */
 export class RQKernel extends Kernel {
+  /** Raw lengthscale. shape: [1, ardNumDims or 1] */
   readonly rawLengthscale: Parameter;
   /** shape: [1] */
   readonly rawAlpha: Parameter;
@@ -24,15 +27,19 @@ export class RQKernel extends Kernel {
     this.rawAlpha = this.registerParameter("rawAlpha", new Parameter([1], options.alphaConstraint ?? new Positive(), options.alpha));
   }
 
+  /** Lengthscale per dimension (constrained). */
   get lengthscale(): number[] {
     return Array.from(this.rawLengthscale.value());
   }
+  /** Sets the constrained lengthscale. */
   set lengthscale(v: number | number[]) {
     this.rawLengthscale.setValue(v);
   }
+  /** Shape parameter α of k = (1 + ‖(x - y) / ℓ‖² / (2α))^(-α). */
   get alpha(): number {
     return this.rawAlpha.valueAt(0);
   }
+  /** Sets α (constrained). */
   set alpha(v: number) {
     this.rawAlpha.setValue(v);
   }

@@ -24,8 +24,14 @@ function rawName(name: string): string {
   return `raw${name[0].toUpperCase()}${name.slice(1)}`;
 }
 
+/** Raw parameter values keyed by dotted camelCase path, as `stateDict()` returns them (GPyTorch's state_dict). */
 export type StateDict = Record<string, NestedNumbers>;
 
+/**
+ * The base of kernels, means, likelihoods, models and variational parts (GPyTorch's Module): named raw
+ * parameters and child modules addressed by dotted camelCase paths ("covarModule.baseKernel.rawLengthscale");
+ * GPyTorch's snake_case state_dict keys are accepted wherever a path is.
+ */
 export class Module {
   private readonly params = new Map<string, Parameter>();
   private readonly children = new Map<string, Module>();
@@ -58,6 +64,7 @@ export class Module {
     return stored;
   }
 
+  /** Adds a child module under `name` (its parameters get the prefix "name."); returns it. */
   protected registerModule<M extends Module>(name: string, m: M): M {
     this.children.set(name, m);
     return m;
@@ -85,6 +92,7 @@ export class Module {
     return out;
   }
 
+  /** Lets `initialize` and `resolveParameter` accept `name` for the parameter at the dotted `path` of a child. */
   protected registerAlias(name: string, path: string): void {
     this.aliases.set(name, path);
   }
@@ -121,10 +129,12 @@ export class Module {
     return out;
   }
 
+  /** Every parameter of this module and its descendants, each once (GPyTorch's parameters()). */
   parameters(): Parameter[] {
     return this.namedParameters().map(([, p]) => p);
   }
 
+  /** This module and every descendant with its dotted path ("" for this one), depth first (GPyTorch's named_modules()). */
   namedModules(prefix = ""): [string, Module][] {
     const out: [string, Module][] = [[prefix.replace(/\.$/, ""), this]];
     for (const [n, c] of this.childEntries()) out.push(...c.namedModules(`${prefix}${n}.`));
@@ -166,6 +176,7 @@ export class Module {
     return clone;
   }
 
+  /** Sets every parameter's gradient to zero (GPyTorch: optimizer.zero_grad()). */
   zeroGrad(): void {
     for (const p of this.parameters()) p.zeroGrad();
   }
@@ -183,7 +194,10 @@ export class Module {
     return m;
   }
 
-  /** Resolves "a.b.lengthscale" / "a.b.rawLengthscale" to a parameter and whether the path named the raw value. */
+  /**
+   * Resolves "a.b.lengthscale" / "a.b.rawLengthscale" to a parameter and whether the path named the raw value.
+   * @internal
+   */
   resolveParameter(path: string): { param: Parameter; raw: boolean } {
     const camel = camelPath(path);
     const dot = camel.lastIndexOf(".");

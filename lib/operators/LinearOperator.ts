@@ -19,10 +19,13 @@ import { type TensorLike, matToTensor, toMat, toVector, vectorToTensor } from ".
 export interface StructureNode {
   /** e.g. "AddedDiag", "Kernel[RBF]", "Dense". */
   label: string;
+  /** [rows, columns] of this node's matrix. */
   shape: readonly [number, number];
+  /** The operators this one is built from (empty for a leaf). */
   children: StructureNode[];
 }
 
+/** Options of `toDense` / `toDenseF64`. */
 export interface DenseOptions {
   /** Refuse when the dense f64 matrix would take more bytes (default 1 GiB). */
   maxBytes?: number;
@@ -30,15 +33,47 @@ export interface DenseOptions {
 
 /** How the last solve / logdet of an operator was computed. */
 export type SolveReport =
-  | { method: "cholesky"; size: number; jitter: number }
-  | (IterativeReport & { materialised: boolean; materialisedBytes: number })
-  | { method: "structured"; detail: string };
+  | {
+      /** Dense f64 Cholesky (at or below maxCholeskySize). */
+      method: "cholesky";
+      /** n of the n x n matrix factored. */
+      size: number;
+      /** Diagonal jitter the factorisation needed (0, or a step of the ladder 1e-6 -> 1e-4). */
+      jitter: number;
+    }
+  | (IterativeReport & {
+      /** Whether CG multiplied with a dense copy (it fit `denseCacheBytes`) instead of the lazy operator. */
+      materialised: boolean;
+      /** Bytes of that dense copy (0 when not materialised). */
+      materialisedBytes: number;
+    })
+  | {
+      /** An exact algorithm of the operator's structure (diagonal, Kronecker, block diagonal, ...). */
+      method: "structured";
+      /** Which one, in words. */
+      detail: string;
+    };
+
+/** The result of `invQuadLogdet`. */
+export interface InvQuadLogdet {
+  /** Σ over columns of rhsᵀ A⁻¹ rhs. */
+  invQuad: number;
+  /** log det A (NaN when not asked for). */
+  logdet: number;
+}
 
 export const DEFAULT_MAX_DENSE_BYTES = 2 ** 30;
 
+/**
+ * A lazy matrix known by what it can do — products, diagonal, entries, solves — rather than by its entries
+ * (linear_operator's LinearOperator). Public methods take and return tf tensors; the `*F64` methods are the
+ * exact float64 core that models use. A subclass implements `matmulF64`, `diagonalF64`, `entriesF64`,
+ * `transpose` and `structure`, and overrides what its structure makes faster.
+ */
 export abstract class LinearOperator {
   /** [rows, columns] */
   abstract readonly shape: readonly [number, number];
+  /** Every operator computes in float64 (tensors it returns are float32 copies). */
   readonly dtype = "float64" as const;
 
   /** A rhs. shapes: [n, m] @ [m, t] -> [n, t] */
@@ -47,7 +82,9 @@ export abstract class LinearOperator {
   abstract diagonalF64(): Float64Array;
   /** Entries A[rows[p], cols[p]]. shape: [p] */
   abstract entriesF64(rows: Int32Array, cols: Int32Array): Float64Array;
+  /** Aᵀ, lazy. */
   abstract transpose(): LinearOperator;
+  /** The tree of operators this one is built from, for display and `describe()`. */
   abstract structure(): StructureNode;
 
   /**
@@ -69,10 +106,12 @@ export abstract class LinearOperator {
 
   // ---------------------------------------------------------------- public tf API
 
+  /** A @ rhs. shapes: [n, m] @ [m, t] -> [n, t] (a vector rhs is [m, 1]). */
   matmul(rhs: TensorLike): tf.Tensor2D {
     return matToTensor(this.matmulF64(this.checkRhs(toMat(rhs, "right-hand side"))));
   }
 
+  /** The main diagonal without forming the matrix, O(n) for every structured operator. shape: [min(n, m)] */
   diagonal(): tf.Tensor1D {
     return vectorToTensor(this.diagonalF64());
   }
@@ -97,12 +136,13 @@ export abstract class LinearOperator {
     return matToTensor(this.solveF64(toMat(rhs, "right-hand side"), options));
   }
 
+  /** log det A for symmetric positive-definite A: Cholesky at or below `maxCholeskySize`, stochastic Lanczos quadrature above. */
   async logdet(options: SolveOptions = {}): Promise<number> {
     return this.logdetF64(options);
   }
 
   /** sum_columns rhs^T A^{-1} rhs and log det A, sharing one solve. */
-  async invQuadLogdet(rhs: TensorLike, options: SolveOptions & { logdet?: boolean } = {}): Promise<{ invQuad: number; logdet: number }> {
+  async invQuadLogdet(rhs: TensorLike, options: SolveOptions & { logdet?: boolean } = {}): Promise<InvQuadLogdet> {
     return this.invQuadLogdetF64(toMat(rhs, "right-hand side"), options);
   }
 
@@ -136,6 +176,7 @@ export abstract class LinearOperator {
 
   // ------------------------------------------------------------------ f64 core
 
+  /** `rows` in f64. shape: [idx.length, m] */
   rowsF64(idx: Int32Array): Mat {
     const m = this.shape[1];
     const rows = new Int32Array(idx.length * m);
@@ -162,6 +203,7 @@ export abstract class LinearOperator {
     return this.matmulF64(B);
   }
 
+  /** `toDense` in f64; throws DenseTooLargeError above `options.maxBytes` (default 1 GiB). */
   toDenseF64(options: DenseOptions = {}): Mat {
     const [n, m] = this.shape;
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_DENSE_BYTES;
@@ -183,6 +225,7 @@ export abstract class LinearOperator {
     return this.rowsF64(idx);
   }
 
+  /** `solve` in f64: A⁻¹ rhs. shape: [n, t] */
   solveF64(rhs: Mat, options: SolveOptions = {}): Mat {
     this.requireSquare("solve");
     this.checkRhs(rhs);
@@ -191,6 +234,7 @@ export abstract class LinearOperator {
     return this.iterative(rhs, false, o).solution;
   }
 
+  /** `logdet` in f64. */
   logdetF64(options: SolveOptions = {}): number {
     this.requireSquare("logdet");
     const o = resolveSolveOptions(options);
@@ -198,7 +242,8 @@ export abstract class LinearOperator {
     return this.iterative(null, true, o).logdet;
   }
 
-  invQuadLogdetF64(rhs: Mat, options: SolveOptions & { logdet?: boolean } = {}): { invQuad: number; logdet: number } {
+  /** `invQuadLogdet` in f64; `options.logdet: false` skips the log-determinant. */
+  invQuadLogdetF64(rhs: Mat, options: SolveOptions & { logdet?: boolean } = {}): InvQuadLogdet {
     this.requireSquare("invQuadLogdet");
     this.checkRhs(rhs);
     const o = resolveSolveOptions(options);
@@ -237,6 +282,7 @@ export abstract class LinearOperator {
   /**
    * CG / SLQ with this operator's preconditioner; exposed for models that
    * need the probe solves for gradients.
+   * @internal
    */
   iterative(rhs: Mat | null, wantLogdet: boolean, o: ResolvedSolveOptions): IterativeResult {
     const { operator, bytes } = this.forRepeatedProducts(o.denseCacheBytes);
@@ -250,7 +296,10 @@ export abstract class LinearOperator {
     return result;
   }
 
-  /** Cholesky factor of the dense matrix (jitter ladder), cached per operator. */
+  /**
+   * Cholesky factor of the dense matrix (jitter ladder), cached per operator.
+   * @internal
+   */
   choleskyFactor(o: ResolvedSolveOptions = resolveSolveOptions()): Mat {
     if (!this.cachedCholesky) {
       const dense = this.toDenseF64({ maxBytes: o.maxDenseBytes });
@@ -263,7 +312,10 @@ export abstract class LinearOperator {
   }
   private cachedCholesky: Mat | null = null;
 
-  /** A preconditioner for CG (AddedDiag provides pivoted Cholesky + diag). */
+  /**
+   * A preconditioner for CG (AddedDiag provides pivoted Cholesky + diag).
+   * @internal
+   */
   preconditioner(_o: ResolvedSolveOptions): LowRankPlusDiag | null {
     return null;
   }
@@ -271,6 +323,7 @@ export abstract class LinearOperator {
   /**
    * The operator CG should multiply with. Lazy operators whose dense f64 copy
    * fits `budgetBytes` return that copy (built once, reused every iteration).
+   * @internal
    */
   forRepeatedProducts(_budgetBytes: number): { operator: LinearOperator; bytes: number } {
     return { operator: this, bytes: 0 };
@@ -283,18 +336,22 @@ export abstract class LinearOperator {
     return describeNode(this.structure(), true);
   }
 
+  /** One line: structure, shape and dtype. */
   toString(): string {
     return `${this.describe()} [${fmtShape(this.shape)}, float64]`;
   }
 
+  /** The notebook display: structure, diagonal chart and block summary (see gp.display). */
   [JUPYTER_DISPLAY](): MimeBundle | Promise<MimeBundle> {
     return renderBundle("operator", this, () => this.toString());
   }
 
+  /** Throws ShapeError unless the operator is square; `what` names the operation in the message. */
   protected requireSquare(what: string): void {
     if (this.shape[0] !== this.shape[1]) throw new ShapeError(`${what} needs a square operator, this one is ${fmtShape(this.shape)}`);
   }
 
+  /** Throws ShapeError unless `rhs` has as many rows as the operator has columns; returns it. */
   protected checkRhs(rhs: Mat): Mat {
     if (rhs.rows !== this.shape[1]) {
       throw new ShapeError(

@@ -1,7 +1,7 @@
 import "./algebra";
 
 export { LinearOperator } from "./LinearOperator";
-export type { StructureNode, DenseOptions, SolveReport } from "./LinearOperator";
+export type { StructureNode, DenseOptions, SolveReport, InvQuadLogdet } from "./LinearOperator";
 export { DenseLinearOperator } from "./DenseLinearOperator";
 export { DiagLinearOperator } from "./DiagLinearOperator";
 export { ConstantDiagLinearOperator } from "./ConstantDiagLinearOperator";

@@ -14,6 +14,7 @@ import { webgpuMatmulEligible } from "./webgpu/stationaryPlan";
 import { webgpuMatmulSync } from "./webgpu/syncBridge";
 import { SYMMETRIC_ROW_MULTIPLE, WASM_MAX_RHS, wasmBilinearEligible, wasmMatmulEligible } from "./wasm/wasmSource";
 
+/** Per-operator settings of the reduction engine (`{ reduction: ... }` on kernel calls and operators). */
 export interface ReductionOptions {
   /** Force an executor; default: "webgpu" on the webgpu backend, "tfjs" with tfjs-node-gpu, else "fused". */
   executor?: ExecutorName;
@@ -28,17 +29,27 @@ export interface ReductionOptions {
   symmetric?: boolean;
 }
 
+/** What one reduction ran on, as `gp.reductions.lastReport()` and `onReport` give it. */
 export interface ReductionReport {
+  /** K @ V, whole rows, index pairs (diagonals) or the bilinear derivative pass. */
   operation: "matmul" | "rows" | "entries" | "bilinear";
+  /** The formula's name, e.g. "Scale(RBF)". */
   formula: string;
+  /** The executor that ran it. */
   executor: ExecutorName;
+  /** The tfjs backend active at the time. */
   backend: string;
+  /** Rows of the kernel matrix. */
   n: number;
+  /** Columns of the kernel matrix. */
   m: number;
   /** Right-hand sides (matmul) or weight rank (bilinear). */
   t: number;
+  /** Kernel pairs evaluated. */
   pairs: number;
+  /** Wall time. */
   seconds: number;
+  /** Worker threads used (fused executor; 1 otherwise). */
   threads: number;
   /** WebAssembly SIMD kernel or generated JavaScript (fused executor); WGSL kernel (WebGPU backend). */
   code?: "wasm-simd" | "js" | "wgsl";

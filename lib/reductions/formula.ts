@@ -11,6 +11,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import { ShapeError } from "../errors";
 
+/** What a factor reduces each pair's features to: squared distance, dot product, weighted Σ sin², or a table lookup. */
 export type Statistic = "sqdist" | "dot" | "sinsq" | "table";
 
 /** Names of JS locals a profile's code may use: the statistic and its params. */
@@ -25,7 +26,9 @@ export interface ProfileVars {
 
 /** A scalar function of the statistic, with its derivatives, in JS source and tfjs ops. */
 export interface Profile {
+  /** Identifies the profile in generated code and reports (e.g. "rbf"). */
   readonly name: string;
+  /** Number of scalar parameters the profile takes (`Factor.params`). */
   readonly numParams: number;
   /** Statements declaring temporaries (may be ""). */
   prelude(v: ProfileVars): string;
@@ -39,7 +42,9 @@ export interface Profile {
   tf(tfjs: typeof tf, s: tf.Tensor, params: tf.Scalar[]): tf.Tensor;
 }
 
+/** One factor k_f(x_i, y_j) = profile(statistic(x_i, y_j)) of a formula. */
 export interface Factor {
+  /** How the pair's features reduce to the statistic s. */
   readonly statistic: Statistic;
   /** Feature width; for "table" it is 1 (the integer index). */
   readonly dims: number;
@@ -51,25 +56,33 @@ export interface Factor {
   readonly weights?: Float64Array;
   /** shape: [tableSize, tableSize]; the lookup table of a "table" factor. */
   readonly table?: Float64Array;
+  /** Side of the lookup table of a "table" factor. */
   readonly tableSize?: number;
+  /** The function of s, with its derivatives. */
   readonly profile: Profile;
   /** shape: [profile.numParams] */
   readonly params: Float64Array;
 }
 
+/** One term coef · Π factors of a formula. */
 export interface Term {
+  /** Its coefficient (parameter values already multiplied in). */
   readonly coef: number;
   /** Indices into Formula.factors; a factor appears at most once per term. */
   readonly factors: readonly number[];
 }
 
+/** A kernel as the reduction engine sees it: k(x_i, y_j) = Σ_terms coef · Π_factors k_f. */
 export interface Formula {
   /** Short label for reports, e.g. "RBF" or "Scale(RBF)*Periodic". */
   readonly name: string;
   /** Rows (x) and columns (y). */
   readonly n: number;
+  /** Columns (points of y). */
   readonly m: number;
+  /** The factors terms refer to by index. */
   readonly factors: readonly Factor[];
+  /** The terms, summed. */
   readonly terms: readonly Term[];
 }
 

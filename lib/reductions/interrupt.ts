@@ -7,15 +7,18 @@ import { InterruptedError } from "../errors";
 /** Int32Array [1] on a SharedArrayBuffer: 0 = run, 1 = interrupt requested. */
 export const interruptFlag = new Int32Array(new SharedArrayBuffer(4));
 
+/** Asks running reductions to stop at their next tile (they throw InterruptedError). */
 export function requestInterrupt(): void {
   Atomics.store(interruptFlag, 0, 1);
   Atomics.notify(interruptFlag, 0);
 }
 
+/** Clears a pending interrupt request. */
 export function clearInterrupt(): void {
   Atomics.store(interruptFlag, 0, 0);
 }
 
+/** Whether an interrupt has been requested and not cleared. */
 export function interruptRequested(): boolean {
   return Atomics.load(interruptFlag, 0) !== 0;
 }
