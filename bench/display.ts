@@ -7,6 +7,7 @@
 //   npm run bench -- display [--n 1000000] [--repeats 5]
 
 import * as gp from "../lib";
+import { summarizeOperator } from "../lib/display/operatorSummary";
 import { sharedF64 } from "../lib/reductions/fusedExecutor";
 
 function arg(name: string, fallback: number): number {
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
   const summarySeconds: number[] = [];
   for (let r = 0; r < repeats; r++) {
     seconds.push((await time()).seconds);
-    summarySeconds.push(gp.display.summarizeOperator(K).seconds);
+    summarySeconds.push(summarizeOperator(K).seconds);
   }
   const spec = first.bundle["application/vnd.vegalite.v5+json"] as { usermeta: { gplab: { heatmap: { mode: string } } } };
   const info = gp.backend.info();

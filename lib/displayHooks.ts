@@ -3,7 +3,10 @@
 // code: the arrows point display -> models -> operators, never back.
 
 /** A Jupyter MIME bundle: MIME type -> content; "text/plain" is always present (the fallback every viewer shows). */
-export type MimeBundle = Record<string, unknown> & { "text/plain": string };
+export type MimeBundle = Record<string, unknown> & {
+  /** The plain-text form. */
+  "text/plain": string;
+};
 
 type Renderer = (value: unknown) => MimeBundle | Promise<MimeBundle>;
 

@@ -17,9 +17,6 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const REPORT = join(root, "etc", "gplab.public.api.md");
-// Items that were public and undocumented when this gate was added; the list
-// only shrinks (--update drops the entries that have gained a comment).
-const BASELINE = join(root, "etc", "undocumented-baseline.txt");
 const BUILT_REPORT = join(root, "dist", "api", "gplab.public.api.md");
 
 // The committed report starts with this note; API Extractor's text follows it.
@@ -94,30 +91,10 @@ function lineDiff(before, after) {
   return [...a.filter((l) => !inB.has(l)).map((l) => `- ${l}`), ...b.filter((l) => !inA.has(l)).map((l) => `+ ${l}`)];
 }
 
-/** Splits TypeDoc's list into new gaps and the known ones; with update, prunes the baseline. */
-function againstBaseline(undocumented, update) {
-  const known = readText(BASELINE).split("\n").filter((l) => l && !l.startsWith("#"));
-  const now = new Set(undocumented);
-  const accepted = new Set(known);
-  if (update && existsSync(BASELINE)) {
-    const header = readText(BASELINE).split("\n").filter((l) => l.startsWith("#"));
-    const kept = known.filter((k) => now.has(k));
-    writeFileSync(BASELINE, [...header, ...kept, ""].join("\n"));
-  }
-  return { newlyUndocumented: undocumented.filter((u) => !accepted.has(u)), stillUndocumented: known.filter((k) => now.has(k)).length };
-}
-
-for (const tool of ["@microsoft/api-extractor", "typedoc"]) {
-  if (!existsSync(join(root, "node_modules", tool, "package.json"))) {
-    throw new Error(`${tool} is not installed: run \`npm install\` (it is a pinned devDependency since the API gate landed)`);
-  }
-}
 const update = process.argv.includes("--update");
 const report = apiReport(update);
-const typedoc = docWarnings();
-const baseline = againstBaseline(typedoc.undocumented, update);
-const docs = { undocumented: baseline.newlyUndocumented, otherWarnings: typedoc.otherWarnings };
-const result = { reportChanged: report.changed, diff: report.diff, ...docs, baselineLeft: baseline.stillUndocumented };
+const docs = docWarnings();
+const result = { reportChanged: report.changed, diff: report.diff, ...docs };
 if (!process.argv.includes("--json")) {
   if (update) console.log(`updated ${REPORT.slice(root.length + 1)}: review its diff and commit it`);
   if (report.changed) console.log(`The public API differs from etc/gplab.public.api.md:\n${report.diff.join("\n")}`);

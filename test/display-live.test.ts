@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
 import * as gp from "../lib";
 import type { FitRunDisplayData } from "../lib/displayData";
+import { liveFitChart } from "../lib/display/liveFitChart";
 
 const SYM = Symbol.for("Jupyter.display");
 type Displayable = { [SYM]: () => Promise<gp.MimeBundle> };
@@ -30,7 +31,7 @@ function runSoFar(k: number, done = false): FitRunDisplayData {
 
 test("updates are throttled to one redraw per interval, into one display, and the last one is never lost", async () => {
   const { display, events } = recorder();
-  const chart = gp.display.liveFitChart({ display, intervalMs: 40 });
+  const chart = liveFitChart({ display, intervalMs: 40 });
   assert.equal(chart.active, true);
   const start = performance.now();
   for (let k = 1; k <= 100; k++) {
@@ -62,7 +63,7 @@ test("updates are throttled to one redraw per interval, into one display, and th
 
 test("a drawn snapshot does not change when the caller keeps mutating its arrays", async () => {
   const { display, events } = recorder();
-  const chart = gp.display.liveFitChart({ display, intervalMs: 1000 });
+  const chart = liveFitChart({ display, intervalMs: 1000 });
   const run = runSoFar(3);
   chart.update(run);
   run.iterations.push(3);
@@ -74,7 +75,7 @@ test("a drawn snapshot does not change when the caller keeps mutating its arrays
 
 test("an update with done: true closes the chart with the final picture", async () => {
   const { display, events } = recorder();
-  const chart = gp.display.liveFitChart({ display, intervalMs: 10_000 });
+  const chart = liveFitChart({ display, intervalMs: 10_000 });
   chart.update(runSoFar(1));
   chart.update(runSoFar(2, true)); // inside the interval, but final
   assert.equal(events.length, 2);
@@ -83,7 +84,7 @@ test("an update with done: true closes the chart with the final picture", async 
 
 test("without a live display (outside a kernel) the chart is inactive and silent", () => {
   gp.setLiveDisplay(null);
-  const chart = gp.display.liveFitChart();
+  const chart = liveFitChart();
   assert.equal(chart.active, false);
   chart.update(runSoFar(5));
   chart.close();

@@ -10,6 +10,7 @@
 
 import type { LinearOperator } from "../operators/LinearOperator";
 
+/** Options of an operator's block-summary heatmap. */
 export interface BlockSummaryOptions {
   /** Cells per side, b <= 64 (default 64). */
   size?: number;

@@ -11,6 +11,7 @@
 import type { MimeBundle } from "../displayHooks";
 import { VEGALITE_MIME, type VegaLiteSpec, renderSvg } from "./vegaLite";
 
+/** Options of every gplab chart. */
 export interface ChartOptions {
   /** Include the server-side image/svg+xml (default true). */
   svg?: boolean;

@@ -15,6 +15,7 @@ import { operatorBundle } from "./operator";
 import type { OperatorDisplayOptions } from "./operatorSummary";
 import { type PredictionDisplayOptions, predictionBundle } from "./prediction";
 
+/** Every option `bundle` takes: those of operator pictures, prediction charts and charts in general. */
 export type DisplayOptions = OperatorDisplayOptions & PredictionDisplayOptions & ChartOptions;
 
 const KINDS = new Set(["kernel", "model", "prediction", "fitRun"]);
@@ -62,11 +63,9 @@ export async function bundle(x: unknown, options: DisplayOptions = {}): Promise<
   return { "text/plain": inspect(x) };
 }
 
-export { summarizeOperator } from "./operatorSummary";
-export type { OperatorDisplayOptions, OperatorSummary } from "./operatorSummary";
+export type { OperatorDisplayOptions } from "./operatorSummary";
+export type { BlockSummaryOptions } from "./blockSummary";
 export type { ChartOptions } from "./chartBundle";
 export type { PredictionDisplayOptions } from "./prediction";
-export { liveFitChart } from "./liveFitChart";
-export type { LiveFitChart, LiveFitChartOptions } from "./liveFitChart";
 export { renderSvg, VEGALITE_MIME, VEGALITE_SCHEMA } from "./vegaLite";
 export type { VegaLiteSpec } from "./vegaLite";

@@ -24,6 +24,7 @@ import type { FitRunDisplayData } from "../displayData";
 import { JUPYTER_DISPLAY, type LiveDisplay, type LiveHandle, type MimeBundle, getLiveDisplay } from "../displayHooks";
 import { fitRunBundle } from "./fitRun";
 
+/** Options of `liveFitChart`. */
 export interface LiveFitChartOptions {
   /** Least time between redraws (default 500 ms). */
   intervalMs?: number;
@@ -31,12 +32,15 @@ export interface LiveFitChartOptions {
   display?: LiveDisplay | null;
 }
 
+/** A loss chart redrawn in place while a training loop runs. */
 export interface LiveFitChart {
   /** Whether there is a live display to draw on. */
   readonly active: boolean;
   /** How many times the chart has been drawn (shown or updated). */
   readonly draws: number;
+  /** Redraws with the run so far (at most every `intervalMs`). */
   update(data: FitRunDisplayData): void;
+  /** Draws the final state and stops updating. */
   close(finalData?: FitRunDisplayData): void;
 }
 
@@ -54,6 +58,10 @@ function snapshot(d: FitRunDisplayData): FitRunDisplayData {
   return { kind: "fitRun", iterations: d.iterations.slice(), losses: d.losses.slice(), hyperparameters, seconds: d.seconds.slice(), done: d.done };
 }
 
+/**
+ * A live loss chart for your own training loop (gp.train.fit uses one): pass it the run's
+ * display data after each step; draws nothing outside a notebook kernel.
+ */
 export function liveFitChart(options: LiveFitChartOptions = {}): LiveFitChart {
   const live = options.display !== undefined ? options.display : getLiveDisplay();
   const intervalMs = options.intervalMs ?? 500;

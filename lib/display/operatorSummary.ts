@@ -8,6 +8,7 @@ import { type BlockSummary, type BlockSummaryOptions, blockSummary } from "./blo
 import type { ChartOptions } from "./chartBundle";
 import { type DiagonalSeries, type DiagonalStats, diagonalSeries, diagonalStats } from "./diagonalSeries";
 
+/** Options of an operator's picture: block summary, diagonal chart, chart output. */
 export interface OperatorDisplayOptions extends BlockSummaryOptions, ChartOptions {
   /** Most points in the diagonal chart; a longer diagonal becomes a min / mean / max envelope (default 1000). */
   diagonalPoints?: number;

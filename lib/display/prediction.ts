@@ -8,6 +8,7 @@ import { escapeHtml, fmtInt, fmtNum, htmlTable, textTable } from "./format";
 import { type ChartOptions, chartBundle } from "./chartBundle";
 import { type VegaLiteSpec, vegaLiteSpec } from "./vegaLite";
 
+/** Options of a prediction's chart. */
 export interface PredictionDisplayOptions extends ChartOptions {
   /** Most test points drawn per task; more are thinned evenly (default 2000). */
   maxPoints?: number;

@@ -3,7 +3,9 @@
 // the same spec. vega / vega-lite load on first use (they take a while to
 // import and most `import "gplab"` never draws).
 
+/** The MIME type of a Vega-Lite v5 spec in a bundle (JupyterLab draws it). */
 export const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
+/** The `$schema` URL of Vega-Lite v5 specs. */
 export const VEGALITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
 
 /** A Vega-Lite spec (JSON); kept loose because the renderers build it as plain data. */

@@ -8,7 +8,9 @@ import { ShapeError } from "../errors";
 import type { LinearOperator } from "../operators/LinearOperator";
 import { matToTensor } from "../tensorLike";
 
+/** A multitask normal over n points x T tasks (GPyTorch's MultitaskMultivariateNormal), interleaved by point. */
 export class MultitaskMultivariateNormal {
+  /** T, the number of tasks. */
   readonly numTasks: number;
   /** Number of points. */
   readonly size: number;
@@ -51,6 +53,7 @@ export class MultitaskMultivariateNormal {
     ];
   }
 
+  /** One line: points, tasks and covariance structure. */
   toString(): string {
     return `MultitaskMultivariateNormal(${this.size} points x ${this.numTasks} tasks, covariance ${this.lazyCovarianceMatrix.describe()})`;
   }

@@ -12,10 +12,17 @@ import type { LinearOperator } from "../operators/LinearOperator";
 import { LowRankRootLinearOperator } from "../operators/LowRankRootLinearOperator";
 import { type TensorLike, matToTensor, toVector, vectorToTensor } from "../tensorLike";
 
+/**
+ * N(mean, K) with a lazy covariance (GPyTorch's MultivariateNormal): the variance is the operator's
+ * diagonal and samples use its root decomposition, so K is never formed.
+ */
 export class MultivariateNormal {
   /** f64 mean. shape: [n] */
   readonly meanF64: Float64Array;
-  /** How the mean depends on parameters, when it came from a Mean module. */
+  /**
+   * How the mean depends on parameters, when it came from a Mean module.
+   * @internal
+   */
   readonly meanOrigin: MeanOrigin | null;
 
   /**
@@ -33,10 +40,12 @@ export class MultivariateNormal {
     }
   }
 
+  /** n, the dimension. */
   get size(): number {
     return this.meanF64.length;
   }
 
+  /** The mean. shape: [n] */
   get mean(): tf.Tensor1D {
     return vectorToTensor(this.meanF64);
   }
@@ -51,10 +60,12 @@ export class MultivariateNormal {
     return this.lazyCovarianceMatrix.diagonalF64();
   }
 
+  /** The marginal variances diag(K). shape: [n] */
   get variance(): tf.Tensor1D {
     return vectorToTensor(this.varianceF64());
   }
 
+  /** The marginal standard deviations. shape: [n] */
   get stddev(): tf.Tensor1D {
     return vectorToTensor(this.varianceF64().map((v) => Math.sqrt(Math.max(v, 0))));
   }
@@ -91,6 +102,7 @@ export class MultivariateNormal {
     return out;
   }
 
+  /** Draws samples mean + R z with R Rᵀ = K (rootDecomposition). shape: [numSamples, n] */
   sample(numSamples = 1, options: SolveOptions = {}): tf.Tensor2D {
     return matToTensor(this.sampleF64(numSamples, options));
   }
@@ -104,6 +116,7 @@ export class MultivariateNormal {
     return -0.5 * (invQuad + logdet + v.length * Math.log(2 * Math.PI));
   }
 
+  /** One line: dimension and covariance structure. */
   toString(): string {
     return `MultivariateNormal(size ${this.size}, covariance ${this.lazyCovarianceMatrix.describe()})`;
   }

@@ -11,6 +11,7 @@ import { KernelFormula } from "./KernelFormula";
 
 /** Options of IndexKernel. */
 export interface IndexOptions {
+  /** Number of tasks T (task indices 0..T-1). */
   numTasks: number;
   /** Rank of the low-rank part W W^T (default 1). */
   rank?: number;

@@ -8,6 +8,7 @@ import { IndexKernel } from "./IndexKernel";
 
 /** Options of MultitaskKernel. */
 export interface MultitaskOptions {
+  /** Number of tasks T. */
   numTasks: number;
   /** Rank of the task covariance's low-rank part (default 1). */
   rank?: number;
@@ -24,7 +25,11 @@ export class MultitaskKernel<K extends Kernel = Kernel> extends Kernel {
   /** The task covariance (IndexKernel), GPyTorch's task_covar_module. */
   readonly taskCovarModule: IndexKernel;
 
-  constructor(/** The kernel over inputs (GPyTorch's data_covar_module). */ readonly dataCovarModule: K, options: MultitaskOptions) {
+  constructor(
+    /** The kernel over inputs (GPyTorch's data_covar_module). */
+    readonly dataCovarModule: K,
+    options: MultitaskOptions,
+  ) {
     super();
     if (!options || !Number.isInteger(options.numTasks) || options.numTasks < 1) throw new ArgumentError(`MultitaskKernel needs { numTasks } a positive integer, got ${options?.numTasks}`);
     this.numTasks = options.numTasks;

@@ -22,7 +22,11 @@ export class ScaleKernel<K extends Kernel = Kernel> extends Kernel {
   /** shape: [] */
   readonly rawOutputscale: Parameter;
 
-  constructor(/** The kernel being scaled (GPyTorch's base_kernel). */ readonly baseKernel: K, options: ScaleOptions = {}) {
+  constructor(
+    /** The kernel being scaled (GPyTorch's base_kernel). */
+    readonly baseKernel: K,
+    options: ScaleOptions = {},
+  ) {
     super({ batchShape: options.batchShape });
     this.rawOutputscale = this.registerParameter("rawOutputscale", new Parameter([], options.outputscaleConstraint ?? new Positive(), options.outputscale));
     this.registerPrior("outputscalePrior", options.outputscalePrior, this.rawOutputscale);

@@ -3,6 +3,7 @@ import { ArgumentError, ShapeError } from "../errors";
 import { type TensorLike, toVector } from "../tensorLike";
 import { GaussianLikelihoodBase } from "./Likelihood";
 
+/** Options of FixedNoiseGaussianLikelihood. */
 export interface FixedNoiseOptions {
   /** Known noise variance of each training target. shape: [n] */
   noise: TensorLike;
@@ -14,6 +15,7 @@ export interface FixedNoiseOptions {
  * it the mean training noise is used.
  */
 export class FixedNoiseGaussianLikelihood extends GaussianLikelihoodBase {
+  /** The known noise variance of each training point. shape: [n] */
   readonly noise: Float64Array;
 
   constructor(options: FixedNoiseOptions) {

@@ -4,6 +4,7 @@ import { Parameter } from "../module/Parameter";
 import type { Prior } from "../priors/Prior";
 import { GaussianLikelihoodBase } from "./Likelihood";
 
+/** Options of GaussianLikelihood (and HomoskedasticNoise). */
 export interface GaussianLikelihoodOptions {
   /** Initial noise variance (default 1e-4 + softplus(0), like GPyTorch). */
   noise?: number;
@@ -26,6 +27,7 @@ export class HomoskedasticNoise extends Module {
 
 /** y = f + eps, eps ~ N(0, noise). State key: "likelihood.noiseCovar.rawNoise". */
 export class GaussianLikelihood extends GaussianLikelihoodBase {
+  /** The noise module (GPyTorch's noise_covar), holding rawNoise. */
   readonly noiseCovar: HomoskedasticNoise;
 
   constructor(options: GaussianLikelihoodOptions = {}) {
@@ -35,9 +37,11 @@ export class GaussianLikelihood extends GaussianLikelihoodBase {
     this.registerAlias("rawNoise", "noiseCovar.rawNoise");
   }
 
+  /** The noise variance σ² (constrained; GreaterThan(1e-4) as in GPyTorch). */
   get noise(): number {
     return this.noiseCovar.rawNoise.valueAt(0);
   }
+  /** Sets σ² (constrained). */
   set noise(v: number) {
     this.noiseCovar.rawNoise.setValue(v);
   }

@@ -12,7 +12,9 @@ import { Module } from "../module/Module";
 import { Parameter } from "../module/Parameter";
 import { globalRandom } from "../random";
 
+/** Options of MultitaskGaussianLikelihood. */
 export interface MultitaskGaussianLikelihoodOptions {
+  /** T, the number of tasks. */
   numTasks: number;
   /** 0 (default): independent per-task noises; r > 0: Sigma = W W^T (+ noise I) with W [T, r]. */
   rank?: number;
@@ -25,7 +27,9 @@ export interface MultitaskGaussianLikelihoodOptions {
 }
 
 export class MultitaskGaussianLikelihood extends Module {
+  /** T, the number of tasks. */
   readonly numTasks: number;
+  /** Rank of the task noise covariance (0: diagonal, per-task noises). */
   readonly rank: number;
   /** shape: [T] (rank 0 with task noise) */
   readonly rawTaskNoises: Parameter | null = null;
@@ -58,13 +62,16 @@ export class MultitaskGaussianLikelihood extends Module {
   get taskNoises(): number[] {
     return this.rawTaskNoises ? Array.from(this.rawTaskNoises.value()) : [];
   }
+  /** Sets the per-task noise variances. */
   set taskNoises(v: number[]) {
     if (!this.rawTaskNoises) throw new ArgumentError("this likelihood has no per-task noises (rank > 0 or hasTaskNoise false)");
     this.rawTaskNoises.setValue(v);
   }
+  /** The shared noise variance added to every task (constrained). */
   get noise(): number {
     return this.rawNoise ? this.rawNoise.valueAt(0) : 0;
   }
+  /** Sets the shared noise variance. */
   set noise(v: number) {
     if (!this.rawNoise) throw new ArgumentError("this likelihood has no global noise (hasGlobalNoise false)");
     this.rawNoise.setValue(v);

@@ -4,7 +4,9 @@ import { Parameter } from "../module/Parameter";
 import type { Prior } from "../priors/Prior";
 import { Mean } from "./Mean";
 
+/** Options of ConstantMean. */
 export interface ConstantMeanOptions {
+  /** Initial constant (default 0). */
   constant?: number;
   /** `[b]`: one constant per batch member (GPyTorch's batch_shape). */
   batchShape?: number[];
@@ -14,6 +16,7 @@ export interface ConstantMeanOptions {
 
 /** m(x) = c. GPyTorch 1.12 stores it as "rawConstant" (shape [], unconstrained). */
 export class ConstantMean extends Mean {
+  /** The constant (unconstrained). shape: [1], or [b, 1] batched */
   readonly rawConstant: Parameter;
 
   constructor(options: ConstantMeanOptions = {}) {
@@ -23,9 +26,11 @@ export class ConstantMean extends Mean {
     this.registerPrior("meanPrior", options.constantPrior, this.rawConstant);
   }
 
+  /** The constant c of m(x) = c. */
   get constant(): number {
     return this.rawConstant.raw[0];
   }
+  /** Sets the constant. */
   set constant(v: number) {
     this.rawConstant.setValue(v);
   }

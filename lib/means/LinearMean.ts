@@ -3,7 +3,9 @@ import { ArgumentError, ShapeError } from "../errors";
 import { Parameter } from "../module/Parameter";
 import { Mean } from "./Mean";
 
+/** Options of LinearMean. */
 export interface LinearMeanOptions {
+  /** d, the input dimension. */
   inputSize: number;
   /** Learn an intercept (default true). */
   bias?: boolean;
@@ -11,8 +13,11 @@ export interface LinearMeanOptions {
 
 /** m(x) = x w + b, w [inputSize, 1] (GPyTorch's LinearMean: "weights", "bias"). */
 export class LinearMean extends Mean {
+  /** d, the input dimension. */
   readonly inputSize: number;
+  /** w of m(x) = xᵀw + b. shape: [d, 1] */
   readonly weights: Parameter;
+  /** b (null when built with `bias: false`). shape: [1] */
   readonly bias: Parameter | null;
 
   constructor(options: LinearMeanOptions) {

@@ -16,6 +16,7 @@ import type { ApproximateGP } from "../models/ApproximateGP";
 import type { Module } from "../module/Module";
 import { type TensorLike, toMat } from "../tensorLike";
 
+/** Options of VariationalELBO and PredictiveLogLikelihood. */
 export interface ApproximateMLLOptions {
   /** Size of the whole training set (GPyTorch's num_data); required. */
   numData: number;
@@ -23,6 +24,7 @@ export interface ApproximateMLLOptions {
   beta?: number;
 }
 
+/** An objective's value for one batch and its parts. */
 export interface ApproximateMLLResult {
   /** The objective (GPyTorch's value for this batch). */
   value: number;
@@ -40,11 +42,23 @@ export interface PointTerm {
   dNoise: number;
 }
 
+/**
+ * The base of the variational objectives (GPyTorch's _ApproximateMarginalLogLikelihood): a data term over
+ * a batch scaled to numData, minus beta · KL(q(u) ‖ p(u)), divided by numData.
+ */
 export abstract class ApproximateMarginalLogLikelihood {
+  /** N, the size of the full training set (minibatch terms are scaled to it). */
   readonly numData: number;
+  /** Weight of the KL term (default 1). */
   readonly beta: number;
 
-  constructor(readonly likelihood: Module, readonly model: ApproximateGP, options: ApproximateMLLOptions) {
+  constructor(
+    /** The likelihood p(y | f). */
+    readonly likelihood: Module,
+    /** The variational GP. */
+    readonly model: ApproximateGP,
+    options: ApproximateMLLOptions,
+  ) {
     const name = this.constructor.name;
     if (!likelihood) throw new ArgumentError(`${name} needs a likelihood`);
     if (!model || typeof model.marginalsF64 !== "function") throw new ArgumentError(`${name} needs an ApproximateGP model`);
@@ -105,6 +119,7 @@ export abstract class ApproximateMarginalLogLikelihood {
     return [...new Set([...this.model.parameters(), ...this.likelihood.parameters()])];
   }
 
+  /** Synchronous core of `evaluate` / `evaluateWithGradient`: with `withGradient`, parameter gradients accumulate. */
   compute(x: TensorLike | Mat, y: TensorLike | Mat, withGradient: boolean): ApproximateMLLResult {
     const X = toMat(x, "inputs");
     const Y = toMat(y as TensorLike, "targets");

@@ -33,10 +33,13 @@ export const TRAINING_CG_TOLERANCE = 1e-3;
 /** ... and for the probe solves, which only feed stochastic estimates (GPyTorch trains with 1 and >= 20 iterations). */
 export const TRAINING_PROBE_CG_TOLERANCE = 1e-2;
 
+/** Options of the exact MLL. */
 export interface MLLOptions {
+  /** Numerical settings for this evaluation, over the model's (training defaults: CG tolerance 1e-3, probes 1e-2). */
   solve?: SolveOptions;
 }
 
+/** The exact MLL's value and how it was computed. */
 export interface MLLResult {
   /** (log p(y) + sum of the priors' log densities) / n */
   value: number;
@@ -46,10 +49,23 @@ export interface MLLResult {
   sgpr?: SgprBound;
 }
 
+/**
+ * GPyTorch's ExactMarginalLogLikelihood: (log p(y
+ * X) + Σ log p(θ)) / n for an ExactGP, with gradients
+ * from one solve (Cholesky) or from CG probe vectors and stochastic Lanczos quadrature (above maxCholeskySize).
+ */
 export class ExactMarginalLogLikelihood {
+  /** How the most recent evaluation solved (Cholesky or CG, iterations, ...). */
   lastReport: SolveReport | null = null;
 
-  constructor(readonly likelihood: GaussianLikelihoodBase, readonly model: ExactGP, readonly options: MLLOptions = {}) {
+  constructor(
+    /** The model's Gaussian likelihood. */
+    readonly likelihood: GaussianLikelihoodBase,
+    /** The exact GP. */
+    readonly model: ExactGP,
+    /** Default options of every evaluation. */
+    readonly options: MLLOptions = {},
+  ) {
     if (model.likelihood !== likelihood) throw new ArgumentError("ExactMarginalLogLikelihood: the likelihood must be the model's own likelihood");
   }
 

@@ -17,20 +17,39 @@ import type { MultitaskGaussianLikelihood } from "../likelihoods/MultitaskGaussi
 import type { MultitaskExactGP } from "../models/MultitaskExactGP";
 import { priorLogProb } from "../priors/priorTerms";
 
+/** The exact MLL of a MultitaskExactGP (Kronecker-structured solves), divided by n · T as in GPyTorch. */
 export class MultitaskExactMarginalLogLikelihood {
-  constructor(readonly likelihood: MultitaskGaussianLikelihood, readonly model: MultitaskExactGP, readonly options: { solve?: SolveOptions } = {}) {
+  constructor(
+    /** The multitask likelihood. */
+    readonly likelihood: MultitaskGaussianLikelihood,
+    /** The multitask exact GP. */
+    readonly model: MultitaskExactGP,
+    /** Default numerical settings. */
+    readonly options: {
+      /** Numerical settings of the solves. */
+      solve?: SolveOptions;
+    } = {},
+  ) {
     if (model.likelihood !== likelihood) throw new ArgumentError("MultitaskExactMarginalLogLikelihood: the likelihood must be the model's own likelihood");
   }
 
+  /** The value, without gradients. */
   async evaluate(options: { solve?: SolveOptions } = {}): Promise<number> {
     return this.compute(false, options).value;
   }
 
   /** The value, and its gradient ADDED to every parameter's grad. */
-  async evaluateWithGradient(options: { solve?: SolveOptions } = {}): Promise<{ value: number }> {
+  async evaluateWithGradient(options: { solve?: SolveOptions } = {}): Promise<{
+    /** The MLL / (n T). */
+    value: number;
+  }> {
     return this.compute(true, options);
   }
 
+  /**
+   * Synchronous core.
+   * @internal
+   */
   compute(withGradient: boolean, options: { solve?: SolveOptions } = {}): { value: number } {
     const model = this.model;
     const { Kx, B, system, residual } = model.trainingSystem({ ...this.options.solve, ...options.solve });

@@ -10,6 +10,10 @@ import { ApproximateMarginalLogLikelihood, type PointTerm } from "./ApproximateM
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
+/**
+ * GPyTorch's PredictiveLogLikelihood: Σ log p(y_i
+ * x_i) under the predictive distribution (not its expectation), minus the KL.
+ */
 export class PredictiveLogLikelihood extends ApproximateMarginalLogLikelihood {
   protected pointTerm(y: number, mean: number, variance: number, s: number): PointTerm {
     const r = y - mean;

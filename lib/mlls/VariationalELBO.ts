@@ -9,6 +9,10 @@ import { ApproximateMarginalLogLikelihood, type PointTerm } from "./ApproximateM
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
+/**
+ * GPyTorch's VariationalELBO: Σ E_q[log p(y_i
+ * f_i)] scaled to numData, minus beta · KL, divided by numData.
+ */
 export class VariationalELBO extends ApproximateMarginalLogLikelihood {
   /** Bernoulli, StudentT, Laplace and Softmax likelihoods: E_q[log p(y | f)] by their quadrature. */
   protected integratedTerms(likelihood: VariationalLikelihood, y: Mat, mean: Float64Array, variance: Float64Array, numOutputs: number, paramGradScale?: number): ExpectedLogLikelihood {

@@ -1,5 +1,6 @@
 export { ExactMarginalLogLikelihood } from "./ExactMarginalLogLikelihood";
 export type { MLLOptions, MLLResult } from "./ExactMarginalLogLikelihood";
+export type { SgprBound } from "../models/sgpr";
 export { ApproximateMarginalLogLikelihood } from "./ApproximateMarginalLogLikelihood";
 export type { ApproximateMLLOptions, ApproximateMLLResult } from "./ApproximateMarginalLogLikelihood";
 export { VariationalELBO } from "./VariationalELBO";

@@ -38,11 +38,30 @@ import { type LatentPrior, VariationalStrategy } from "../variational/Variationa
 import { MultitaskPrediction } from "./MultitaskPrediction";
 import { Prediction } from "./Prediction";
 
+/** Which variational strategy an ApproximateGP uses (GPyTorch's VariationalStrategy, LMCVariationalStrategy, IndependentMultitaskVariationalStrategy). */
 export type VariationalStrategyChoice =
-  | { kind: "standard" }
-  | { kind: "lmc"; numLatents: number; numTasks: number; jitter?: number }
-  | { kind: "independent"; numTasks: number };
+  | {
+      /** One output, one latent GP. */
+      kind: "standard";
+    }
+  | {
+      /** Linear model of coregionalization: tasks mix Q latent GPs. */
+      kind: "lmc";
+      /** Q, the latent GPs. */
+      numLatents: number;
+      /** T, the outputs. */
+      numTasks: number;
+      /** Jitter of the latent covariances (default 1e-6). */
+      jitter?: number;
+    }
+  | {
+      /** One independent latent GP per task. */
+      kind: "independent";
+      /** T, the outputs (and latent GPs). */
+      numTasks: number;
+    };
 
+/** Options of ApproximateGP (SVGP): inducing points, variational distribution and strategy, modules. */
 export interface ApproximateGPOptions {
   /** [M, d] (number[] is [M, 1]), or [Q, M, d] for Q latent GPs (nested arrays or a rank-3 tensor). */
   inducingPoints: TensorLike | Mat | number[][][];
@@ -67,6 +86,7 @@ export interface ApproximateGPOptions {
   reduction?: ReductionOptions;
 }
 
+/** Options of `ApproximateGP.predict`. */
 export interface ApproximatePredictOptions {
   /** Add the likelihood's observation noise: the predictive distribution of y. */
   noise?: boolean;
@@ -80,12 +100,17 @@ const PREDICT_CHUNK = 4096;
 type Strategy = VariationalStrategy | LMCVariationalStrategy | IndependentMultitaskVariationalStrategy;
 
 export class ApproximateGP extends Module {
+  /** The whitened variational strategy (LMC / independent multitask when asked). */
   readonly variationalStrategy: Strategy;
+  /** The prior mean of the latent GP(s). */
   readonly meanModule: Mean;
+  /** The prior covariance of the latent GP(s). */
   readonly covarModule: Kernel;
   /** Output columns: 1 for a single-output SVGP. */
   readonly numTasks: number;
+  /** Latent GPs (Q of an LMC strategy; numTasks for independent; 1 otherwise). */
   readonly numLatents: number;
+  /** Whether predictions are MultitaskPrediction. */
   readonly isMultitask: boolean;
   /** Training-set size, from the objective built on this model (display only). */
   numData: number | null = null;
@@ -96,6 +121,7 @@ export class ApproximateGP extends Module {
   get likelihood(): Module | null {
     return this.#likelihood;
   }
+  /** Attaches a likelihood (VariationalELBO does this). */
   set likelihood(l: Module | null) {
     this.#likelihood = l;
   }
@@ -157,7 +183,10 @@ export class ApproximateGP extends Module {
     return s instanceof VariationalStrategy ? s : s.baseVariationalStrategy;
   }
 
-  /** Latent q's kernel and mean (batch members when batched). */
+  /**
+   * Latent q's kernel and mean (batch members when batched).
+   * @internal
+   */
   readonly prior: LatentPrior = (q) => ({ kernel: this.covarModule.batchMember(q), mean: this.meanModule.batchMember(q) });
 
   /** sum over latent GPs of KL(q(u') || p(u')). */
@@ -165,7 +194,10 @@ export class ApproximateGP extends Module {
     return this.variationalStrategy.klDivergence();
   }
 
-  /** Marginal mean and variance of f at x [B, d] for each task. shapes: [B, T] */
+  /**
+   * Marginal mean and variance of f at x [B, d] for each task. shapes: [B, T]
+   * @internal
+   */
   marginalsF64(x: Mat, options: { withGradient?: boolean } = {}): TaskMarginals {
     const s = this.variationalStrategy;
     if (s instanceof VariationalStrategy) {
@@ -198,6 +230,7 @@ export class ApproximateGP extends Module {
     return this.predictF64(toMat(x, "test inputs"), options);
   }
 
+  /** `predict` on f64 inputs, synchronously. xt shape: [t, d] */
   predictF64(xt: Mat, options: ApproximatePredictOptions = {}): Prediction | MultitaskPrediction {
     const T = this.numTasks, n = xt.rows, d = xt.cols;
     const mean = new Float64Array(n * T);
@@ -224,6 +257,10 @@ export class ApproximateGP extends Module {
     return super.hyperparameterRows(prefix).filter((r) => !/inducingPoints|variationalDistribution/.test(r.name));
   }
 
+  /**
+   * The record gp.display draws.
+   * @internal
+   */
   displayData(): ModelDisplayData {
     return {
       kind: "model",
@@ -240,6 +277,7 @@ export class ApproximateGP extends Module {
     return [`ApproximateGP (${this.displayData().structure})`, ...rows].join("\n");
   }
 
+  /** The notebook display: hyperparameter table and module structure. */
   [JUPYTER_DISPLAY](): MimeBundle | Promise<MimeBundle> {
     return renderBundle("model", this.displayData(), () => this.toString());
   }

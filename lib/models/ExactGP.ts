@@ -23,13 +23,17 @@ import { type PivotedVarianceCache, buildPivotedVariance, pivotedPreconditionerS
 import { Prediction } from "./Prediction";
 import { inducingPointKernelOf, sgprPredict } from "./sgpr";
 
+/** Options of ExactGP: its modules (unless a subclass overrides `forward`) and numerical settings. */
 export interface ExactGPOptions<M extends Mean = Mean, K extends Kernel = Kernel> {
+  /** The prior mean m(x) (GPyTorch's mean_module). */
   meanModule?: M;
+  /** The prior covariance k(x, x') (GPyTorch's covar_module). */
   covarModule?: K;
   /** Numerical settings for training and prediction (maxCholeskySize, CG tolerance, probes, ...). */
   solve?: SolveOptions;
 }
 
+/** Options of `ExactGP.predict`; every variance method and tolerance has a default (docs/solver-settings.md). */
 export interface PredictOptions {
   /** Include observation noise: the predictive distribution of y, not f. */
   noise?: boolean;
@@ -79,11 +83,13 @@ export interface PredictOptions {
    * root mean square of y - m(X)); the training solve is refined until met.
    */
   meanErrorTolerance?: number;
+  /** Numerical settings for this prediction, over the model's `solveOptions`. */
   solve?: SolveOptions;
 }
 
 /** What the last predict did: the method that ran and, for "auto", its certified error bounds. */
 export interface PredictionReport {
+  /** The method that ran ("cholesky" at or below maxCholeskySize). */
   method: "cholesky" | "cg" | "love" | "pivotedCholesky" | "auto";
   /** The method asked for (varianceMethod, "love" for fastPredVar, else "auto"). */
   requested?: "cg" | "love" | "pivotedCholesky" | "auto";
@@ -101,9 +107,11 @@ export interface PredictionReport {
   refineProducts?: number;
   /** auto: certified bound on |variance - exact| / exact over the returned points (in exact arithmetic, with a rounding allowance). */
   varianceErrorBound?: number;
+  /** auto: the tolerance the variance bound was held to. */
   varianceErrorTolerance?: number;
   /** auto: certified bound on |mean - exact| over the returned points. */
   meanErrorBound?: number;
+  /** auto: the tolerance the mean bound was held to. */
   meanErrorTolerance?: number;
   /** auto: both bounds are within their tolerances (a NumericalWarning is emitted when not). */
   withinTolerance?: boolean;
@@ -113,6 +121,7 @@ export interface PredictionReport {
 
 /** The training system K + noise at the current parameters. */
 export interface TrainingSystem {
+  /** The prior N(m(X), K(X, X)) at the training inputs. */
   prior: MultivariateNormal;
   /** Noise variances. shape: [n] */
   noise: Float64Array;
@@ -164,9 +173,13 @@ const PREDICT_BATCH_BYTES = 64 * 2 ** 20;
  * nor assigned by a subclass; forward() then says so.)
  */
 export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends GaussianLikelihoodBase = GaussianLikelihoodBase> extends Module {
+  /** The Gaussian likelihood the model was built with. */
   readonly likelihood: L;
+  /** The prior mean (GPyTorch's mean_module). */
   meanModule!: M;
+  /** The prior covariance kernel (GPyTorch's covar_module). */
   covarModule!: K;
+  /** Numerical settings used by training and prediction (from the `solve` option). */
   solveOptions: SolveOptions;
   private trainX: Mat | null = null;
   private trainY: Float64Array | null = null;
@@ -202,12 +215,15 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
     this.cache = null;
   }
 
+  /** The training inputs. shape: [n, d] */
   get trainInputs(): Mat {
     return this.requireData().x;
   }
+  /** The training targets. shape: [n] */
   get trainTargets(): Float64Array {
     return this.requireData().y;
   }
+  /** n, the number of training points. */
   get numTrainingPoints(): number {
     return this.trainX ? this.trainX.rows : 0;
   }
@@ -245,7 +261,10 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
     this.cache = { key, alpha, L, covariance };
   }
 
-  /** The cached training solve, computed when parameters or data changed. */
+  /**
+   * The cached training solve, computed when parameters or data changed.
+   * @internal
+   */
   trainingSolve(options: SolveOptions = {}): SolveCache {
     const key = this.stateKey();
     if (this.cache && this.cache.key === key) return this.cache;
@@ -271,6 +290,7 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
     return this.predictF64(toMat(x, "test inputs"), options);
   }
 
+  /** `predict` on f64 inputs, synchronously. xt shape: [t, d] */
   predictF64(xt: Mat, options: PredictOptions = {}): Prediction {
     const inducing = inducingPointKernelOf(this);
     if (inducing) {
@@ -577,6 +597,10 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
     return new MultivariateNormal(p.meanF64, new DenseCovariance(Kss));
   }
 
+  /**
+   * The record gp.display draws (hyperparameter table, structure).
+   * @internal
+   */
   displayData(): ModelDisplayData {
     return {
       kind: "model",
@@ -593,6 +617,7 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
     return [`${this.constructor.name} (${this.numTrainingPoints} training points)`, ...rows].join("\n");
   }
 
+  /** The notebook display: hyperparameter table and module structure. */
   [JUPYTER_DISPLAY](): MimeBundle | Promise<MimeBundle> {
     return renderBundle("model", this.displayData(), () => this.toString());
   }

@@ -21,11 +21,13 @@ import { type TensorLike, toMat } from "../tensorLike";
 import { MultitaskPrediction } from "./MultitaskPrediction";
 import { MultitaskSystem } from "./MultitaskSystem";
 
+/** Options of MultitaskExactGP. */
 export interface MultitaskExactGPOptions {
   /** One mean per task (batchShape [T]) or one shared; default ConstantMean({ batchShape: [T] }). */
   meanModule?: Mean;
   /** A MultitaskKernel(dataKernel, { numTasks, rank }). */
   covarModule: MultitaskKernel;
+  /** Numerical settings for training and prediction. */
   solve?: SolveOptions;
 }
 
@@ -33,11 +35,17 @@ export interface MultitaskExactGPOptions {
 const PREDICT_BATCH_BYTES = 64 * 2 ** 20;
 
 export class MultitaskExactGP extends Module {
+  /** The multitask Gaussian likelihood. */
   readonly likelihood: MultitaskGaussianLikelihood;
+  /** Mean per task (batched) or shared. */
   readonly meanModule: Mean;
+  /** The Kronecker kernel K_x ⊗ B. */
   readonly covarModule: MultitaskKernel;
+  /** T, the number of tasks. */
   readonly numTasks: number;
+  /** Numerical settings used by training and prediction. */
   solveOptions: SolveOptions;
+  /** Training inputs. shape: [n, d] */
   readonly trainInputs: Mat;
   /** shape: [n, T] */
   readonly trainTargets: Mat;
@@ -61,6 +69,7 @@ export class MultitaskExactGP extends Module {
     this.solveOptions = options.solve ?? {};
   }
 
+  /** The kernel over inputs, K_x. */
   get dataKernel(): Kernel {
     return this.covarModule.dataCovarModule;
   }
@@ -72,7 +81,10 @@ export class MultitaskExactGP extends Module {
     return out;
   }
 
-  /** The Kronecker-structured training system and the residual y - m(X) [n, T]. */
+  /**
+   * The Kronecker-structured training system and the residual y - m(X) [n, T].
+   * @internal
+   */
   trainingSystem(options: SolveOptions = {}) {
     const x = this.trainInputs;
     const Kx = this.dataKernel.operatorF64(x, x);
@@ -89,10 +101,12 @@ export class MultitaskExactGP extends Module {
     return new MultitaskMultivariateNormal(this.meanF64(xm), this.numTasks, this.covarModule.operatorF64(xm, xm));
   }
 
+  /** Posterior mean and variance of every task at x (`noise: true` for y). x shape: [t, d] */
   async predict(x: TensorLike | Mat, options: { noise?: boolean; solve?: SolveOptions } = {}): Promise<MultitaskPrediction> {
     return this.predictF64(toMat(x, "test inputs"), options);
   }
 
+  /** `predict` on f64 inputs, synchronously. */
   predictF64(xt: Mat, options: { noise?: boolean; solve?: SolveOptions } = {}): MultitaskPrediction {
     const x = this.trainInputs;
     if (xt.cols !== x.cols) throw new ShapeError(`test inputs have ${xt.cols} columns but the model was trained on ${x.cols}-column inputs`);

@@ -8,7 +8,9 @@ import type { PredictionDisplayData } from "../displayData";
 import { JUPYTER_DISPLAY, type MimeBundle, renderBundle } from "../displayHooks";
 import { matToTensor } from "../tensorLike";
 
+/** A multitask posterior: mean and variance per point and task, as multitask models' `predict` returns. */
 export class MultitaskPrediction {
+  /** T, the number of tasks. */
   readonly numTasks: number;
 
   constructor(
@@ -36,9 +38,11 @@ export class MultitaskPrediction {
   get variance(): tf.Tensor2D {
     return this.tensor(this.varianceF64);
   }
+  /** Standard deviations in f64. shape: [n * T] row-major */
   stddevF64(): Float64Array {
     return this.varianceF64.map((v) => Math.sqrt(Math.max(v, 0)));
   }
+  /** Standard deviations. shape: [n, T] */
   get stddev(): tf.Tensor2D {
     return this.tensor(this.stddevF64());
   }
@@ -52,11 +56,15 @@ export class MultitaskPrediction {
     const sd = this.stddevF64();
     return this.tensor(this.meanF64.map((m, i) => m + 2 * sd[i]));
   }
+  /** mean ∓ 2σ per task. shapes: [n, T], [n, T] */
   confidenceRegion(): [tf.Tensor2D, tf.Tensor2D] {
     return [this.lower, this.upper];
   }
 
-  /** Column t (one task). shape: [n] */
+  /**
+   * Column t (one task). shape: [n]
+   * @internal
+   */
   taskF64(t: number): { mean: Float64Array; variance: Float64Array } {
     const n = this.x.rows, T = this.numTasks;
     return {
@@ -65,6 +73,10 @@ export class MultitaskPrediction {
     };
   }
 
+  /**
+   * The record gp.display draws.
+   * @internal
+   */
   displayData(): PredictionDisplayData {
     const rows = (v: Float64Array, cols: number) => Array.from({ length: this.x.rows }, (_, i) => Array.from(v.subarray(i * cols, (i + 1) * cols)));
     return {
@@ -78,6 +90,7 @@ export class MultitaskPrediction {
     };
   }
 
+  /** One line: tasks and points. */
   toString(): string {
     const n = this.x.rows, T = this.numTasks;
     const show = Math.min(n, 5);
@@ -87,6 +100,7 @@ export class MultitaskPrediction {
     return [`Multitask prediction of ${this.noise ? "y" : "f"} at ${n} points x ${T} tasks (mean +/- 2 sd):`, ...lines, ...(n > show ? ["  ..."] : [])].join("\n");
   }
 
+  /** The notebook display: one panel per task. */
   [JUPYTER_DISPLAY](): MimeBundle | Promise<MimeBundle> {
     return renderBundle("prediction", this.displayData(), () => this.toString());
   }

@@ -7,6 +7,7 @@ import type { PredictionDisplayData } from "../displayData";
 import { JUPYTER_DISPLAY, type MimeBundle, renderBundle } from "../displayHooks";
 import { vectorToTensor } from "../tensorLike";
 
+/** A posterior at test points: mean and variance of f (or of y with `noise: true`), as `model.predict` returns. */
 export class Prediction {
   constructor(
     /** Test inputs. shape: [t, d] */
@@ -17,18 +18,28 @@ export class Prediction {
     readonly varianceF64: Float64Array,
     /** Whether the variance includes observation noise (y rather than f). */
     readonly noise: boolean,
-    readonly train?: { x: Mat; y: Float64Array },
+    /** The training data, drawn beside the prediction (x shape: [n, d], y shape: [n]). */
+    readonly train?: {
+      /** Training inputs. shape: [n, d] */
+      x: Mat;
+      /** Training targets. shape: [n] */
+      y: Float64Array;
+    },
   ) {}
 
+  /** Posterior mean. shape: [t] */
   get mean(): tf.Tensor1D {
     return vectorToTensor(this.meanF64);
   }
+  /** Posterior variance. shape: [t] */
   get variance(): tf.Tensor1D {
     return vectorToTensor(this.varianceF64);
   }
+  /** Standard deviation in f64. shape: [t] */
   stddevF64(): Float64Array {
     return this.varianceF64.map((v) => Math.sqrt(Math.max(v, 0)));
   }
+  /** Standard deviation. shape: [t] */
   get stddev(): tf.Tensor1D {
     return vectorToTensor(this.stddevF64());
   }
@@ -42,10 +53,15 @@ export class Prediction {
     const sd = this.stddevF64();
     return vectorToTensor(this.meanF64.map((m, i) => m + 2 * sd[i]));
   }
+  /** mean ∓ 2σ (GPyTorch's confidence_region). shapes: [t], [t] */
   confidenceRegion(): [tf.Tensor1D, tf.Tensor1D] {
     return [this.lower, this.upper];
   }
 
+  /**
+   * The record gp.display draws.
+   * @internal
+   */
   displayData(): PredictionDisplayData {
     const rows = (m: Mat) => Array.from({ length: m.rows }, (_, i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)));
     return {
@@ -59,6 +75,7 @@ export class Prediction {
     };
   }
 
+  /** One line: what was predicted and at how many points. */
   toString(): string {
     const t = this.meanF64.length;
     const show = Math.min(t, 5);
@@ -66,6 +83,7 @@ export class Prediction {
     return [`Prediction of ${this.noise ? "y" : "f"} at ${t} points (mean +/- 2 sd):`, ...lines, ...(t > show ? ["  ..."] : [])].join("\n");
   }
 
+  /** The notebook display: mean with a ±2σ band (1-D) or predicted vs observed. */
   [JUPYTER_DISPLAY](): MimeBundle | Promise<MimeBundle> {
     return renderBundle("prediction", this.displayData(), () => this.toString());
   }

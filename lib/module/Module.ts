@@ -262,7 +262,10 @@ export class Module {
     return this;
   }
 
-  /** Constrained values for display: one row per parameter, "raw" dropped from the name. */
+  /**
+   * Constrained values for display: one row per parameter, "raw" dropped from the name.
+   * @internal
+   */
   hyperparameterRows(prefix = ""): HyperparameterRow[] {
     const priorOf = new Map<Parameter, string[]>();
     for (const [, prior, param] of this.namedPriors()) {

@@ -5,16 +5,24 @@
 import type { Constraint } from "../constraints/Interval";
 import { ArgumentError, ShapeError } from "../errors";
 
+/** A number or nested arrays of numbers (a tensor as plain arrays). */
 export type NestedNumbers = number | NestedNumbers[];
 
+/**
+ * A learnable parameter: raw (unconstrained) values that optimisers move, the constraint that maps them
+ * to the values models read, and the accumulated gradient (GPyTorch's raw_* parameters with their constraints).
+ */
 export class Parameter {
+  /** Raw values, flattened. shape: [size] */
   readonly raw: Float64Array;
   /** d(objective)/d(raw), accumulated by backward passes. shape: like raw */
   readonly grad: Float64Array;
+  /** Number of entries (product of `shape`). */
   readonly size: number;
 
   /**
    * @param shape GPyTorch's shape, e.g. [1, 3] for an ARD lengthscale, [] for a scalar.
+   * @param constraint maps raw to constrained values (null: identity).
    * @param initialValue constrained value(s) to start at (raw = 0 when omitted, like GPyTorch).
    */
   constructor(
@@ -58,6 +66,7 @@ export class Parameter {
     return c ? this.raw.map((r) => c.transform(r)) : this.raw.slice();
   }
 
+  /** The constrained value of entry i. */
   valueAt(i: number): number {
     return this.constraint ? this.constraint.transform(this.raw[i]) : this.raw[i];
   }
@@ -68,6 +77,7 @@ export class Parameter {
     for (let i = 0; i < this.size; i++) this.raw[i] = this.constraint ? this.constraint.inverseTransform(vals[i]) : vals[i];
   }
 
+  /** Sets raw values; a single number broadcasts; throws ArgumentError for non-finite values. */
   setRaw(v: number | ArrayLike<number>): void {
     const vals = this.broadcast(v, "raw value");
     for (let i = 0; i < this.size; i++) {
@@ -81,6 +91,7 @@ export class Parameter {
     this.grad[i] += this.constraint ? g * this.constraint.derivative(this.raw[i]) : g;
   }
 
+  /** Sets the gradient to zero. */
   zeroGrad(): void {
     this.grad.fill(0);
   }

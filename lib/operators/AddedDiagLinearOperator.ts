@@ -15,7 +15,12 @@ import { LowRankRootLinearOperator } from "./LowRankRootLinearOperator";
 export class AddedDiagLinearOperator extends LinearOperator {
   readonly shape: readonly [number, number];
 
-  constructor(readonly base: LinearOperator, readonly diag: DiagLinearOperator) {
+  constructor(
+    /** The operator the diagonal is added to. */
+    readonly base: LinearOperator,
+    /** The added diagonal. */
+    readonly diag: DiagLinearOperator,
+  ) {
     super();
     this.shape = base.shape;
   }
@@ -73,6 +78,7 @@ export class AddedDiagLinearOperator extends LinearOperator {
     return { label: "AddedDiag", shape: this.shape, children: [this.base.structure(), this.diag.structure()] };
   }
 
+  /** @internal */
   override preconditioner(o: ResolvedSolveOptions): LowRankPlusDiag | null {
     const d = this.diag.diagonalF64();
     const rank = preconditionerRankFor(this.shape[0], o);
@@ -87,6 +93,7 @@ export class AddedDiagLinearOperator extends LinearOperator {
   }
   private cachedPreconditioner: { rank: number; value: LowRankPlusDiag } | undefined;
 
+  /** @internal */
   override forRepeatedProducts(budgetBytes: number): { operator: LinearOperator; bytes: number } {
     const inner = this.base.forRepeatedProducts(budgetBytes);
     if (inner.bytes === 0) return { operator: this, bytes: 0 };

@@ -6,6 +6,7 @@ import { LinearOperator, type StructureNode } from "./LinearOperator";
 /** diag(A_1, ..., A_k) with square or rectangular blocks, each kept as it is. */
 export class BlockDiagLinearOperator extends LinearOperator {
   readonly shape: readonly [number, number];
+  /** The diagonal blocks, in order. */
   readonly blocks: readonly LinearOperator[];
   private readonly rowStart: number[] = [];
   private readonly colStart: number[] = [];

@@ -4,7 +4,11 @@ import type { LinearOperator, StructureNode } from "./LinearOperator";
 
 /** c * I, stored as one number. shape: [n, n] */
 export class ConstantDiagLinearOperator extends DiagLinearOperator {
-  constructor(readonly value: number, size: number) {
+  constructor(
+    /** The diagonal value c of c·I. */
+    readonly value: number,
+    size: number,
+  ) {
     super(new Float64Array(0));
     if (!Number.isInteger(size) || size < 0) throw new ArgumentError(`size must be a non-negative integer, got ${size}`);
     (this as { shape: readonly [number, number] }).shape = [size, size];

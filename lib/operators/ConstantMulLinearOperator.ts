@@ -7,7 +7,12 @@ import { LinearOperator, type StructureNode } from "./LinearOperator";
 export class ConstantMulLinearOperator extends LinearOperator {
   readonly shape: readonly [number, number];
 
-  constructor(readonly base: LinearOperator, readonly constant: number) {
+  constructor(
+    /** The operator being scaled. */
+    readonly base: LinearOperator,
+    /** The factor c of c·A. */
+    readonly constant: number,
+  ) {
     super();
     this.shape = base.shape;
   }
@@ -61,10 +66,12 @@ export class ConstantMulLinearOperator extends LinearOperator {
     return this.base.logdetF64(options) + this.shape[0] * Math.log(this.constant);
   }
 
+  /** @internal */
   override preconditioner(o: ResolvedSolveOptions) {
     return this.base.preconditioner(o);
   }
 
+  /** @internal */
   override forRepeatedProducts(budgetBytes: number): { operator: LinearOperator; bytes: number } {
     const inner = this.base.forRepeatedProducts(budgetBytes);
     return inner.bytes ? { operator: new ConstantMulLinearOperator(inner.operator, this.constant), bytes: inner.bytes } : { operator: this, bytes: 0 };

@@ -6,6 +6,7 @@ import { LinearOperator, type StructureNode } from "./LinearOperator";
 /** An explicit matrix. shape: [n, m] */
 export class DenseLinearOperator extends LinearOperator {
   readonly shape: readonly [number, number];
+  /** The entries, f64. shape: [n, m] */
   readonly matrix: Mat;
 
   constructor(matrix: tf.Tensor2D | number[][] | Mat) {

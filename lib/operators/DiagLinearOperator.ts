@@ -83,6 +83,7 @@ export class DiagLinearOperator extends LinearOperator {
     return new DiagLinearOperator(this.diagonalF64().map(Math.sqrt));
   }
 
+  /** Throws NotPSDError naming `what` unless every diagonal entry is positive (or zero with `allowZero`). */
   protected requirePositive(what: string, allowZero = false): void {
     for (let i = 0; i < this.shape[0]; i++) {
       const d = this.valueAt(i);

@@ -7,6 +7,7 @@ import type { Factor, Formula } from "../reductions/formula";
 import { DenseLinearOperator } from "./DenseLinearOperator";
 import { LinearOperator, type StructureNode } from "./LinearOperator";
 
+/** Options of KernelLinearOperator. */
 export interface KernelOperatorOptions {
   /** Shown in structure trees: "Kernel[<label>]" (default: the formula's name). */
   label?: string;
@@ -23,11 +24,17 @@ export interface KernelOperatorOptions {
  */
 export class KernelLinearOperator extends LinearOperator {
   readonly shape: readonly [number, number];
+  /** Its name in structure trees and reports, e.g. "Kernel[RBF]". */
   readonly label: string;
   private readonly isSymmetric: boolean;
+  /** The executor settings its reductions use. */
   readonly reductionOptions: ReductionOptions;
 
-  constructor(readonly formula: Formula, options: KernelOperatorOptions = {}) {
+  constructor(
+    /** The kernel formula the engine evaluates. */
+    readonly formula: Formula,
+    options: KernelOperatorOptions = {},
+  ) {
     super();
     this.shape = [formula.n, formula.m];
     this.label = options.label ?? formula.name;
@@ -70,6 +77,7 @@ export class KernelLinearOperator extends LinearOperator {
   /**
    * Derivative accumulators of sum_ij M_ij k_ij with respect to the formula's
    * parameters (layout: reductions.gradientLayout). Low-rank M never forms n x m.
+   * @internal
    */
   bilinearDerivative(weights: BilinearWeights): Float64Array {
     return pairwiseBilinear(this.formula, weights, this.reductionOptions);
@@ -93,7 +101,10 @@ export class KernelLinearOperator extends LinearOperator {
     return { label: `Kernel[${this.label}]`, shape: this.shape, children: [] };
   }
 
-  /** CG reuses the operator many times: within the budget, evaluate it once. */
+  /**
+   * CG reuses the operator many times: within the budget, evaluate it once.
+   * @internal
+   */
   override forRepeatedProducts(budgetBytes: number): { operator: LinearOperator; bytes: number } {
     const bytes = this.shape[0] * this.shape[1] * 8;
     if (budgetBytes <= 0 || bytes > budgetBytes) return { operator: this, bytes: 0 };

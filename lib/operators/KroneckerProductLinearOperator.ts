@@ -10,7 +10,9 @@ import { LinearOperator, type StructureNode } from "./LinearOperator";
  */
 export class KroneckerProductLinearOperator extends LinearOperator {
   readonly shape: readonly [number, number];
+  /** A of A ⊗ B. */
   readonly left: LinearOperator;
+  /** B of A ⊗ B (several factors nest to the right). */
   readonly right: LinearOperator;
 
   /** Two or more factors; more than two nest to the right. */

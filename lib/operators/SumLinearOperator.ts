@@ -5,6 +5,7 @@ import { LinearOperator, type StructureNode } from "./LinearOperator";
 /** A_1 + ... + A_k, each kept lazy. */
 export class SumLinearOperator extends LinearOperator {
   readonly shape: readonly [number, number];
+  /** The summands. */
   readonly operands: readonly LinearOperator[];
 
   constructor(...operands: LinearOperator[]) {
@@ -50,6 +51,7 @@ export class SumLinearOperator extends LinearOperator {
     return { label: "Sum", shape: this.shape, children: this.operands.map((o) => o.structure()) };
   }
 
+  /** @internal */
   override forRepeatedProducts(budgetBytes: number): { operator: LinearOperator; bytes: number } {
     let bytes = 0;
     const parts = this.operands.map((o) => {

@@ -13,7 +13,11 @@ import type { LinearOperator, StructureNode } from "./LinearOperator";
  * diagonal are ignored (treated as 0).
  */
 export class TriangularLinearOperator extends DenseLinearOperator {
-  constructor(matrix: Mat | tf.Tensor2D | number[][], readonly upper = false) {
+  constructor(
+    matrix: Mat | tf.Tensor2D | number[][],
+    /** Whether the matrix is upper (else lower) triangular. */
+    readonly upper = false,
+  ) {
     const m = toMat(matrix, "triangular matrix");
     if (m.rows !== m.cols) throw new ShapeError(`a triangular operator must be square, got ${m.rows} x ${m.cols}`);
     const clean = { rows: m.rows, cols: m.cols, data: m.data.slice() };

@@ -18,25 +18,38 @@ export interface FitProgress {
   epoch?: number;
 }
 
+/** The record of one `gp.train.fit`: loss and hyperparameters per iteration; displays as a loss chart. */
 export class FitRun {
+  /** One entry per iteration. */
   readonly history: FitProgress[] = [];
   /** Loss after the last step (one extra evaluation at the end). */
   finalLoss = Number.NaN;
+  /** Whether the run has finished. */
   done = false;
+  /** Whether it stopped early (interrupt, or a callback returned false). */
   cancelled = false;
   /** L-BFGS only: stopped early because no step could decrease the loss. */
   converged = false;
 
-  constructor(readonly optimizer: "adam" | "lbfgs" | "ngd") {}
+  constructor(
+    /** The optimiser that ran. */
+    readonly optimizer: "adam" | "lbfgs" | "ngd",
+  ) {}
 
+  /** The loss of every iteration. */
   get losses(): number[] {
     return this.history.map((h) => h.loss);
   }
 
+  /** Seconds the run took (so far). */
   get seconds(): number {
     return this.history.length ? this.history[this.history.length - 1].seconds : 0;
   }
 
+  /**
+   * The record gp.display draws.
+   * @internal
+   */
   displayData(): FitRunDisplayData {
     const hyper: Record<string, number[]> = {};
     for (const h of this.history) {
@@ -57,6 +70,7 @@ export class FitRun {
     };
   }
 
+  /** One line: iterations, time, first and last loss. */
   toString(): string {
     const n = this.history.length;
     const state = this.cancelled ? "cancelled" : this.done ? "done" : "running";
@@ -64,6 +78,7 @@ export class FitRun {
     return `FitRun (${this.optimizer}, ${state}): ${n} iterations in ${this.seconds.toFixed(2)} s, loss ${this.history[0].loss.toPrecision(5)} -> ${(Number.isFinite(this.finalLoss) ? this.finalLoss : this.history[n - 1].loss).toPrecision(5)}`;
   }
 
+  /** The notebook display: loss curve and hyperparameter trajectories. */
   [JUPYTER_DISPLAY](): MimeBundle | Promise<MimeBundle> {
     return renderBundle("fitRun", this.displayData(), () => this.toString());
   }

@@ -68,10 +68,20 @@ export interface FitOptions {
 
 /** An objective to maximise with gradients into a module's parameters (ExactMarginalLogLikelihood fits). */
 export interface Objective {
-  evaluateWithGradient(options?: { solve?: SolveOptions }): Promise<{ value: number }>;
+  /** The value; parameter gradients of -value accumulate in the parameters' grads. */
+  evaluateWithGradient(options?: { solve?: SolveOptions }): Promise<{
+    /** The objective's value. */
+    value: number;
+  }>;
+  /** The value alone. */
   evaluate(options?: { solve?: SolveOptions }): Promise<number>;
 }
 
+/**
+ * Trains `model` by minimising -mll (Adam by default; "lbfgs", or "ngd" for natural variational distributions),
+ * full batch or in minibatches (`x`, `y`, `batchSize`, `epochs`); draws the loss live inside the kernel.
+ * Returns the FitRun.
+ */
 export async function fit(model: Module, mll: Objective | ExactMarginalLogLikelihood | ApproximateMarginalLogLikelihood, options: FitOptions = {}): Promise<FitRun> {
   const kind = options.optimizer ?? "adam";
   if (kind !== "adam" && kind !== "lbfgs" && kind !== "ngd") throw new ArgumentError(`optimizer must be "adam", "lbfgs" or "ngd", got ${kind}`);

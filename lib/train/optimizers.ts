@@ -4,7 +4,17 @@
 /** Evaluates the loss at the current parameters and writes d loss / d raw into grad. */
 export type LossAndGrad = () => Promise<{ loss: number; grad: Float64Array }>;
 
+/** A loss and its gradient with respect to the raw parameters. */
+export interface LossGrad {
+  /** The loss. */
+  loss: number;
+  /** d loss / d raw parameters. shape: [number of raw values] */
+  grad: Float64Array;
+}
+
+/** Options of Adam (torch.optim.Adam's defaults). */
 export interface AdamOptions {
+  /** Learning rate. */
   lr: number;
   /** Default [0.9, 0.999] (torch). */
   betas?: [number, number];
@@ -17,7 +27,11 @@ export class Adam {
   private m: Float64Array;
   private v: Float64Array;
   private t = 0;
-  constructor(size: number, readonly options: AdamOptions) {
+  constructor(
+    size: number,
+    /** The settings. */
+    readonly options: AdamOptions,
+  ) {
     this.m = new Float64Array(size);
     this.v = new Float64Array(size);
   }
@@ -36,6 +50,7 @@ export class Adam {
   }
 }
 
+/** Options of LBFGS. */
 export interface LBFGSOptions {
   /** Initial step length (default 1). */
   lr?: number;
@@ -50,13 +65,16 @@ export interface LBFGSOptions {
 export class LBFGS {
   private s: Float64Array[] = [];
   private y: Float64Array[] = [];
-  constructor(readonly options: LBFGSOptions = {}) {}
+  constructor(
+    /** The settings. */
+    readonly options: LBFGSOptions = {},
+  ) {}
 
   /**
    * Moves x (in place) and returns the loss and gradient at the new x, or
    * null when no step decreases the loss (converged to rounding; x unchanged).
    */
-  async step(x: Float64Array, loss: number, grad: Float64Array, evaluate: (x: Float64Array) => Promise<{ loss: number; grad: Float64Array }>): Promise<{ loss: number; grad: Float64Array } | null> {
+  async step(x: Float64Array, loss: number, grad: Float64Array, evaluate: (x: Float64Array) => Promise<LossGrad>): Promise<LossGrad | null> {
     if (grad.every((g) => Math.abs(g) < 1e-12)) return null;
     const d = this.direction(grad);
     let slope = dot(d, grad);

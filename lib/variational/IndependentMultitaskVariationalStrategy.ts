@@ -10,10 +10,15 @@ import { type TaskMarginals, mixCovariances, mixMarginals } from "./taskMixing";
 import type { LatentPrior, VariationalStrategy } from "./VariationalStrategy";
 
 export class IndependentMultitaskVariationalStrategy extends Module {
+  /** T, the outputs (one latent GP each). */
   readonly numTasks: number;
   private readonly identity: Float64Array;
 
-  constructor(readonly baseVariationalStrategy: VariationalStrategy, options: { numTasks: number }) {
+  constructor(
+    /** The batched strategy of the T latent GPs. */
+    readonly baseVariationalStrategy: VariationalStrategy,
+    options: { numTasks: number },
+  ) {
     super();
     const T = options?.numTasks;
     if (!Number.isInteger(T) || T < 1) throw new ArgumentError(`numTasks must be a positive integer, got ${T}`);
@@ -26,18 +31,22 @@ export class IndependentMultitaskVariationalStrategy extends Module {
     this.registerModule("baseVariationalStrategy", baseVariationalStrategy);
   }
 
+  /** The latent GPs: one per task. */
   get numLatents(): number {
     return this.numTasks;
   }
 
+  /** KL(q(u) ‖ p(u)) summed over the tasks' latent GPs. */
   klDivergence(): number {
     return this.baseVariationalStrategy.klDivergence();
   }
 
+  /** @internal */
   marginals(x: Mat, prior: LatentPrior, options: { withGradient?: boolean } = {}): TaskMarginals {
     return mixMarginals(this.baseVariationalStrategy.latentMarginals(x, prior, options), this.identity, this.numTasks, 0);
   }
 
+  /** @internal */
   joint(x: Mat, prior: LatentPrior): { mean: Float64Array; covariance: LinearOperator } {
     const T = this.numTasks, n = x.rows;
     const parts = Array.from({ length: T }, (_, q) => this.baseVariationalStrategy.latentCovariance(q, x, prior));

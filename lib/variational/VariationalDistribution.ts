@@ -11,6 +11,7 @@ import { Module } from "../module/Module";
 import { Parameter } from "../module/Parameter";
 import { globalRandom } from "../random";
 
+/** Options of the variational distributions. */
 export interface VariationalDistributionOptions {
   /** M, the number of inducing points. */
   numInducingPoints: number;

@@ -61,9 +61,11 @@ export interface LatentMarginals {
   backward?(gMean: Float64Array, gVar: Float64Array, klScale: number): void;
 }
 
+/** Options of VariationalStrategy. */
 export interface VariationalStrategyOptions {
   /** [M, d], or [Q, M, d] for a batch of Q latent functions (a [M, d] start is copied to each). */
   inducingPoints: Mat[] | Mat;
+  /** q(u), GPyTorch's variational_distribution. */
   variationalDistribution: VariationalDistribution;
   /** Train the inducing locations (default true). */
   learnInducingLocations?: boolean;
@@ -80,11 +82,17 @@ export interface VariationalStrategyOptions {
 export class VariationalStrategy extends Module {
   /** shape: [M, d] or [Q, M, d] (GPyTorch's inducing_points) */
   readonly inducingPoints: Parameter;
+  /** q(u) over the whitened inducing values. */
   readonly variationalDistribution: VariationalDistribution;
+  /** Whether the inducing locations Z are trained. */
   readonly learnInducingLocations: boolean;
+  /** Jitter added to K_ZZ (default 1e-6). */
   readonly jitter: number;
+  /** Latent GPs sharing this strategy (the batch size; 1 unbatched). */
   readonly numLatents: number;
+  /** M, the inducing points per latent GP. */
   readonly numInducingPoints: number;
+  /** d, the input dimension. */
   readonly inputDims: number;
   private readonly reductionOption: ReductionOptions | undefined;
   private choleskyCache = new Map<number, { key: string; L: Mat }>();
@@ -134,7 +142,10 @@ export class VariationalStrategy extends Module {
     return s;
   }
 
-  /** Marginal means and variances of every latent at x [B, d]. */
+  /**
+   * Marginal means and variances of every latent at x [B, d].
+   * @internal
+   */
   latentMarginals(x: Mat, prior: LatentPrior, options: { withGradient?: boolean } = {}): LatentMarginals {
     this.checkInputs(x);
     const Q = this.numLatents, B = x.rows;
@@ -159,6 +170,7 @@ export class VariationalStrategy extends Module {
   /**
    * The lazy predictive covariance of latent q at x [n, d]:
    * K_xx + jitter I + (L^T A)^T (L^T A) - A^T A, its diagonal the kernel's diag path.
+   * @internal
    */
   latentCovariance(q: number, x: Mat, prior: LatentPrior): { mean: Float64Array; covariance: LinearOperator } {
     this.checkInputs(x);

@@ -4,8 +4,7 @@ export { CholeskyVariationalDistribution } from "./CholeskyVariationalDistributi
 export { MeanFieldVariationalDistribution } from "./MeanFieldVariationalDistribution";
 export { NaturalVariationalDistribution } from "./NaturalVariationalDistribution";
 export { VariationalStrategy } from "./VariationalStrategy";
-export type { VariationalStrategyOptions, LatentMarginals, LatentPrior } from "./VariationalStrategy";
+export type { VariationalStrategyOptions } from "./VariationalStrategy";
 export { LMCVariationalStrategy } from "./LMCVariationalStrategy";
 export type { LMCOptions } from "./LMCVariationalStrategy";
 export { IndependentMultitaskVariationalStrategy } from "./IndependentMultitaskVariationalStrategy";
-export type { TaskMarginals } from "./taskMixing";
