@@ -133,25 +133,35 @@ export interface PackedStationary {
 
 /**
  * f32 buffers for the shader. `alloc` lets the caller place them (shared
- * memory for the worker bridge). V shape: [m, T] row-major.
+ * memory for the worker bridge); `X`, when given, is a packing of the same
+ * formula's rows kept from an earlier call (it does not depend on V or T).
+ * V shape: [m, T] row-major.
  */
 export function packStationary(
   formula: Formula,
   V: Float64Array,
   plan: StationaryPlan,
   alloc: (length: number) => Float32Array = (length) => new Float32Array(length),
+  X: Float32Array = packStationaryRows(formula, plan, alloc),
 ): PackedStationary {
   const f = formula.factors[0];
   const D = plan.dims, T = plan.rhs, scale = featureScale(plan.profile);
-  const xStride = plan.xVec4 * 4, cStride = plan.colVec4 * 4;
-  const X = alloc(plan.rowsPad * xStride);
-  for (let i = 0; i < plan.n; i++) for (let k = 0; k < D; k++) X[i * xStride + k] = f.x[i * D + k] * scale;
+  const cStride = plan.colVec4 * 4;
   const YV = alloc(plan.tiles * plan.tile * cStride);
   for (let j = 0; j < plan.m; j++) {
     for (let k = 0; k < D; k++) YV[j * cStride + k] = f.y[j * D + k] * scale;
     for (let t = 0; t < T; t++) YV[j * cStride + D + t] = V[j * T + t];
   }
   return { X, YV };
+}
+
+/** The X buffer alone: scaled row features, zero padded. shape: [rowsPad, xVec4 * 4] */
+export function packStationaryRows(formula: Formula, plan: StationaryPlan, alloc: (length: number) => Float32Array = (length) => new Float32Array(length)): Float32Array {
+  const f = formula.factors[0];
+  const D = plan.dims, scale = featureScale(plan.profile), xStride = plan.xVec4 * 4;
+  const X = alloc(plan.rowsPad * xStride);
+  for (let i = 0; i < plan.n; i++) for (let k = 0; k < D; k++) X[i * xStride + k] = f.x[i * D + k] * scale;
+  return X;
 }
 
 /** Length of the shader's output: [splits, rowsPad, T] f32 partial sums. */

@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 import { GPLabError } from "../../errors";
 import type { Formula } from "../formula";
 import type { BridgeJob, GpuJob } from "./gpuJob";
-import { finishRows, packStationary, partialsLength, planStationary } from "./stationaryPlan";
+import { finishRows, packStationary, packStationaryRows, partialsLength, planStationary } from "./stationaryPlan";
 import { PARAM_WORDS, stationaryMatmulWgsl } from "./stationaryWgsl";
 
 let worker: Worker | null = null;
@@ -42,17 +42,30 @@ export function runGpuJobSync(job: GpuJob, what: string): Float32Array {
   return bridge.out;
 }
 
+/**
+ * Packed rows of the tuned kernel per formula object, resident on the device
+ * under `key` while the formula lives (CG multiplies the same K many times;
+ * the layout does not depend on V or T with the default tuning).
+ */
+const residentRows = new WeakMap<Formula, { X: Float32Array; key: string }>();
+let nextRowsKey = 0;
+
 /** K @ V of a single stationary kernel through its tuned WGSL kernel. V: [m, T]; returns [n, T]. */
 export function webgpuMatmulSync(formula: Formula, V: Float64Array, T: number): Float64Array {
   const plan = planStationary(formula, T);
-  const packed = packStationary(formula, V, plan, sharedF32);
+  let rows = residentRows.get(formula);
+  if (!rows) {
+    rows = { X: packStationaryRows(formula, plan, sharedF32), key: `stationaryRows${nextRowsKey++}` };
+    residentRows.set(formula, rows);
+  }
+  const packed = packStationary(formula, V, plan, sharedF32, rows.X);
   const values = { tiles: plan.tiles, tilesPerSplit: plan.tilesPerSplit, rowsPad: plan.rowsPad, n: plan.n };
   const partials = runGpuJobSync(
     {
       source: stationaryMatmulWgsl(plan),
       entryPoint: "matmul",
       bindings: [
-        { binding: 0, kind: "storage", data: packed.X },
+        { binding: 0, kind: "storage", data: packed.X, key: rows.key },
         { binding: 1, kind: "storage", data: packed.YV },
         { binding: 2, kind: "output", length: partialsLength(plan) },
         { binding: 3, kind: "uniform", data: Uint32Array.from(PARAM_WORDS, (w) => values[w]) },
