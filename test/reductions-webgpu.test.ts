@@ -5,6 +5,8 @@
 // the engine's routing; without one those tests skip and say why (in CI they fail).
 
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import * as gp from "../lib";
 import { pairwiseEntries, pairwiseMatmul } from "../lib/reductions/engine";
@@ -154,6 +156,30 @@ function registerTests(): void {
         assert.ok(diagErr < 1e-5, `diagonal rel err ${diagErr}`);
       });
     }
+
+    it("a software adapter needs GPLAB_WEBGPU_ADAPTER=swiftshader: without it use(\"webgpu\") says so and ready() stays on the CPU", async (t) => {
+      const dev = await gpu;
+      if (typeof dev === "string") return skipWithoutWebgpu(t, dev);
+      if (!/swiftshader/i.test(dev.gpu.description + dev.gpu.architecture)) return t.skip("the adapter here is a hardware one");
+      // A fresh process without the opt-in, same Vulkan environment.
+      const script = `const gp = require(${JSON.stringify(path.join(__dirname, "../lib"))});
+        (async () => {
+          const auto = await gp.backend.ready();
+          let refused = "";
+          try { await gp.backend.use("webgpu"); } catch (err) { refused = err.message; }
+          console.log(JSON.stringify({ backend: auto.backend, refused }));
+          process.exit(0);
+        })();`;
+      const env = { ...process.env };
+      delete env.GPLAB_WEBGPU_ADAPTER;
+      delete env.GPLAB_BACKEND;
+      const child = spawnSync(process.execPath, ["-e", script], { env, encoding: "utf8", timeout: 60_000 });
+      const out = JSON.parse(child.stdout.trim().split("\n").pop() ?? "{}");
+      assert.notEqual(out.backend, "webgpu", "ready() did not pick the software adapter");
+      assert.match(out.refused, /software renderer .*GPLAB_WEBGPU_ADAPTER=swiftshader/);
+      const bad = spawnSync(process.execPath, ["-e", script], { env: { ...env, GPLAB_WEBGPU_ADAPTER: "fastest" }, encoding: "utf8", timeout: 60_000 });
+      assert.match(JSON.parse(bad.stdout.trim().split("\n").pop() ?? "{}").refused, /GPLAB_WEBGPU_ADAPTER="fastest" is not understood/);
+    });
 
     it("on the webgpu backend the default executor sends every reduction to WGSL, and a user's own profile to the CPU loops", async (t) => {
       const dev = await gpu;
