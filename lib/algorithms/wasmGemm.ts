@@ -234,7 +234,8 @@ function kernel(): Kernel | null {
   if (wasm !== undefined) return wasm;
   if (!wasmApi || process.env.GPLAB_GEMM_WASM === "0") return (wasm = null);
   const threads = Math.min(MAX_THREADS, gemmThreadCount());
-  const base = CONTROL_BYTES + threads * PACK_BYTES;
+  // At least two packing strips, so that setGemmThreads(2) works on one core too (tests).
+  const base = CONTROL_BYTES + Math.max(2, threads) * PACK_BYTES;
   try {
     const module = new wasmApi.Module(sharedMemoryModule());
     const memory = new wasmApi.Memory({ initial: Math.ceil(base / 65536) + 1, maximum: MAX_PAGES, shared: true });
