@@ -52,7 +52,7 @@ export interface PredictOptions {
    * How variances are computed above maxCholeskySize (at or below it they are
    * exact by Cholesky whatever this says):
    * - "auto" (default): certified. A pivoted Cholesky of K(X, X)
-   *   (varianceTolerance 1e-4 x noise) bounds every test point's variance from
+   *   (varianceTolerance 3e-5 x noise) bounds every test point's variance from
    *   both sides without kernel products; points whose bound is wider than
    *   varianceErrorTolerance are refined by CG preconditioned with the same
    *   factor until it is not. lastPredictionReport gives the bounds.
@@ -69,7 +69,7 @@ export interface PredictOptions {
   varianceMethod?: "auto" | "cg" | "love" | "pivotedCholesky";
   /**
    * "auto" / "pivotedCholesky": pivot until every training point's residual
-   * prior variance is below this times the smallest noise (default 1e-4 for
+   * prior variance is below this times the smallest noise (default 3e-5 for
    * "auto", 1e-3 for "pivotedCholesky"; smaller costs rank, larger costs
    * refinement).
    */
@@ -117,6 +117,12 @@ export interface PredictionReport {
   withinTolerance?: boolean;
   /** One line: what ran and the bounds. */
   summary?: string;
+  /**
+   * Wall-clock seconds of the stages this call ran (pivotedCholesky, auto):
+   * factor (pivoted Cholesky + capacitance), trainingSolve, meanBound,
+   * bounds (stage-1 brackets), refine (CG refinement).
+   */
+  seconds?: Record<string, number>;
 }
 
 /** The training system K + noise at the current parameters. */
@@ -148,6 +154,15 @@ interface SolveCache {
 /** The variance methods of PredictOptions.varianceMethod. */
 const VARIANCE_METHODS = ["auto", "cg", "love", "pivotedCholesky"] as const;
 
+/**
+ * "auto"'s pivoting tolerance (x the smallest noise). Refining a point costs
+ * a kernel product per CG step, ~4x its stage-1 bound, so a deeper factor
+ * pays: at n = 5,000, d = 3, noise 0.01, 1,000 test points, 3e-4 / 1e-4 /
+ * 3e-5 gave ranks 588 / 657 / 741 and refined 885 / 232 / 0 points, the
+ * last the fastest (one run, same machine).
+ */
+const AUTO_PIVOT_TOLERANCE = 3e-5;
+
 /** "auto": variances below this times k** are certified absolutely, not relatively (f64 resolution of k** - q). */
 const VARIANCE_FLOOR = 1e-12;
 
@@ -161,6 +176,12 @@ interface AutoState {
   refined: number;
   products: number;
   converged: boolean;
+}
+
+/** Adds the seconds since `started` (performance.now()) to report.seconds[stage]. */
+function addSeconds(report: PredictionReport, stage: string, started: number): void {
+  report.seconds ??= {};
+  report.seconds[stage] = (report.seconds[stage] ?? 0) + (performance.now() - started) / 1000;
 }
 
 /** Test points per prediction batch: bounds the [t, n + t] block of kernel rows. */
@@ -419,6 +440,7 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
     const varianceTolerance = options.varianceErrorTolerance ?? 1e-2;
     if (!(varianceTolerance > 0)) throw new ArgumentError(`varianceErrorTolerance must be positive (got ${varianceTolerance}); e.g. 1e-2 for 1% relative error`);
     if (!(meanTolerance >= 0)) throw new ArgumentError(`meanErrorTolerance must be non-negative (got ${meanTolerance})`);
+    const started = performance.now();
     // Largest prior variance at the test points (the kernel's diagonal path: O(t)).
     const maxKss = this.forward(xt).lazyCovarianceMatrix.diagonalF64().reduce((a, v) => Math.max(a, v), 0);
     const residualNormP = (): number => {
@@ -440,6 +462,7 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
       solve.residualNormP = undefined;
       meanBound = Math.sqrt(maxKss * residualNormP());
     }
+    addSeconds(this.lastPredictionReport!, "meanBound", started);
     return { varianceTolerance, meanTolerance, meanBound, maxRelative: 0, refined: 0, products: 0, converged: true };
   }
 
@@ -457,7 +480,9 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
     const c = solve.pivoted!.cache;
     const n = Kxt.rows, b = Kxt.cols;
     const floor = (j: number, k: Float64Array): number => VARIANCE_FLOOR * Math.abs(k[j]);
+    const started = performance.now();
     const bracket = pivotedVarianceBracket(c, Kxt, kSt, kss);
+    addSeconds(this.lastPredictionReport!, "bounds", started);
     const flagged: number[] = [];
     for (let j = 0; j < b; j++) {
       if (bracket.errorBound[j] > Math.max(auto.varianceTolerance * bracket.lower[j], floor(j, kss))) flagged.push(j);
@@ -471,6 +496,7 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
           X0.data[i * f + q] = bracket.start.data[i * b + flagged[q]];
         }
       }
+      const refineStarted = performance.now();
       const kssF = Float64Array.from(flagged, (j) => kss[j]);
       const refined = refineVariances((v) => solve.covariance.matmulF64(v), (v) => pivotedPreconditionerSolve(c, v), Kf, X0, kssF, {
         relativeTolerance: auto.varianceTolerance,
@@ -482,6 +508,7 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
         bracket.errorBound[j] = refined.errorBound[q];
         bracket.lower[j] = refined.lower[q];
       });
+      addSeconds(this.lastPredictionReport!, "refine", refineStarted);
       auto.refined += f;
       auto.products += refined.products;
       auto.converged &&= refined.converged;
@@ -525,7 +552,7 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
    */
   private pivotedTrainingSolve(o: ResolvedSolveOptions, options: PredictOptions, method: "auto" | "pivotedCholesky"): SolveCache | null {
     const key = this.stateKey();
-    const tolerance = options.varianceTolerance ?? (method === "auto" ? 1e-4 : 1e-3);
+    const tolerance = options.varianceTolerance ?? (method === "auto" ? AUTO_PIVOT_TOLERANCE : 1e-3);
     // "auto" caps the rank at n / 4 as well: past that the factor (n r^2) costs more than refining points with CG.
     const n = this.numTrainingPoints;
     const maxRank = options.varianceMaxRank ?? (method === "auto" ? Math.min(1024, Math.max(64, Math.floor(n / 4))) : 1024);
@@ -543,7 +570,9 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
       if (method === "auto") return null;
       throw new ArgumentError('varianceMethod "pivotedCholesky" needs positive noise on every training point (its preconditioner divides by it); use varianceMethod "cg"');
     }
+    const started = performance.now();
     const c = buildPivotedVariance(sys.prior.lazyCovarianceMatrix, sys.noise, { tolerance, maxRank });
+    addSeconds(report, "factor", started);
     if (c.capped && method === "pivotedCholesky") {
       process.emitWarning(
         `pivoted-Cholesky variances: rank cap ${c.rank} reached with residual prior variance ${c.maxTrainResidual.toExponential(2)} left ` +
@@ -554,7 +583,9 @@ export class ExactGP<M extends Mean = Mean, K extends Kernel = Kernel, L extends
     Object.assign(report, { rank: c.rank, capped: c.capped });
     let solve = cached;
     if (!solve) {
+      const solveStarted = performance.now();
       const r = pivotedSolve(c, sys.covariance, sys.residual, o.cgTolerance, o.maxCgIterations);
+      addSeconds(report, "trainingSolve", solveStarted);
       report.trainingSolveIterations = r.iterations;
       if (!r.converged) {
         process.emitWarning(`training solve: CG stopped at maxCgIterations (${o.maxCgIterations}) before tolerance ${o.cgTolerance}`, "NumericalWarning");
