@@ -89,7 +89,7 @@ export interface PredictOptions {
 
 /** What the last predict did: the method that ran and, for "auto", its certified error bounds. */
 export interface PredictionReport {
-  /** The method that ran ("cholesky" at or below maxCholeskySize). */
+  /** The method that computed the variances ("cholesky" at or below maxCholeskySize; "cg" for "auto" with a noise-free training point). */
   method: "cholesky" | "cg" | "love" | "pivotedCholesky" | "auto";
   /** The method asked for (varianceMethod, "love" for fastPredVar, else "auto"). */
   requested?: "cg" | "love" | "pivotedCholesky" | "auto";
@@ -107,11 +107,11 @@ export interface PredictionReport {
   refineProducts?: number;
   /** auto: certified bound on |variance - exact| / exact over the returned points (in exact arithmetic, with a rounding allowance). */
   varianceErrorBound?: number;
-  /** auto: the tolerance the variance bound was held to. */
+  /** auto: the relative variance tolerance that was asked for. */
   varianceErrorTolerance?: number;
   /** auto: certified bound on |mean - exact| over the returned points. */
   meanErrorBound?: number;
-  /** auto: the tolerance the mean bound was held to. */
+  /** auto: the absolute mean tolerance that was asked for. */
   meanErrorTolerance?: number;
   /** auto: both bounds are within their tolerances (a NumericalWarning is emitted when not). */
   withinTolerance?: boolean;

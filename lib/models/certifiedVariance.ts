@@ -58,14 +58,14 @@ export function pivotedVarianceBracket(c: PivotedVarianceCache, Kxt: Mat, kSt: M
   const n = Kxt.rows, b = Kxt.cols, r = c.rank;
   const L = c.woodbury.L, noise = c.noise;
   const l = solveLower(c.Lss, kSt); // [r, b]
-  const Ll = r > 0 ? matmulMat(L, l).data : new Float64Array(n * b);
-  const e = new Float64Array(n * b); // k - L l [n, b]
+  // e = k - L l, in place of L l [n, b]
+  const e = r > 0 ? matmulMat(L, l).data : new Float64Array(n * b);
   const De = new Float64Array(n * b); // D^{-1} e
   for (let i = 0; i < n; i++) {
     const inv = 1 / noise[i];
     for (let j = 0; j < b; j++) {
       const p = i * b + j;
-      e[p] = Kxt.data[p] - Ll[p];
+      e[p] = Kxt.data[p] - e[p];
       De[p] = e[p] * inv;
     }
   }
@@ -74,8 +74,8 @@ export function pivotedVarianceBracket(c: PivotedVarianceCache, Kxt: Mat, kSt: M
   for (let p = 0; p < r * b; p++) h.data[p] = l.data[p] - g[p];
   const w = solveLower(c.woodbury.capacitanceFactor, h); // F^{-1} (l - g)
   const u = solveLowerTransposed(c.woodbury.capacitanceFactor, w); // C^{-1} (l - g)
-  const Lu = r > 0 ? matmulMat(L, u).data : new Float64Array(n * b);
-  const x = mat(n, b);
+  // x = D^{-1} (e + L u), in place of L u [n, b]
+  const x = mat(n, b, r > 0 ? matmulMat(L, u).data : new Float64Array(n * b));
   const lSq = new Float64Array(b), wSq = new Float64Array(b), eDe = new Float64Array(b);
   const xSq = new Float64Array(b), xE = new Float64Array(b);
   for (let q = 0; q < r; q++) {
@@ -89,7 +89,7 @@ export function pivotedVarianceBracket(c: PivotedVarianceCache, Kxt: Mat, kSt: M
     for (let j = 0; j < b; j++) {
       const p = i * b + j;
       eDe[j] += e[p] * De[p];
-      const xi = (e[p] + Lu[p]) * inv;
+      const xi = (e[p] + x.data[p]) * inv;
       x.data[p] = xi;
       xSq[j] += xi * xi;
       xE[j] += Math.abs(xi) * sqE;
