@@ -114,6 +114,13 @@ interface TableResult {
   minSeconds: number;
   maxSeconds: number;
   pairsPerSecond: number;
+  /**
+   * CPU seconds of the whole process (all threads) per run, median: the work
+   * itself, much less sensitive than wall time to other load on the machine.
+   */
+  medianCpuSeconds: number;
+  /** Pairs per CPU second; times the thread count, what a quiet machine would give in wall time. */
+  pairsPerCpuSecond: number;
   peakRssBytes: number;
 }
 
@@ -138,16 +145,21 @@ function runTableCase(kernelName: string, operation: TableResult["operation"], n
   const V = gp.algorithms.mat(n, 1, v.subarray(0, n));
   const U = v, W = Float64Array.from(v, (a, i) => a * ((i % 7) - 3));
   const rows = Int32Array.from({ length: TABLE_ROWS }, (_, i) => Math.floor((i * n) / TABLE_ROWS));
+  const cpu: number[] = [];
   const once = () => {
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     // A fresh operator per run, as a user's code makes one per call.
     const op = kernel.operatorF64(X, X) as gp.operators.LinearOperator & { formula: gp.reductions.Formula };
     if (operation === "matmul") op.matmulF64(V);
     else if (operation === "gradient") pairwiseBilinear(op.formula, { kind: "lowRank", U, W, T: GRADIENT_RANK }, { symmetric: true });
     else pairwiseRows(op.formula, rows);
+    const used = process.cpuUsage(cpuStart);
+    cpu.push((used.user + used.system) / 1e6);
     return (performance.now() - start) / 1000;
   };
   once();
+  cpu.length = 0;
   const times: number[] = [];
   for (let r = 0; r < repeats; r++) times.push(once());
   const report = gp.reductions.lastReport();
@@ -157,6 +169,7 @@ function runTableCase(kernelName: string, operation: TableResult["operation"], n
     bench: "matvec", case: "kernel-table", kernel: kernelName, operation, code: report?.code ?? "?", n, d: D,
     t: operation === "gradient" ? GRADIENT_RANK : operation === "matmul" ? 1 : 0, threads: report?.threads ?? 1, repeats,
     medianSeconds: med, minSeconds: Math.min(...times), maxSeconds: Math.max(...times), pairsPerSecond: pairs / med,
+    medianCpuSeconds: median(cpu), pairsPerCpuSecond: pairs / median(cpu),
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
 }
