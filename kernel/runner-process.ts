@@ -15,11 +15,22 @@ export const REPLACE_AFTER_MS = 1000;
 export const COMPILE_DEADLINE_MS = 15_000;
 const MAX_STARTUP_FAILURES = 3;
 
-/** Node/V8 flags of the cell runner; GPLAB_RUNNER_NODE_FLAGS (space-separated) replaces them. */
+/**
+ * V8 flags of the cell runner. Type-checking a cell builds a fresh type
+ * checker over every declaration in scope, so every cell leaves a lot of
+ * garbage while the live heap stays flat (~130 MB); V8 sets the next heap
+ * limit at up to 4x the live heap, and those committed pages are what made
+ * the runner's RSS climb to ~700 MB over 1,000 cells. Growing the heap at
+ * most 2x per collection keeps it flat (bench kernel-memory; figures in
+ * kernel/README.md) for a few percent more time per cell.
+ */
+export const RUNNER_V8_FLAGS: readonly string[] = ["--heap-growing-percent=100"];
+
+/** Node/V8 flags of the cell runner; GPLAB_RUNNER_NODE_FLAGS (space-separated, may be empty) replaces them. */
 export function runnerNodeFlags(): string[] {
   const override = process.env.GPLAB_RUNNER_NODE_FLAGS;
   if (override !== undefined) return override.split(/\s+/).filter((flag) => flag.length > 0);
-  return [];
+  return [...RUNNER_V8_FLAGS];
 }
 
 type DoneEvent = Extract<RunnerEvent, { kind: "execute_done" | "complete_done" | "inspect_done" }>;

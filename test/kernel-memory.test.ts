@@ -19,6 +19,15 @@ describe("kernel memory", () => {
     assert.equal(report.after.numTensors, report.before.numTensors, JSON.stringify(report));
     assert.ok(report.after.heapUsedMB - report.before.heapUsedMB < 8, `cell runner heap grew: ${JSON.stringify(report)}`);
     assert.ok(report.kernelRssAfterMB - report.kernelRssBeforeMB < 30, `protocol process grew: ${JSON.stringify(report)}`);
+    // The type-checker's garbage must not inflate the committed heap: ~370 MB here with the
+    // runner's heap-growing limit, 450-600 MB without it (1,000 cells: bench kernel-memory).
+    assert.ok(report.after.rssMB < 450, `cell runner RSS ${report.after.rssMB} MB: ${JSON.stringify(report)}`);
+  });
+
+  test("the cell runner runs with the V8 flags that bound its heap growth", async () => {
+    const outcome = await kernel.client.execute("process.execArgv");
+    const flags = outcome.outputs.find((message) => message.header.msg_type === "execute_result")?.content.data["text/plain"];
+    assert.match(String(flags), /--heap-growing-percent=100/);
   });
 
   test("a leak would be seen: cells that keep a tensor each raise the count", async () => {
