@@ -84,10 +84,12 @@ function pick(options: ReductionOptions): ExecutorName {
 
 /**
  * Tiles of a symmetric K(x, x) reduction: row counts a multiple of the
- * kernels' column step, and at most 64 rows, so the diagonal blocks (each
- * evaluated in full) stay a small share of the pairs at small n too.
+ * kernels' column step. The dense-weight gradient pass (n <= a few
+ * thousand) also caps them at 64 rows, so its diagonal blocks (each
+ * evaluated in full) stay a small share of the pairs.
  */
-const SYMMETRIC_TILES = { rowMultiple: SYMMETRIC_ROW_MULTIPLE, maxTileRows: 4 * SYMMETRIC_ROW_MULTIPLE };
+const SYMMETRIC_TILES = { rowMultiple: SYMMETRIC_ROW_MULTIPLE };
+const SYMMETRIC_DENSE_TILES = { ...SYMMETRIC_TILES, maxTileRows: 4 * SYMMETRIC_ROW_MULTIPLE };
 
 /**
  * The executor for a reduction: under "webgpu", WGSL when the formula has it
@@ -271,7 +273,7 @@ export function pairwiseBilinear(formula: Formula, weights: BilinearWeights, opt
       // K(x, x) with a WebAssembly kernel: each unordered pair once, weight M_ij + M_ji.
       const symmetric = options.symmetric === true && formula.n === formula.m && wasmBilinearEligible(formula, 1);
       r = symmetric
-        ? runFused(formula, "bilinearDenseSymmetric", { M: weights.M }, { ...shape, ...SYMMETRIC_TILES }, options)
+        ? runFused(formula, "bilinearDenseSymmetric", { M: weights.M }, { ...shape, ...SYMMETRIC_DENSE_TILES }, options)
         : runFused(formula, "bilinearDense", { M: weights.M }, shape, options);
     }
     else {
