@@ -74,6 +74,7 @@ export const Simd = {
   f64x2Gt: 0x4a,
   f64x2Le: 0x4b,
   f64x2Ge: 0x4c,
+  v128Not: 0x4d,
   v128And: 0x4e,
   v128Or: 0x50,
   v128Xor: 0x51,

@@ -1,7 +1,7 @@
 // f64x2 elementary functions for the WebAssembly SIMD kernels: exp, log,
 // sin / cos. Each works lane-wise on a v128 local and writes another; the
 // caller hands in scratch locals. Accuracy (checked against Math.* in
-// test/reductions-wasm.test.ts): exp ~2 ulp on [-708, 709], log ~1 ulp for
+// test/reductions-wasm.test.ts): exp ~2 ulp on [-708, 709] (0 below -708), log ~1 ulp for
 // normal positive inputs, sin / cos ~1 ulp for |x| < 1e6 (Cody-Waite range
 // reduction by pi / 2). Algorithms: the classic fdlibm ones (Horner
 // polynomials after range reduction), written out for two lanes.
@@ -20,6 +20,10 @@ const EXP_MAX = 709;
  * caller knows x <= 0 (exp(-s / 2)), so the upper clamp is left out.
  */
 export function emitExp(c: Code, x: number, out: number, scratch: number, nonPositive = false): void {
+  // keep = !(x < EXP_MIN), left on the stack until the end: below the clamp
+  // exp underflows, and the clamped value (~3e-308) must become 0 there (a
+  // far-apart pair of an RBF is exactly 0, as Math.exp gives). NaN stays NaN.
+  c.localGet(x).f64x2Const(EXP_MIN).simd(Simd.f64x2Lt).simd(Simd.v128Not);
   c.localGet(x).f64x2Const(EXP_MIN).simd(Simd.f64x2Max);
   if (!nonPositive) c.f64x2Const(EXP_MAX).simd(Simd.f64x2Min);
   c.localSet(x);
@@ -41,7 +45,7 @@ export function emitExp(c: Code, x: number, out: number, scratch: number, nonPos
   // out *= 2^k: add k to the exponent bits.
   c.localGet(out);
   c.localGet(scratch).simd(Simd.i32x4TruncSatF64x2SZero).simd(Simd.i64x2ExtendLowI32x4S).i32Const(52).simd(Simd.i64x2Shl);
-  c.simd(Simd.i64x2Add).localSet(out);
+  c.simd(Simd.i64x2Add).simd(Simd.v128And).localSet(out);
 }
 
 const LG = [
