@@ -34,6 +34,7 @@ import { type Mat, mat } from "../lib/algorithms/matrix";
 import type { PredictOptions } from "../lib/models/ExactGP";
 import { arg } from "./common/args";
 import { median } from "./common/stats";
+import { peerEnv } from "./common/peers";
 
 interface Setup {
   n: number;
@@ -187,13 +188,6 @@ function errors(m: ArrayLike<number> | null, v: ArrayLike<number> | null, ref: {
     meanAbs = Math.max(meanAbs, Math.abs(m[i] - ref.mean[i]));
   }
   return { varianceMaxAbsError: maxAbs, varianceMaxRelError: maxRel, varianceMeanAbsError: sumAbs / testPoints, varianceMeanRelError: sumRel / testPoints, meanMaxAbsError: meanAbs };
-}
-
-/** PYTHONPATH for GPyTorch from source (GPLAB_PEERS, default /work/peers). */
-function peerEnv(): NodeJS.ProcessEnv {
-  const root = process.env.GPLAB_PEERS ?? "/work/peers";
-  const extra = ["gpytorch", "linear_operator", "jaxtyping", "site"].map((p) => path.join(root, p)).join(":");
-  return { ...process.env, PYTHONPATH: process.env.PYTHONPATH ? `${extra}:${process.env.PYTHONPATH}` : extra };
 }
 
 /**

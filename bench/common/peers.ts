@@ -1,5 +1,5 @@
 // Where the benchmarks find GPyTorch to measure beside (run from source; see
-// /work/shared/PEERS.md). It is a measuring stick, not a dependency.
+// "GPyTorch beside gplab" in bench/README.md). It is a measuring stick, not a dependency.
 
 import * as path from "node:path";
 
