@@ -126,6 +126,24 @@ export class SoftmaxLikelihood extends VariationalLikelihood {
     }
   }
 
+  /** Checks labels [B] against marginals [B, Q]; returns B. */
+  private checkMarginalShapes(y: Mat, mean: Float64Array, variance: Float64Array): number {
+    const Q = this.numFeatures, B = y.rows;
+    if (y.cols !== 1 || mean.length !== B * Q || variance.length !== B * Q) {
+      throw new ShapeError(`SoftmaxLikelihood takes labels [B] with marginals [B, ${Q}], got labels [${y.rows}, ${y.cols}] and ${mean.length} marginals`);
+    }
+    return B;
+  }
+
+  /** Point i's rule centre mu [Q] and node scale sd = sqrt(2 var) [Q] (Gauss–Hermite nodes are for exp(-t^2)). */
+  private nodeScale(mean: Float64Array, variance: Float64Array, i: number, mu: Float64Array, sd: Float64Array): void {
+    const Q = this.numFeatures;
+    for (let q = 0; q < Q; q++) {
+      mu[q] = mean[i * Q + q];
+      sd[q] = Math.sqrt(2 * Math.max(variance[i * Q + q], 0));
+    }
+  }
+
   /**
    * Evaluates the rule at one point: calls visit(g, f_g, p_g) for every node
    * with the latent values f [Q] and class probabilities p [C].
@@ -153,10 +171,7 @@ export class SoftmaxLikelihood extends VariationalLikelihood {
   expectedLogProb(y: Mat, mean: Float64Array, variance: Float64Array, numOutputs: number, paramGradScale?: number): ExpectedLogLikelihood {
     this.targetColumns(numOutputs);
     const Q = this.numFeatures, C = this.numClasses;
-    const B = y.rows;
-    if (y.cols !== 1 || mean.length !== B * Q || variance.length !== B * Q) {
-      throw new ShapeError(`SoftmaxLikelihood takes labels [B] with marginals [B, ${Q}], got labels [${y.rows}, ${y.cols}] and ${mean.length} marginals`);
-    }
+    const B = this.checkMarginalShapes(y, mean, variance);
     const W = this.weightsF64();
     const weights = this.gridWeights, nodes = this.gridNodes;
     const dMean = new Float64Array(B * Q), dVariance = new Float64Array(B * Q);
@@ -166,10 +181,7 @@ export class SoftmaxLikelihood extends VariationalLikelihood {
     for (let i = 0; i < B; i++) {
       const label = y.data[i];
       this.checkLabel(label, i);
-      for (let q = 0; q < Q; q++) {
-        mu[q] = mean[i * Q + q];
-        sd[q] = Math.sqrt(2 * Math.max(variance[i * Q + q], 0));
-      }
+      this.nodeScale(mean, variance, i, mu, sd);
       gm.fill(0);
       gt.fill(0);
       let e = 0;
@@ -211,10 +223,7 @@ export class SoftmaxLikelihood extends VariationalLikelihood {
   logMarginal(y: Mat, mean: Float64Array, variance: Float64Array, numOutputs: number, paramGradScale?: number): ExpectedLogLikelihood {
     this.targetColumns(numOutputs);
     const Q = this.numFeatures, C = this.numClasses;
-    const B = y.rows;
-    if (y.cols !== 1 || mean.length !== B * Q || variance.length !== B * Q) {
-      throw new ShapeError(`SoftmaxLikelihood takes labels [B] with marginals [B, ${Q}], got labels [${y.rows}, ${y.cols}] and ${mean.length} marginals`);
-    }
+    const B = this.checkMarginalShapes(y, mean, variance);
     const W = this.weightsF64();
     const G = this.gridWeights.length, nodes = this.gridNodes;
     const logTerms = new Float64Array(G), residual = new Float64Array(G * C), fs = new Float64Array(G * Q);
@@ -225,10 +234,7 @@ export class SoftmaxLikelihood extends VariationalLikelihood {
     for (let i = 0; i < B; i++) {
       const label = y.data[i];
       this.checkLabel(label, i);
-      for (let q = 0; q < Q; q++) {
-        mu[q] = mean[i * Q + q];
-        sd[q] = Math.sqrt(2 * Math.max(variance[i * Q + q], 0));
-      }
+      this.nodeScale(mean, variance, i, mu, sd);
       let max = -Infinity;
       this.forEachNode(mu, sd, (g, f, p, lse, logits) => {
         logTerms[g] = Math.log(this.gridWeights[g]) + logits[label] - lse;
@@ -267,10 +273,7 @@ export class SoftmaxLikelihood extends VariationalLikelihood {
     const predicted = new Int32Array(n);
     const mu = new Float64Array(Q), sd = new Float64Array(Q);
     for (let i = 0; i < n; i++) {
-      for (let q = 0; q < Q; q++) {
-        mu[q] = mean[i * Q + q];
-        sd[q] = Math.sqrt(2 * Math.max(variance[i * Q + q], 0));
-      }
+      this.nodeScale(mean, variance, i, mu, sd);
       const row = new Array<number>(C).fill(0);
       this.forEachNode(mu, sd, (g, _f, p) => {
         for (let c = 0; c < C; c++) row[c] += this.gridWeights[g] * p[c];

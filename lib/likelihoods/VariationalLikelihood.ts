@@ -115,6 +115,22 @@ export abstract class OneDimensionalLikelihood extends VariationalLikelihood {
     return numOutputs;
   }
 
+  /** Checks one target per marginal; returns the number of marginals. */
+  private checkMarginalShapes(y: Mat, mean: Float64Array, variance: Float64Array, numOutputs: number): number {
+    const n = mean.length;
+    if (y.data.length !== n || variance.length !== n) {
+      throw new ShapeError(`${this.constructor.name}: ${y.data.length} targets for ${n} marginals; pass y as [B${numOutputs === 1 ? "" : `, ${numOutputs}`}]`);
+    }
+    return n;
+  }
+
+  /** Adds scale * dParams to the likelihood's own parameters (none when no scale is given: the caller wants values only). */
+  private addScaledParameterGradients(dParams: Float64Array, scale: number | undefined): void {
+    if (scale === undefined || dParams.length === 0) return;
+    for (let j = 0; j < dParams.length; j++) dParams[j] *= scale;
+    this.addParameterGradients(dParams);
+  }
+
   /** log p(y | f) at one point. */
   logProb(y: number, f: number): number {
     this.logProbTerms(y, f, this.terms);
@@ -122,10 +138,7 @@ export abstract class OneDimensionalLikelihood extends VariationalLikelihood {
   }
 
   expectedLogProb(y: Mat, mean: Float64Array, variance: Float64Array, numOutputs: number, paramGradScale?: number): ExpectedLogLikelihood {
-    const n = mean.length;
-    if (y.data.length !== n || variance.length !== n) {
-      throw new ShapeError(`${this.constructor.name}: ${y.data.length} targets for ${n} marginals; pass y as [B${numOutputs === 1 ? "" : `, ${numOutputs}`}]`);
-    }
+    const n = this.checkMarginalShapes(y, mean, variance, numOutputs);
     const { nodes, weights } = this.quadrature;
     const K = nodes.length, P = this.terms.length - 2;
     const out = this.terms;
@@ -151,10 +164,7 @@ export abstract class OneDimensionalLikelihood extends VariationalLikelihood {
       // d/dv of sqrt(2 v) t_k is t_k / sqrt(2 v); v > 0 always (jitter).
       dVariance[i] = s > 0 ? gt / s : 0;
     }
-    if (paramGradScale !== undefined && P > 0) {
-      for (let j = 0; j < P; j++) dParams[j] *= paramGradScale;
-      this.addParameterGradients(dParams);
-    }
+    this.addScaledParameterGradients(dParams, paramGradScale);
     return { sum, dMean, dVariance };
   }
 
@@ -164,10 +174,7 @@ export abstract class OneDimensionalLikelihood extends VariationalLikelihood {
    * r-weighted sums of the per-node derivatives.
    */
   logMarginal(y: Mat, mean: Float64Array, variance: Float64Array, numOutputs: number, paramGradScale?: number): ExpectedLogLikelihood {
-    const n = mean.length;
-    if (y.data.length !== n || variance.length !== n) {
-      throw new ShapeError(`${this.constructor.name}: ${y.data.length} targets for ${n} marginals; pass y as [B${numOutputs === 1 ? "" : `, ${numOutputs}`}]`);
-    }
+    const n = this.checkMarginalShapes(y, mean, variance, numOutputs);
     const { nodes, weights } = this.quadrature;
     const K = nodes.length, P = this.terms.length - 2;
     const out = this.terms;
@@ -200,10 +207,7 @@ export abstract class OneDimensionalLikelihood extends VariationalLikelihood {
       dMean[i] = gm;
       dVariance[i] = s > 0 ? gt / s : 0;
     }
-    if (paramGradScale !== undefined && P > 0) {
-      for (let j = 0; j < P; j++) dParams[j] *= paramGradScale;
-      this.addParameterGradients(dParams);
-    }
+    this.addScaledParameterGradients(dParams, paramGradScale);
     return { sum, dMean, dVariance };
   }
 
