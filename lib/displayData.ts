@@ -3,11 +3,13 @@
 // and their [Symbol.for("Jupyter.display")]() calls
 // renderBundle(data.kind, data, fallback) from ./displayHooks.
 
+/** One hyperparameter as tables and progress events show it (Module.hyperparameterRows()). */
 export interface HyperparameterRow {
   /** Dotted camelCase path, e.g. "covarModule.baseKernel.lengthscale". */
   name: string;
   /** Constrained values, flattened. */
   value: number[];
+  /** The parameter's shape, e.g. [1, 3] for an ARD lengthscale over 3 dimensions. */
   shape: number[];
   /** e.g. "Positive (softplus)", "GreaterThan(1e-4)". */
   constraint: string;

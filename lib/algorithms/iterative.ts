@@ -17,12 +17,19 @@ export interface IterativeTarget {
   readonly preconditioner: LowRankPlusDiag | null;
 }
 
+/** How an iterative (preconditioned CG) solve went: part of an operator's SolveReport. */
 export interface IterativeReport {
+  /** The solver: preconditioned conjugate gradients. */
   method: "cg";
+  /** CG iterations run (all right-hand sides and probes together). */
   iterations: number;
+  /** Whether every column reached the tolerance before the iteration limit. */
   converged: boolean;
+  /** The largest ||A x - b|| / ||b|| over the columns at the end. */
   maxRelativeResidual: number;
+  /** Random probe vectors for the log-determinant and trace estimates (0 when none were needed). */
   probes: number;
+  /** Rank of the pivoted-Cholesky preconditioner (0: none). */
   preconditionerRank: number;
 }
 

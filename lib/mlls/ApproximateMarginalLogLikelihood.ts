@@ -36,9 +36,13 @@ export interface ApproximateMLLResult {
 
 /** One (point, task) term and its derivatives w.r.t. mean, variance and noise. */
 export interface PointTerm {
+  /** The term's value at this (point, task). */
   value: number;
+  /** Its derivative w.r.t. the latent mean. */
   dMean: number;
+  /** Its derivative w.r.t. the latent variance. */
   dVar: number;
+  /** Its derivative w.r.t. the observation noise variance. */
   dNoise: number;
 }
 

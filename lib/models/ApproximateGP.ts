@@ -97,11 +97,12 @@ export interface ApproximatePredictOptions {
 /** Test points per prediction chunk: bounds the [M, chunk] blocks. */
 const PREDICT_CHUNK = 4096;
 
-type Strategy = VariationalStrategy | LMCVariationalStrategy | IndependentMultitaskVariationalStrategy;
+/** The strategy an ApproximateGP holds: the whitened base strategy, or a multitask wrapper around it. */
+export type ApproximateGPStrategy = VariationalStrategy | LMCVariationalStrategy | IndependentMultitaskVariationalStrategy;
 
 export class ApproximateGP extends Module {
   /** The whitened variational strategy (LMC / independent multitask when asked). */
-  readonly variationalStrategy: Strategy;
+  readonly variationalStrategy: ApproximateGPStrategy;
   /** The prior mean of the latent GP(s). */
   readonly meanModule: Mean;
   /** The prior covariance of the latent GP(s). */

@@ -2,6 +2,7 @@ import "./algebra";
 
 export { LinearOperator } from "./LinearOperator";
 export type { StructureNode, DenseOptions, SolveReport, InvQuadLogdet } from "./LinearOperator";
+export type { IterativeReport } from "../algorithms/iterative";
 export { DenseLinearOperator } from "./DenseLinearOperator";
 export { DiagLinearOperator } from "./DiagLinearOperator";
 export { ConstantDiagLinearOperator } from "./ConstantDiagLinearOperator";
