@@ -91,6 +91,8 @@ function kernelCases(): { name: string; make: () => gp.kernels.Kernel; d: number
     { name: "Polynomial (power 3)", make: () => new K.PolynomialKernel({ power: 3, offset: 0.4 }), d: 2 },
     { name: "Scale(RBF) + Scale(Matern 5/2)", make: () => scaled(rbf(), 1.3).add(scaled(matern(2.5, 1.1), 0.6)), d: 3 },
     { name: "RBF * Periodic", make: () => rbf().mul(periodic()), d: 3 },
+    // Value kernels merge the three exponentials into one (exp(a) exp(b) = exp(a + b)), Matern's polynomial kept apart.
+    { name: "Matern 5/2 * RBF * Periodic", make: () => matern(2.5).mul(rbf(1.2)).mul(periodic()), d: 3 },
     { name: "Scale(RQ * Linear) + Periodic (d = 5)", make: () => scaled(rq().mul(new K.LinearKernel()), 0.7).add(periodic()), d: 5 },
   ];
   if ("SpectralMixtureKernel" in K) {

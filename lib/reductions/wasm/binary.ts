@@ -76,6 +76,8 @@ export const Simd = {
   f64x2Ge: 0x4c,
   v128Not: 0x4d,
   v128And: 0x4e,
+  /** a & ~b */
+  v128AndNot: 0x4f,
   v128Or: 0x50,
   v128Xor: 0x51,
   v128Bitselect: 0x52,
@@ -96,6 +98,10 @@ export const Simd = {
   f64x2Div: 0xf3,
   f64x2Min: 0xf4,
   f64x2Max: 0xf5,
+  /** pmin(a, b) = b < a ? b : a (one minpd; no NaN / signed-zero fix-up, unlike min). */
+  f64x2Pmin: 0xf6,
+  /** pmax(a, b) = a < b ? b : a (one maxpd). */
+  f64x2Pmax: 0xf7,
   i32x4TruncSatF64x2SZero: 0xfc,
 } as const;
 

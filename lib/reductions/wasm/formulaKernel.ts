@@ -20,7 +20,8 @@
 import type { Formula, GradientLayout } from "../formula";
 import { gradientLayout } from "../formula";
 import { Code, F64, I32, Simd, V128, buildModule } from "./binary";
-import { type Expr, ExpressionEmitter, PROFILE_S, type ParsedProfile, fold, hoistInvariants, isInvariant, parseProfile, profileParam, signOf } from "./profileExpression";
+import { type Expr, ExpressionEmitter, PROFILE_S, type ParsedProfile, fold, hoistInvariants, isInvariant, parseProfile, profileParam, signOf, splitExponential } from "./profileExpression";
+import { emitExp } from "./vectorMath";
 
 /** The reductions a module can compute. */
 export type WasmKernelKind =
@@ -94,6 +95,9 @@ interface PairLocals {
   dp: number[][];
   tt: number[];
   kij: number;
+  /** Factors of a merged product: their non-exponential part (-1: none) and exponent locals. */
+  expFactor: number[];
+  exponent: number[];
   /** i32 byte offsets of the table entry per lane (table factors, gradients only). */
   tableIdx: number[][];
 }
@@ -174,6 +178,19 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
     };
   });
 
+  // Products of exponential factors (RBF * Periodic, RBF * Matern): one exp
+  // per pair, exp(a) exp(b) = exp(a + b), in value kernels (the gradient
+  // needs each factor's value). A factor takes part when its term is the only
+  // one that reads it.
+  const split = factors.map((_, fi) => {
+    if (gradient) return null;
+    const terms = formula.terms.filter((t) => t.factors.includes(fi));
+    if (terms.length !== 1 || terms[0].factors.length < 2) return null;
+    return splitExponential(profilesReady[fi].bindings, profilesReady[fi].value);
+  });
+  const mergedTerm = formula.terms.map((t) => t.factors.filter((fi) => split[fi]).length >= 2);
+  const merged = factors.map((_, fi) => split[fi] !== null && formula.terms.some((t, ti) => mergedTerm[ti] && t.factors.includes(fi)));
+
   // Column bases: Y^T rows (and sin / cos rows) per factor and dimension, stepping with j8.
   const colBase = (ptr: number, row: number) => {
     const l = i32();
@@ -243,7 +260,7 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
 
   /** k_ij (and with gradients: the pieces the accumulators need) for the two columns of `chain`. */
   const emitPair = (chain: number): PairLocals => {
-    const L: PairLocals = { s: [], du: [], sn: [], cs: [], kf: [], dk: [], dp: [], tt: [], kij: -1, tableIdx: [] };
+    const L: PairLocals = { s: [], du: [], sn: [], cs: [], kf: [], dk: [], dp: [], tt: [], kij: -1, expFactor: [], exponent: [], tableIdx: [] };
     factors.forEach((f, fi) => {
       const s = v128();
       L.s.push(s);
@@ -316,20 +333,50 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
       const names = new Map<string, number>(ready.names);
       names.set(PROFILE_S, s);
       expr.nonNegative = ready.nonNegative;
-      for (const b of ready.bindings) names.set(b.name, expr.toLocal(b.value, names));
       const materialise = (e: Expr) => {
         const l = v128();
         expr.push(e, names);
         c.localSet(l);
         return l;
       };
+      const parts = merged[fi] ? split[fi] : null;
+      if (parts) {
+        // Only the parts: the term takes the exp of the exponents' sum.
+        for (const b of parts.bindings) names.set(b.name, expr.toLocal(b.value, names));
+        L.kf.push(-1);
+        L.expFactor[fi] = parts.factor ? materialise(parts.factor) : -1;
+        L.exponent[fi] = materialise(parts.exponent);
+        return;
+      }
+      for (const b of ready.bindings) names.set(b.name, expr.toLocal(b.value, names));
       L.kf.push(materialise(ready.value));
       if (gradient) {
         L.dk.push(layout.factorSlots[fi].perDim >= 0 ? materialise(ready.dValue) : -1);
         L.dp.push(ready.dParams.map(materialise));
       }
     });
-    formula.terms.forEach((t) => {
+    formula.terms.forEach((t, ti) => {
+      if (mergedTerm[ti]) {
+        // prod_f P_f exp(a_f) = (prod_f P_f) exp(sum_f a_f)
+        const inExp = t.factors.filter((fi) => merged[fi]);
+        const x = v128(), out = v128();
+        inExp.forEach((fi, q) => {
+          c.localGet(L.exponent[fi]);
+          if (q > 0) c.simd(Simd.f64x2Add);
+        });
+        c.localSet(x);
+        const nonPositive = inExp.every((fi) => signOf((split[fi] as NonNullable<(typeof split)[number]>).exponent, profilesReady[fi].nonNegative) === "nonPositive");
+        emitExp(c, x, out, v128(), nonPositive);
+        c.localGet(out);
+        for (const fi of t.factors) {
+          if (!merged[fi]) c.localGet(L.kf[fi]).simd(Simd.f64x2Mul);
+          else if (L.expFactor[fi] >= 0) c.localGet(L.expFactor[fi]).simd(Simd.f64x2Mul);
+        }
+        const l = v128();
+        c.localSet(l);
+        L.tt.push(l);
+        return;
+      }
       if (t.factors.length === 1) L.tt.push(L.kf[t.factors[0]]);
       else {
         const l = v128();

@@ -282,6 +282,60 @@ export function hoistInvariants(e: Expr, varying: ReadonlySet<string>, hoist: (e
   }
 }
 
+/** How many times e reads `name`. */
+export function countUses(e: Expr, name: string): number {
+  if (e.op === "var") return e.name === name ? 1 : 0;
+  return children(e).reduce((n, x) => n + countUses(x, name), 0);
+}
+
+/** e with every read of `name` replaced by `value`. */
+export function substitute(e: Expr, name: string, value: Expr): Expr {
+  switch (e.op) {
+    case "num": return e;
+    case "var": return e.name === name ? value : e;
+    case "neg": return { op: "neg", a: substitute(e.a, name, value) };
+    case "?:": return { op: "?:", test: substitute(e.test, name, value), a: substitute(e.a, name, value), b: substitute(e.b, name, value) };
+    case "call": return { op: "call", fn: e.fn, args: e.args.map((x) => substitute(x, name, value)) };
+    case "cmp": return { op: "cmp", rel: e.rel, a: substitute(e.a, name, value), b: substitute(e.b, name, value) };
+    default: return { op: e.op, a: substitute(e.a, name, value), b: substitute(e.b, name, value) };
+  }
+}
+
+/**
+ * A profile's value as (a bindings-free view of) `factor * exp(exponent)`,
+ * or null when it has no exponential factor: exp(a) -> (null, a);
+ * P * exp(a) and exp(a) * P -> (P, a); exp(a) * exp(b) -> (null, a + b).
+ * Bindings read once by the value and by nothing else are inlined first, so
+ * RBF's `const k = Math.exp(-0.5 * s)` with value `k` reads as exp(-0.5 s).
+ * A product of such factors needs one exp per pair instead of one per
+ * factor: exp(a) exp(b) = exp(a + b).
+ */
+export function splitExponential(
+  bindings: readonly { name: string; value: Expr }[],
+  value: Expr,
+): { bindings: { name: string; value: Expr }[]; factor: Expr | null; exponent: Expr } | null {
+  let kept = [...bindings];
+  let v = value;
+  for (const b of bindings) {
+    if (b.value.op !== "call" || b.value.fn !== "exp") continue;
+    if (countUses(v, b.name) !== 1 || kept.some((o) => o !== b && countUses(o.value, b.name) > 0)) continue;
+    v = substitute(v, b.name, b.value);
+    kept = kept.filter((o) => o !== b);
+  }
+  const split = (e: Expr): { factor: Expr | null; exponent: Expr } | null => {
+    if (e.op === "call" && e.fn === "exp") return { factor: null, exponent: e.args[0] };
+    if (e.op !== "*") return null;
+    const l = split(e.a), r = split(e.b);
+    const times = (x: Expr | null, y: Expr | null): Expr | null => (x && y ? { op: "*", a: x, b: y } : x ?? y);
+    if (l && r) return { factor: times(l.factor, r.factor), exponent: { op: "+", a: l.exponent, b: r.exponent } };
+    if (l) return { factor: times(l.factor, e.b), exponent: l.exponent };
+    if (r) return { factor: times(e.a, r.factor), exponent: r.exponent };
+    return null;
+  };
+  const parts = split(v);
+  return parts ? { bindings: kept, ...parts } : null;
+}
+
 /** Emits trees as f64x2 code: names resolve to v128 locals, `fresh` hands out scratch locals. */
 export class ExpressionEmitter {
   /** Names known to be >= 0 (the statistic of sqdist, square roots): exp of minus them needs no upper clamp. */

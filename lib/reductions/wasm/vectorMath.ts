@@ -15,23 +15,37 @@ const LN2_LO = 1.90821492927058770002e-10;
 const EXP_MIN = -708;
 const EXP_MAX = 709;
 
+/** 1.5 * 2^52: x + ROUND_MAGIC rounds x to an integer held in the low mantissa bits. */
+const ROUND_MAGIC = 6755399441055744;
+
 /**
  * out = exp(x) lane-wise; x and `scratch` are clobbered. `nonPositive`: the
  * caller knows x <= 0 (exp(-s / 2)), so the upper clamp is left out.
+ *
+ * Written for V8's code generator, which runs it once per pair: pmax / pmin
+ * (one maxpd each; max and min carry an 8-instruction NaN fix-up), the
+ * underflow mask applied with and-not, and k found by the round-to-integer
+ * magic number, whose bits also give 2^k with one shift (no nearest,
+ * truncation and widening).
  */
 export function emitExp(c: Code, x: number, out: number, scratch: number, nonPositive = false): void {
-  // keep = !(x < EXP_MIN), left on the stack until the end: below the clamp
-  // exp underflows, and the clamped value (~3e-308) must become 0 there (a
-  // far-apart pair of an RBF is exactly 0, as Math.exp gives). NaN stays NaN.
-  c.localGet(x).f64x2Const(EXP_MIN).simd(Simd.f64x2Lt).simd(Simd.v128Not);
-  c.localGet(x).f64x2Const(EXP_MIN).simd(Simd.f64x2Max);
-  if (!nonPositive) c.f64x2Const(EXP_MAX).simd(Simd.f64x2Min);
+  // out = (x < EXP_MIN) for now: below the clamp exp underflows, and the
+  // clamped value (~3e-308) must become 0 there (a far-apart pair of an RBF
+  // is exactly 0, as Math.exp gives). NaN is not below, and pmax keeps it,
+  // so NaN stays NaN.
+  c.localGet(x).f64x2Const(EXP_MIN).simd(Simd.f64x2Lt).localSet(out);
+  c.localGet(x).f64x2Const(EXP_MIN).simd(Simd.f64x2Pmax);
+  if (!nonPositive) c.f64x2Const(EXP_MAX).simd(Simd.f64x2Pmin);
   c.localSet(x);
-  // k = nearest(x / ln 2)
-  c.localGet(x).f64x2Const(LOG2E).simd(Simd.f64x2Mul).simd(Simd.f64x2Nearest).localSet(scratch);
+  // n = x / ln 2 + magic: k = nearest(x / ln 2) sits in n's low bits, and k = n - magic.
+  c.localGet(x).f64x2Const(LOG2E).simd(Simd.f64x2Mul).f64x2Const(ROUND_MAGIC).simd(Simd.f64x2Add).localSet(scratch);
   // r = x - k ln2_hi - k ln2_lo  (stored in x)
-  c.localGet(x).localGet(scratch).f64x2Const(LN2_HI).simd(Simd.f64x2Mul).simd(Simd.f64x2Sub);
-  c.localGet(scratch).f64x2Const(LN2_LO).simd(Simd.f64x2Mul).simd(Simd.f64x2Sub).localSet(x);
+  const k = () => c.localGet(scratch).f64x2Const(ROUND_MAGIC).simd(Simd.f64x2Sub);
+  c.localGet(x);
+  k();
+  c.f64x2Const(LN2_HI).simd(Simd.f64x2Mul).simd(Simd.f64x2Sub);
+  k();
+  c.f64x2Const(LN2_LO).simd(Simd.f64x2Mul).simd(Simd.f64x2Sub).localSet(x);
   // p(r) = sum r^n / n!, n <= 11, by Horner
   let fact = 1;
   const coefs: number[] = [];
@@ -41,11 +55,10 @@ export function emitExp(c: Code, x: number, out: number, scratch: number, nonPos
   }
   c.f64x2Const(coefs[11]);
   for (let n = 10; n >= 0; n--) c.localGet(x).simd(Simd.f64x2Mul).f64x2Const(coefs[n]).simd(Simd.f64x2Add);
-  c.localSet(out);
-  // out *= 2^k: add k to the exponent bits.
-  c.localGet(out);
-  c.localGet(scratch).simd(Simd.i32x4TruncSatF64x2SZero).simd(Simd.i64x2ExtendLowI32x4S).i32Const(52).simd(Simd.i64x2Shl);
-  c.simd(Simd.i64x2Add).simd(Simd.v128And).localSet(out);
+  // p * 2^k: add k to the exponent bits (n's bits shifted left by 52 are
+  // k << 52, as magic's low 12 bits are 0); then 0 where x was below the clamp.
+  c.localGet(scratch).i32Const(52).simd(Simd.i64x2Shl).simd(Simd.i64x2Add);
+  c.localGet(out).simd(Simd.v128AndNot).localSet(out);
 }
 
 const LG = [
@@ -94,8 +107,6 @@ const PIO2_1 = 1.57079632673412561417e+00;
 const PIO2_1T = 6.07710050650619224932e-11;
 const S = [-1.66666666666666324348e-01, 8.33333333332248946124e-03, -1.98412698298579493134e-04, 2.75573137070700676789e-06, -2.50507602534068634195e-08, 1.58969099521155010221e-10];
 const C = [4.16666666666666019037e-02, -1.38888888888741095749e-03, 2.48015872894767294178e-05, -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.13596475577881948265e-11];
-/** 1.5 * 2^52: adding it to an integer-valued double leaves the integer in the low mantissa bits. */
-const ROUND_MAGIC = 6755399441055744;
 
 /**
  * sin(x) into sinOut and / or cos(x) into cosOut (pass -1 to skip one), lane-wise.
