@@ -3,8 +3,8 @@
 // (triangularKernels.ts); small ones keep the plain loops.
 
 import { NotPSDError, ShapeError } from "../errors";
-import { type Mat, mat } from "./matrix";
-import { solveLowerInPlace, solveUpperInPlace } from "./triangularKernels";
+import { type Mat, dotAt, mat } from "./matrix";
+import { solveLowerInPlace, solveUpperInPlace, substituteLowerBlock } from "./triangularKernels";
 import { WASM_MIN_WORK, arena, gemm, paddedStride, putRows, takeRows } from "./wasmGemm";
 
 /** Jitter added to the diagonal, in order, when plain Cholesky fails. */
@@ -25,15 +25,16 @@ const PANEL = 32;
  * columns): each panel first takes the GEMM update from every finished
  * column; its diagonal block is then factored column by column like the
  * plain loop (which also finds the same failing pivot), and the rows below
- * it by one blocked triangular solve, L21 = A21 L11^{-T}, done transposed
+ * it by one blocked substitution, L21 = A21 L11^{-T}, done transposed
  * (L11 L21^T = A21^T) in the rows of L^T that are kept beside L so the
  * updates are plain row-major products. Null when the arena is unavailable.
  */
 function tryCholeskyBlocked(a: Mat, jitter: number): { L: Mat } | { failedAt: number; pivot: number } | null {
   const n = a.rows, ld = paddedStride(n);
-  const mem = arena(2 * n * ld + PANEL * PANEL);
+  const l = 0, lt = n * ld;
+  const mem = arena(2 * n * ld);
   if (!mem) return null;
-  const l = 0, lt = n * ld, diag = 2 * n * ld, A = a.data;
+  const A = a.data;
   for (let i = 0; i < n; i++) {
     mem.set(A.subarray(i * n, i * n + i + 1), l + i * ld);
     mem[l + i * ld + i] += jitter;
@@ -57,11 +58,17 @@ function tryCholeskyBlocked(a: Mat, jitter: number): { L: Mat } | { failedAt: nu
       }
     }
     if (j1 === n) break;
-    // L^T rows of this panel hold A21^T, then L21^T = L11^{-1} A21^T (kept for the columns still to come).
-    for (let k = j0; k < j1; k++) for (let i = j1; i < n; i++) mem[lt + k * ld + i] = mem[l + i * ld + k];
-    for (let r = 0; r < pw; r++) for (let c = 0; c < pw; c++) mem[diag + r * pw + c] = c <= r ? mem[l + (j0 + r) * ld + j0 + c] : 0;
-    solveLowerInPlace(mem, pw, n - j1, diag, lt + j0 * ld + j1, ld);
-    for (let i = j1; i < n; i++) for (let k = j0; k < j1; k++) mem[l + i * ld + k] = mem[lt + k * ld + i];
+    // The rows of L^T for this panel hold A21^T (read row by row, written to pw streams); then
+    // L21^T = L11^{-1} A21^T by substitution (kept for the columns still to come), and back into L.
+    for (let i = j1; i < n; i++) {
+      const ir = l + i * ld;
+      for (let k = j0; k < j1; k++) mem[lt + k * ld + i] = mem[ir + k];
+    }
+    substituteLowerBlock(mem, pw, n - j1, l + j0 * ld + j0, ld, lt + j0 * ld + j1, ld);
+    for (let i = j1; i < n; i++) {
+      const ir = l + i * ld;
+      for (let k = j0; k < j1; k++) mem[ir + k] = mem[lt + k * ld + i];
+    }
   }
   const L = mat(n, n);
   for (let i = 0; i < n; i++) L.data.set(mem.subarray(l + i * ld, l + i * ld + i + 1), i * n);
@@ -121,12 +128,15 @@ export function choleskyWithJitter(a: Mat, whatName: string | (() => string) = "
   );
 }
 
+/** Right-hand sides below this many columns are solved in place by row-contiguous loops (no arena copies). */
+const FEW_COLUMNS = 4;
+
 /** Solves L X = B (L lower triangular). shapes: [n, n], [n, t] -> [n, t] */
 export function solveLower(L: Mat, B: Mat): Mat {
   const n = L.rows, t = B.cols;
   if (B.rows !== n) throw new ShapeError(`triangular solve: L is ${n} x ${n} but right-hand side has ${B.rows} rows`);
   const ld = paddedStride(t);
-  const mem = (n * n * t) / 2 >= WASM_MIN_WORK ? arena(n * n + n * ld) : null;
+  const mem = t >= FEW_COLUMNS && (n * n * t) / 2 >= WASM_MIN_WORK ? arena(n * n + n * ld) : null;
   if (mem) {
     mem.set(L.data, 0);
     putRows(mem, n * n, ld, B.data, n, t);
@@ -135,6 +145,11 @@ export function solveLower(L: Mat, B: Mat): Mat {
   }
   const X = mat(n, t, B.data.slice());
   const Ld = L.data, Xd = X.data;
+  if (t === 1) {
+    // x_i = (b_i - L[i, 0:i] x[0:i]) / L[i, i]: row i of L is contiguous.
+    for (let i = 0; i < n; i++) Xd[i] = (Xd[i] - dotAt(Ld, i * n, Xd, 0, i)) / Ld[i * n + i];
+    return X;
+  }
   for (let i = 0; i < n; i++) {
     const ir = i * n;
     for (let k = 0; k < i; k++) {
@@ -153,25 +168,27 @@ export function solveLowerTransposed(L: Mat, B: Mat): Mat {
   const n = L.rows, t = B.cols;
   if (B.rows !== n) throw new ShapeError(`triangular solve: L is ${n} x ${n} but right-hand side has ${B.rows} rows`);
   const ld = paddedStride(t);
-  const mem = (n * n * t) / 2 >= WASM_MIN_WORK ? arena(n * n + n * ld) : null;
+  const mem = t >= FEW_COLUMNS && (n * n * t) / 2 >= WASM_MIN_WORK ? arena(n * n + n * ld) : null;
   if (mem) {
-    // U = L^T, row-major, so the blocked solve reads contiguous rows.
+    // U = L^T, row-major, so the blocked solve reads contiguous rows (written in row-of-L order: sequential reads).
     const Ld = L.data;
-    for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) mem[k * n + i] = Ld[i * n + k];
+    for (let k = 0; k < n; k++) for (let i = k; i < n; i++) mem[k * n + i] = Ld[i * n + k];
     putRows(mem, n * n, ld, B.data, n, t);
     solveUpperInPlace(mem, n, t, 0, n * n, ld);
     return mat(n, t, takeRows(mem, n * n, ld, n, t));
   }
   const X = mat(n, t, B.data.slice());
   const Ld = L.data, Xd = X.data;
+  // Column-oriented back substitution: once x_i is known, row i of L (contiguous) updates the rows above it.
   for (let i = n - 1; i >= 0; i--) {
-    for (let k = i + 1; k < n; k++) {
-      const lki = Ld[k * n + i];
-      if (lki === 0) continue;
-      for (let c = 0; c < t; c++) Xd[i * t + c] -= lki * Xd[k * t + c];
-    }
-    const d = Ld[i * n + i];
+    const ir = i * n, d = Ld[ir + i];
     for (let c = 0; c < t; c++) Xd[i * t + c] /= d;
+    for (let c = 0; c < t; c++) {
+      const xi = Xd[i * t + c];
+      if (xi === 0) continue;
+      if (t === 1) for (let k = 0; k < i; k++) Xd[k] -= Ld[ir + k] * xi;
+      else for (let k = 0; k < i; k++) Xd[k * t + c] -= Ld[ir + k] * xi;
+    }
   }
   return X;
 }

@@ -7,6 +7,7 @@
 // stays for small n and for when the arena is unavailable.
 
 import { type Mat, mat } from "./matrix";
+import { substituteLowerBlock } from "./triangularKernels";
 import { arena, gemm, paddedStride } from "./wasmGemm";
 
 /** Panel height: rows of X (or of A^{-1}) finished per GEMM update. */
@@ -16,7 +17,8 @@ const NB = 32;
  * X := L^{-1}, lower triangular, by row panels: rows [i0, i1) of L X = I give
  * X[i0:i1, :] = L[i0:i1, i0:i1]^{-1} (E - L[i0:i1, 0:i0] X[0:i0, :]); the
  * update takes column blocks of X so that only its nonzero lower part is
- * multiplied. X must hold zeros on entry. Row strides ld.
+ * multiplied, the diagonal block is substituted (substituteLowerBlock).
+ * X must hold zeros on entry. Row strides ld.
  * shapes: L [n, n] at l, X [n, n] at x
  */
 export function lowerInverseInPlace(mem: Float64Array, n: number, l: number, x: number, ld: number): void {
@@ -27,14 +29,9 @@ export function lowerInverseInPlace(mem: Float64Array, n: number, l: number, x: 
       const j1 = Math.min(i0, j0 + NB);
       gemm(mem, rows, j1 - j0, i0 - j0, l + i0 * ld + j0, ld, x + j0 * ld + j0, ld, x + i0 * ld + j0, ld, -1);
     }
-    // The diagonal block, row by row: X[i, 0:i+1] = (e_i - the update - L[i, i0:i] X[i0:i, 0:i+1]) / L[i, i].
-    for (let i = i0; i < i1; i++) {
-      const xi = x + i * ld;
-      mem[xi + i] = 1;
-      gemm(mem, 1, i + 1, i - i0, l + i * ld + i0, ld, x + i0 * ld, ld, xi, ld, -1);
-      const d = mem[l + i * ld + i];
-      for (let c = 0; c <= i; c++) mem[xi + c] /= d;
-    }
+    // Columns [0, i1) of the block's rows (X[i, c] = 0 for c > i comes out exactly).
+    for (let i = i0; i < i1; i++) mem[x + i * ld + i] = 1;
+    substituteLowerBlock(mem, rows, i1, l + i0 * ld + i0, ld, x + i0 * ld, ld);
   }
 }
 
@@ -52,6 +49,26 @@ export function lowerGramOfTriangle(mem: Float64Array, n: number, xt: number, x:
   }
 }
 
+/** Edge of the square tiles transposes copy by (both sides' cache lines stay in L1). */
+const TILE = 16;
+
+/**
+ * dst[j, i] = src[i, j] for the lower triangle i >= j of an n x n block
+ * (strides lds, ldd; either may be an array other than the arena), tile by tile.
+ */
+export function transposeLower(src: Float64Array, s: number, lds: number, dst: Float64Array, d: number, ldd: number, n: number): void {
+  for (let i0 = 0; i0 < n; i0 += TILE) {
+    const i1 = Math.min(n, i0 + TILE);
+    for (let j0 = 0; j0 <= i0; j0 += TILE) {
+      const j1 = Math.min(i1, j0 + TILE);
+      for (let i = i0; i < i1; i++) {
+        const si = s + i * lds, jEnd = Math.min(j1, i + 1);
+        for (let j = j0; j < jEnd; j++) dst[d + j * ldd + i] = src[si + j];
+      }
+    }
+  }
+}
+
 /**
  * A^{-1} = L^{-T} L^{-1} in the arena, or null when the arena cannot hold the
  * four [n, n] blocks (the caller then uses the plain version).
@@ -62,21 +79,16 @@ export function choleskyInverseBlocked(L: Mat): Mat | null {
   const mem = arena(4 * block);
   if (!mem) return null;
   const l = 0, x = block, xt = 2 * block, out = 3 * block;
-  mem.fill(0, 0, 4 * block);
+  mem.fill(0, x, 4 * block);
   const Ld = L.data;
   for (let i = 0; i < n; i++) mem.set(Ld.subarray(i * n, i * n + i + 1), l + i * ld);
   lowerInverseInPlace(mem, n, l, x, ld);
-  for (let i = 0; i < n; i++) for (let a = 0; a <= i; a++) mem[xt + a * ld + i] = mem[x + i * ld + a];
+  transposeLower(mem, x, ld, mem, xt, ld, n);
   lowerGramOfTriangle(mem, n, xt, x, out, ld);
   const inv = mat(n, n);
   const V = inv.data;
-  for (let a = 0; a < n; a++) {
-    const row = out + a * ld;
-    for (let b = 0; b <= a; b++) {
-      const v = mem[row + b];
-      V[a * n + b] = v;
-      V[b * n + a] = v;
-    }
-  }
+  for (let a = 0; a < n; a++) V.set(mem.subarray(out + a * ld, out + a * ld + a + 1), a * n);
+  // The upper triangle from the lower one.
+  transposeLower(V, 0, n, V, 0, n, n);
   return inv;
 }
