@@ -151,11 +151,24 @@ export function dawnFlags(): string[] {
 }
 
 /**
- * A private Dawn instance. Dawn keeps Node's event loop alive while one is
- * referenced, so callers drop it (and destroy their device) when done.
+ * Every Dawn instance gplab created, kept for the life of the process.
+ * webgpu@0.6.2 can run an instance's scheduled event processing after the
+ * garbage collector has freed the instance; that locks a freed mutex and
+ * either hangs the main thread or aborts at exit (a glibc assertion in
+ * __pthread_tpp_change_priority), seen about one run in three on SwiftShader.
+ * A kept instance costs little and, once its devices are destroyed, does not
+ * hold Node's event loop open.
+ */
+const createdInstances: GPU[] = [];
+
+/**
+ * A private Dawn instance, kept alive (see createdInstances). Callers destroy
+ * their device when done: a live device holds Node's event loop open.
  */
 export async function createGpu(flags: string[] = dawnFlags()): Promise<GPU> {
-  return (await loadDawn()).create(flags);
+  const gpu = (await loadDawn()).create(flags);
+  createdInstances.push(gpu);
+  return gpu;
 }
 
 /**
@@ -168,6 +181,11 @@ export async function installNavigatorGpu(): Promise<GPU> {
   const g = globalThis as { navigator?: { gpu?: GPU } };
   // Node 21+ has a read-only globalThis.navigator; its properties can still be defined.
   if (!g.navigator) Object.defineProperty(globalThis, "navigator", { value: {}, configurable: true, writable: true });
-  if (!g.navigator!.gpu) Object.defineProperty(g.navigator!, "gpu", { value: dawn.create(dawnFlags()), configurable: true });
+  if (!g.navigator!.gpu) {
+    const gpu = dawn.create(dawnFlags());
+    // Kept even if someone deletes navigator.gpu: tfjs's device lives on it (see createdInstances).
+    createdInstances.push(gpu);
+    Object.defineProperty(g.navigator!, "gpu", { value: gpu, configurable: true });
+  }
   return g.navigator!.gpu!;
 }

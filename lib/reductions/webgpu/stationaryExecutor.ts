@@ -218,7 +218,7 @@ export class WebgpuStationary {
     return buffer;
   }
 
-  /** Frees the device and drops Dawn, which otherwise keeps the process alive. */
+  /** Frees the device, which otherwise keeps the process alive (the Dawn instance itself stays: see createGpu). */
   destroy(): void {
     this.device.destroy();
     this.dawn = null;
