@@ -10,12 +10,15 @@
 // (formulaRuntime.ts) before each call. Layouts (all f64):
 //   Y side, per factor: Y^T [dims, stride] (columns padded by repeating the
 //     last one, so padded pairs stay finite); sinsq also sin(y)^T, cos(y)^T
+//     (value kernels: of 2y)
 //     [2 * dims, stride]; table: the table [size, size].
 //   X side, row mode: rows [rows, dims] (+ sinsq: [rows, 2 * dims] sin | cos).
 //   X side, column mode (entries): X^T like Y^T, paired lane by lane.
 //   P: packParams(formula) (term coefficients, profile params, sinsq weights).
-// sinsq uses sin(x - y) = sin x cos y - cos x sin y with both sides
-// precomputed, so the pair loop needs no sine at all.
+// sinsq needs no sine in the pair loop: with both sides' sines and cosines
+// precomputed, value kernels read w sin^2(x - y) as w/2 - (w/2) (cos 2x cos 2y
+// + sin 2x sin 2y) (aux features of 2x), gradient kernels sin(x - y) =
+// sin x cos y - cos x sin y (aux features of x).
 
 import type { Formula, GradientLayout } from "../formula";
 import { gradientLayout } from "../formula";
@@ -147,6 +150,17 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
   const coefs = formula.terms.map(() => splatParam());
   const params = factors.map((f) => Array.from({ length: f.profile.numParams }, () => splatParam()));
   const weights = factors.map((f) => (f.statistic === "sinsq" ? Array.from({ length: f.dims }, () => splatParam()) : []));
+  // Value kernels read sinsq as w/2 - (w/2) cos(2x - 2y) (see emitPair): the weights halved, and their sum, once per call.
+  const weightSum = factors.map((f, fi) => {
+    if (gradient || f.statistic !== "sinsq") return -1;
+    const sum = v128();
+    weights[fi].forEach((l, k) => {
+      c.localGet(l).f64x2Const(0.5).simd(Simd.f64x2Mul).localTee(l);
+      if (k > 0) c.simd(Simd.f64x2Add);
+    });
+    c.localSet(sum);
+    return sum;
+  });
   // Profiles: parts that depend only on parameters (2 alpha, 1 / (2 alpha)) are computed here, once per call.
   const profilesReady = parsedProfiles.map((p, fi) => {
     const names = new Map<string, number>();
@@ -287,6 +301,8 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
         c.localSet(s);
       } else {
         const scratchDu = gradient ? -1 : v128();
+        const halfAngle = f.statistic === "sinsq" && !gradient;
+        if (halfAngle) c.localGet(weightSum[fi]);
         for (let k = 0; k < f.dims; k++) {
           if (f.statistic === "dot") {
             xOperand(fi, k, chain);
@@ -298,6 +314,16 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
             xOperand(fi, k, chain);
             column(yCol[fi][k], chain);
             c.simd(Simd.f64x2Sub).localTee(du).localGet(du).simd(Simd.f64x2Mul);
+          } else if (halfAngle) {
+            // w sin^2(x - y) = w/2 - (w/2) (cos 2x cos 2y + sin 2x sin 2y): the aux features hold
+            // sin 2x, cos 2x, and rows come in already times w/2, so a dimension costs two products.
+            xCosOperand(fi, k, chain);
+            column(yCos[fi][k], chain);
+            c.simd(Simd.f64x2Mul);
+            xSinOperand(fi, k, chain);
+            column(ySin[fi][k], chain);
+            c.simd(Simd.f64x2Mul).simd(Simd.f64x2Add);
+            if (columnMode) c.localGet(weights[fi][k]).simd(Simd.f64x2Mul);
           } else {
             // sin(x - y) from the precomputed sines and cosines.
             const sn = v128();
@@ -326,6 +352,7 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
           }
           if (k > 0) c.simd(Simd.f64x2Add);
         }
+        if (halfAngle) c.simd(Simd.f64x2Sub);
         c.localSet(s);
       }
       // The profile: bindings, then k (and dk/ds, dk/dp).
@@ -459,8 +486,12 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
           c.localGet(xPtr[fi]).localGet(iRow).i32Const(width * 8).i32Mul().i32Add().f64LoadAt(8 * k).f64x2Splat().localSet(xk[fi][k]);
         }
         for (let k = 0; k < xSin[fi].length; k++) {
-          c.localGet(xAuxPtr[fi]).localGet(iRow).i32Const(2 * f.dims * 8).i32Mul().i32Add().f64LoadAt(8 * k).f64x2Splat().localSet(xSin[fi][k]);
-          c.localGet(xAuxPtr[fi]).localGet(iRow).i32Const(2 * f.dims * 8).i32Mul().i32Add().f64LoadAt(8 * (f.dims + k)).f64x2Splat().localSet(xCos[fi][k]);
+          // (value kernels: sin 2x, cos 2x times w/2)
+          const halve = () => (gradient ? c : c.localGet(weights[fi][k]).simd(Simd.f64x2Mul));
+          c.localGet(xAuxPtr[fi]).localGet(iRow).i32Const(2 * f.dims * 8).i32Mul().i32Add().f64LoadAt(8 * k).f64x2Splat();
+          halve().localSet(xSin[fi][k]);
+          c.localGet(xAuxPtr[fi]).localGet(iRow).i32Const(2 * f.dims * 8).i32Mul().i32Add().f64LoadAt(8 * (f.dims + k)).f64x2Splat();
+          halve().localSet(xCos[fi][k]);
         }
       });
     }

@@ -72,9 +72,12 @@ function formulaRuntime(plan: RuntimePlan, plainBase64: string, symBase64: strin
       for (let j = count; j < stride; j++) dst[b + j] = last;
     }
   }
+  // sinsq aux features: sin, cos of x for the gradient kernels, of 2x for the value kernels (formulaKernel.ts).
+  const angle = gradient ? 1 : 2;
+  const sinA = (v: number) => Math.sin(angle * v), cosA = (v: number) => Math.cos(angle * v);
   function sinCosColumns(dst: Float64Array, base: number, src: ArrayLike<number>, d: number, count: number, stride: number): void {
-    columns(dst, base, src, d, count, stride, Math.sin);
-    columns(dst, base + d * stride, src, d, count, stride, Math.cos);
+    columns(dst, base, src, d, count, stride, sinA);
+    columns(dst, base + d * stride, src, d, count, stride, cosA);
   }
 
   /** Lays out the memory for job A with tiles of up to `rows` rows (or pairs). */
@@ -158,8 +161,8 @@ function formulaRuntime(plan: RuntimePlan, plainBase64: string, symBase64: strin
         for (let a = 0; a < count; a++) {
           const i = idx(a);
           for (let k = 0; k < dd; k++) {
-            f64[aux + a * 2 * dd + k] = Math.sin(X[i * dd + k]);
-            f64[aux + a * 2 * dd + dd + k] = Math.cos(X[i * dd + k]);
+            f64[aux + a * 2 * dd + k] = sinA(X[i * dd + k]);
+            f64[aux + a * 2 * dd + dd + k] = cosA(X[i * dd + k]);
           }
         }
       }
