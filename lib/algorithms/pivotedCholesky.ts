@@ -13,7 +13,7 @@
 // result is an exact partial Cholesky factor with (nearly) the greedy pivots
 // (measured: rank 513 vs 509 for the same residual tolerance).
 
-import { type Mat, dotAt, mat, matmulTransposedRight } from "./matrix";
+import { type Mat, mat, matmulMat } from "./matrix";
 import { checkInterrupt } from "../reductions/interrupt";
 
 /** Access to a symmetric PSD matrix by diagonal and rows. */
@@ -55,9 +55,12 @@ export function pivotedCholeskyFactor(a: RowAccess, o: PivotedCholeskyOptions): 
   const residualStop = o.residualTolerance ?? 0;
   const res = Float64Array.from(a.diagonal());
   const traceStop = (o.traceTolerance ?? 1e-8) * res.reduce((s, v) => s + Math.max(v, 0), 0);
-  // L's row stride grows as the rank does (n x maxRank up front can be large); strides stay off powers of two, which alias in cache.
-  const f: Factor = { n, stride: Math.max(1, Math.min(maxRank, 264)), L: new Float64Array(0), res, used: new Uint8Array(n), pivots: [] };
-  f.L = new Float64Array(n * f.stride);
+  // L is kept transposed, one column of L per row of Lt (contiguous over the n
+  // points): the GEMM reads the first j columns as they lie, and the in-block
+  // updates are axpys over whole columns. Its capacity grows as the rank does
+  // (n x maxRank up front can be large).
+  const f: Factor = { n, capacity: Math.max(1, Math.min(maxRank, 64)), Lt: new Float64Array(0), res, used: new Uint8Array(n), pivots: [] };
+  f.Lt = new Float64Array(f.capacity * n);
   const done = (): boolean => {
     let maxRes = 0, trace = 0;
     for (let i = 0; i < n; i++) {
@@ -71,13 +74,16 @@ export function pivotedCholeskyFactor(a: RowAccess, o: PivotedCholeskyOptions): 
   while (!converged && f.pivots.length < maxRank) {
     checkInterrupt("pivoted Cholesky");
     const b = Math.min(PIVOT_BLOCK, maxRank - f.pivots.length);
-    if (f.pivots.length + b > f.stride) widen(f, Math.min(maxRank, 2 * f.stride + 8));
+    if (f.pivots.length + b > f.capacity) widen(f, Math.min(maxRank, 2 * f.capacity));
     if (pivotBlock(a, f, b, residualStop) === 0) break;
     converged = done();
   }
   const r = f.pivots.length;
   const L = mat(n, r);
-  for (let i = 0; i < n; i++) L.data.set(f.L.subarray(i * f.stride, i * f.stride + r), i * r);
+  for (let q = 0; q < r; q++) {
+    const row = q * n;
+    for (let i = 0; i < n; i++) L.data[i * r + q] = f.Lt[row + i];
+  }
   let maxResidual = 0;
   for (let i = 0; i < n; i++) if (!f.used[i] && f.res[i] > maxResidual) maxResidual = f.res[i];
   return { L, pivots: Int32Array.from(f.pivots), maxResidual, capped: !converged };
@@ -90,43 +96,42 @@ export function pivotedCholesky(a: RowAccess, rank: number, tol = 1e-8): Mat {
 
 interface Factor {
   n: number;
-  stride: number;
-  /** shape: [n, stride], the first pivots.length columns filled */
-  L: Float64Array;
+  /** Columns Lt has room for. */
+  capacity: number;
+  /** L^T: column q of L in Lt[q n, (q + 1) n). shape: [capacity, n], the first pivots.length rows filled */
+  Lt: Float64Array;
   /** Residual diagonal of A - L L^T. shape: [n] */
   res: Float64Array;
   used: Uint8Array;
   pivots: number[];
 }
 
-/** Copies L into a wider row stride. */
-function widen(f: Factor, stride: number): void {
-  const L = new Float64Array(f.n * stride);
-  const j = f.pivots.length;
-  for (let i = 0; i < f.n; i++) L.set(f.L.subarray(i * f.stride, i * f.stride + j), i * stride);
-  f.L = L;
-  f.stride = stride;
+/** Gives Lt room for `capacity` columns. */
+function widen(f: Factor, capacity: number): void {
+  const Lt = new Float64Array(capacity * f.n);
+  Lt.set(f.Lt.subarray(0, f.pivots.length * f.n));
+  f.Lt = Lt;
+  f.capacity = capacity;
 }
 
 /** Adds up to b pivots (see the file comment); returns how many (at least one while any residual is > stop). */
 function pivotBlock(a: RowAccess, f: Factor, b: number, stop: number): number {
-  const { n, stride, L, res, used } = f;
+  const { n, Lt, res, used } = f;
   const j0 = f.pivots.length;
   const cand = largestUnused(res, used, b + 1);
   const outside = cand.length > b ? res[cand[b]] : 0;
   const c = cand.slice(0, b);
   const m = c.length;
   if (m === 0) return 0;
-  const rows = a.rows(Int32Array.from(c)); // [m, n]
-  const G = new Float64Array(n * m); // Schur columns at the candidates. [n, m]
-  for (let i = 0; i < n; i++) for (let k = 0; k < m; k++) G[i * m + k] = rows[k * n + i];
+  // Schur columns at the candidates, one per row: A[c, :] - L[c, :j0] L[:, :j0]^T (A symmetric). [m, n]
+  const G = Float64Array.from(a.rows(Int32Array.from(c)));
   if (j0 > 0) {
-    const A = mat(n, j0); // L[:, :j0]
-    for (let i = 0; i < n; i++) A.data.set(L.subarray(i * stride, i * stride + j0), i * j0);
     const B = mat(m, j0); // L[c, :j0]
-    c.forEach((p, k) => B.data.set(L.subarray(p * stride, p * stride + j0), k * j0));
-    const P = matmulTransposedRight(A, B).data;
-    for (let i = 0; i < n * m; i++) G[i] -= P[i];
+    c.forEach((p, k) => {
+      for (let q = 0; q < j0; q++) B.data[k * j0 + q] = Lt[q * n + p];
+    });
+    const P = matmulMat(B, mat(j0, n, Lt.subarray(0, j0 * n))).data;
+    for (let i = 0; i < m * n; i++) G[i] -= P[i];
   }
   const taken = new Uint8Array(m);
   let added = 0;
@@ -143,12 +148,18 @@ function pivotBlock(a: RowAccess, f: Factor, b: number, stop: number): number {
     const p = c[k];
     used[p] = 1;
     f.pivots.push(p);
+    // New column: (G[k] - sum over this block's earlier columns l of l l[p]) / sqrt(residual).
+    const col = (j0 + added) * n;
+    Lt.set(G.subarray(k * n, (k + 1) * n), col);
+    for (let q = j0; q < j0 + added; q++) {
+      const row = q * n, lp = Lt[row + p];
+      if (lp === 0) continue;
+      for (let i = 0; i < n; i++) Lt[col + i] -= lp * Lt[row + i];
+    }
     const scale = 1 / Math.sqrt(best);
-    const col = j0 + added, pr = p * stride + j0;
     for (let i = 0; i < n; i++) {
-      const ir = i * stride;
-      const v = (G[i * m + k] - dotAt(L, ir + j0, L, pr, added)) * scale;
-      L[ir + col] = v;
+      const v = Lt[col + i] * scale;
+      Lt[col + i] = v;
       res[i] -= v * v;
     }
   }
