@@ -10,6 +10,7 @@ import { GPLabError } from "../errors";
 import { type FusedFunction, type FusedKind, compileFused, generateFused } from "./fusedCodegen";
 import { type Formula, packParams } from "./formula";
 import { checkInterrupt, interruptFlag, interruptRequested } from "./interrupt";
+import { TileSchedule } from "./tileSchedule";
 
 /** Pairs per tile: a few milliseconds of work, so interrupts land quickly. */
 const TILE_PAIRS = 1 << 19;
@@ -113,15 +114,18 @@ class WorkerPool {
     const helpers = Math.min(job.helpers, this.workers.length);
     control[4] = helpers;
     this.pendingControl = control;
+    // The stride counts the threads that really run (a crashed worker is not replaced until the next job).
+    const tileStride = job.perThreadOut ? helpers + 1 : 0;
     this.workers.slice(0, helpers).forEach((w, idx) =>
-      w.postMessage({ ...job, mainFn: undefined, mainArgs: undefined, control, errorText, threadIndex: idx + 1 }),
+      w.postMessage({ ...job, mainFn: undefined, mainArgs: undefined, control, errorText, threadIndex: idx + 1, tileStride }),
     );
     const numTiles = Math.ceil(job.totalRows / job.tileRows);
+    const schedule = new TileSchedule(control, 0, tileStride);
     let mainError: unknown = null;
     try {
       for (;;) {
         if (interruptRequested()) break;
-        const tile = Atomics.add(control, 0, 1);
+        const tile = schedule.next();
         if (tile >= numTiles) break;
         const r0 = tile * job.tileRows;
         job.mainFn(r0, Math.min(job.totalRows, r0 + job.tileRows), job.mainArgs);

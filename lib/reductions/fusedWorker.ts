@@ -1,10 +1,11 @@
 // Worker thread of the fused CPU executor. It receives a job (generated
-// source plus shared typed arrays), then takes row tiles from a shared atomic
-// counter until none are left, the job is cancelled, or an interrupt is
+// source plus shared typed arrays), then takes row tiles (tileSchedule.ts)
+// until none are left, the job is cancelled, or an interrupt is
 // requested. Completion is signalled through shared memory, not messages,
 // because the main thread waits with Atomics.wait.
 
 import { parentPort, workerData } from "node:worker_threads";
+import { TileSchedule } from "./tileSchedule";
 
 interface Job {
   key: string;
@@ -17,6 +18,8 @@ interface Job {
   perThreadOut: string | null;
   perThreadSize: number;
   threadIndex: number;
+  /** Threads dealt tiles round-robin (per-thread accumulators), or 0 for the shared counter. */
+  tileStride: number;
   tileRows: number;
   totalRows: number;
 }
@@ -39,9 +42,10 @@ parentPort!.on("message", (job: Job) => {
       args[job.perThreadOut] = whole.subarray(job.threadIndex * job.perThreadSize, (job.threadIndex + 1) * job.perThreadSize);
     }
     const numTiles = Math.ceil(job.totalRows / job.tileRows);
+    const schedule = new TileSchedule(ctl, job.threadIndex, job.tileStride);
     for (;;) {
       if (Atomics.load(ctl, 2) !== 0 || Atomics.load(interruptFlag, 0) !== 0) break;
-      const tile = Atomics.add(ctl, 0, 1);
+      const tile = schedule.next();
       if (tile >= numTiles) break;
       const r0 = tile * job.tileRows;
       fn(r0, Math.min(job.totalRows, r0 + job.tileRows), args);
