@@ -4,34 +4,59 @@
 //
 // Every factor of a kernel formula reads features that are linear in the
 // inputs, u = A_f z (lengthscale division, activeDims selection, pi / period):
-// A_f is read off exactly by building the formula on the unit vectors. Per
-// pair, dk/du comes from the profile's own dk/ds (its JS source, compiled
-// once into a loop over a row of pairs) times ds/du of the statistic:
+// A_f is read off exactly by building the formula on the unit vectors. With
+// k = sum_t c_t prod_{f in t} k_f, the pair's derivative through factor f is
+//   dk/du = R_f(z_j, x_i) ds_f/du,  R_f = sum_{t containing f} c_t dk_f/ds prod_{o != f} k_o,
+// and R_f is itself a formula: the terms containing f, with f's profile
+// replaced by its derivative (value = the profile's own dk/ds source). So
+// its [n, m] values come from the rows reduction (the compiled WebAssembly
+// kernel, on every thread), and only the cheap part stays here, per pair:
 //   sqdist s = sum (u - v)^2        ds/du_k = 2 (u_k - v_k)
 //   dot    s = sum u v              ds/du_k = v_k
 //   sinsq  s = sum w sin^2(u - v)   ds/du_k = w_k sin(2 (u_k - v_k))
 // Table factors (task indices) have no input gradient.
-// Cost: O(n m (factors + dims)) plain JS; meant for n = inducing points.
 
+import * as tf from "@tensorflow/tfjs-core";
 import { type Mat, mat } from "../algorithms/matrix";
 import { ArgumentError, ShapeError } from "../errors";
-import type { Profile } from "../reductions/formula";
+import { pairwiseRows } from "../reductions/engine";
+import type { Formula, Profile } from "../reductions/formula";
 import type { Kernel } from "./Kernel";
 
-/** k(s) and dk/ds for count statistics at once. shapes: s, value, dValue [count] */
-type CompiledProfile = (s: Float64Array, count: number, p: Float64Array, value: Float64Array, dValue: Float64Array) => void;
-const compiled = new Map<Profile, CompiledProfile>();
+const derivatives = new WeakMap<Profile, Profile>();
 
-/** The profile's JS snippets in a loop over a row of statistics (no call per pair). */
-function compileProfile(profile: Profile): CompiledProfile {
-  let fn = compiled.get(profile);
-  if (!fn) {
-    const v = { s: "s", p: Array.from({ length: profile.numParams }, (_, q) => `p[${q}]`), tmp: "t_" };
-    const body = `for (let q = 0; q < count; q++) {\nconst s = sv[q];\n${profile.prelude(v)}\nvalue[q] = ${profile.value(v)};\ndValue[q] = ${profile.dValue(v)};\n}`;
-    fn = new Function("sv", "count", "p", "value", "dValue", body) as CompiledProfile;
-    compiled.set(profile, fn);
+/**
+ * The profile s -> dk/ds of `profile` (its own dValue source as the value).
+ * Only its value is evaluated here; its derivatives are given for
+ * completeness (the tfjs form differentiates the original).
+ */
+function derivativeProfile(profile: Profile): Profile {
+  let d = derivatives.get(profile);
+  if (!d) {
+    d = {
+      name: `${profile.name}/ds`,
+      numParams: profile.numParams,
+      prelude: (v) => profile.prelude(v),
+      value: (v) => profile.dValue(v),
+      // Its own derivatives are not known in closed form and never evaluated (input
+      // gradients read values only): NaN (written 0 / 0, which every executor parses), so
+      // any use would show.
+      dValue: () => "(0 / 0)",
+      dParams: (v) => v.p.map(() => "(0 / 0)"),
+      tf: (tfjs, s, params) => tfjs.grad((t: tf.Tensor) => tfjs.sum(profile.tf(tfjs, t, params)))(s),
+    };
+    derivatives.set(profile, d);
   }
-  return fn;
+  return d;
+}
+
+/** R_f of the header as a formula: the terms containing factor fi, fi's profile differentiated; null if no term has it. */
+function derivativeFormula(formula: Formula, fi: number): Formula | null {
+  const terms = formula.terms.filter((t) => t.factors.includes(fi));
+  if (terms.length === 0) return null;
+  const f = formula.factors[fi];
+  const factors = formula.factors.map((g, gi) => (gi === fi ? { ...f, profile: derivativeProfile(f.profile) } : g));
+  return { name: `d${formula.name}/ds${fi}`, n: formula.n, m: formula.m, factors, terms };
 }
 
 /**
@@ -69,81 +94,17 @@ export function inputGradient(kernel: Kernel, z: Mat, x: Mat, G: Float64Array): 
   const d = z.cols, n = z.rows, m = x.rows;
   const formula = kernel.buildFormula(z, x).toFormula("inputGradient");
   const maps = featureMaps(kernel, d);
-  const F = formula.factors.length;
-  const profiles = formula.factors.map((f) => compileProfile(f.profile));
-  const factors = formula.factors;
-  const terms = formula.terms;
-  // One row j at a time, factor by factor over all i: statistics, then k and dk/ds.
-  const stat = new Float64Array(m);
-  const value = factors.map(() => new Float64Array(m));
-  const dValue = factors.map(() => new Float64Array(m));
-  const weight = factors.map(() => new Float64Array(m)); // G_ji * (sum over terms with f of coef * the other factors) * dk_f/ds
-  const featureGrads = factors.map((f) => new Float64Array(n * f.dims)); // d/du per factor
-  for (let j = 0; j < n; j++) {
-    const gj = G.subarray(j * m, (j + 1) * m);
-    for (let fi = 0; fi < F; fi++) {
-      const f = factors[fi], D = f.dims, fx = f.x, fy = f.y;
-      if (f.statistic === "table") {
-        const table = f.table as Float64Array, size = f.tableSize as number, row = (fx[j] | 0) * size;
-        for (let i = 0; i < m; i++) stat[i] = table[row + (fy[i] | 0)];
-      } else if (f.statistic === "sqdist") {
-        for (let i = 0; i < m; i++) {
-          let s = 0;
-          for (let k = 0; k < D; k++) s += (fx[j * D + k] - fy[i * D + k]) ** 2;
-          stat[i] = s;
-        }
-      } else if (f.statistic === "dot") {
-        for (let i = 0; i < m; i++) {
-          let s = 0;
-          for (let k = 0; k < D; k++) s += fx[j * D + k] * fy[i * D + k];
-          stat[i] = s;
-        }
-      } else {
-        const wts = f.weights as Float64Array;
-        for (let i = 0; i < m; i++) {
-          let s = 0;
-          for (let k = 0; k < D; k++) s += wts[k] * Math.sin(fx[j * D + k] - fy[i * D + k]) ** 2;
-          stat[i] = s;
-        }
-      }
-      profiles[fi](stat, m, f.params, value[fi], dValue[fi]);
-    }
-    for (let fi = 0; fi < F; fi++) weight[fi].fill(0);
-    for (const t of terms) {
-      for (const fi of t.factors) {
-        const w = weight[fi], others = t.factors.filter((fo) => fo !== fi).map((fo) => value[fo]);
-        for (let i = 0; i < m; i++) {
-          let p = t.coef;
-          for (let o = 0; o < others.length; o++) p *= others[o][i];
-          w[i] += p;
-        }
-      }
-    }
-    for (let fi = 0; fi < F; fi++) {
-      if (!maps[fi]) continue;
-      const f = factors[fi], D = f.dims, fx = f.x, fy = f.y, w = weight[fi], dv = dValue[fi];
-      const gu = featureGrads[fi];
-      // ds/du_k per statistic: 0 sqdist, 1 dot, 2 sinsq (chosen once per row, not per pair).
-      const kind = f.statistic === "sqdist" ? 0 : f.statistic === "dot" ? 1 : 2;
-      const wts = f.weights as Float64Array;
-      for (let i = 0; i < m; i++) {
-        if (gj[i] === 0) continue;
-        const wi = gj[i] * w[i] * dv[i];
-        if (wi === 0) continue;
-        for (let k = 0; k < D; k++) {
-          const dd = fx[j * D + k] - fy[i * D + k];
-          const ds = kind === 0 ? 2 * dd : kind === 1 ? fy[i * D + k] : wts[k] * Math.sin(2 * dd);
-          gu[j * D + k] += wi * ds;
-        }
-      }
-    }
-  }
-  // Back to inputs: dz_j = sum_f A_f^T du_j.
+  const allRows = Int32Array.from({ length: n }, (_, j) => j);
   const out = mat(n, d);
   formula.factors.forEach((f, fi) => {
     const A = maps[fi];
-    if (!A) return;
-    const D = f.dims, gu = featureGrads[fi];
+    const R = A ? derivativeFormula(formula, fi) : null;
+    if (!A || !R) return;
+    // f64 on the CPU whatever the model's executor (these are gradients of f64 parameters).
+    const r = pairwiseRows(R, allRows, { executor: "fused" }); // [n, m]
+    const gu = featureGradient(f.statistic, f.dims, f.x, f.y, f.weights, G, r, n, m); // [n, dims]
+    // Back to inputs: dz_j = A_f^T du_j.
+    const D = f.dims;
     for (let j = 0; j < n; j++) {
       for (let k = 0; k < D; k++) {
         const gk = gu[j * D + k];
@@ -153,4 +114,38 @@ export function inputGradient(kernel: Kernel, z: Mat, x: Mat, G: Float64Array): 
     }
   });
   return out;
+}
+
+/**
+ * du_j = sum_i G_ji R_ji ds/du_j for one factor's statistic.
+ * shapes: u [n, D], v [m, D], G and R [n, m] -> [n, D]
+ */
+function featureGradient(
+  statistic: Formula["factors"][number]["statistic"], D: number, u: Float64Array, v: Float64Array, weights: Float64Array | undefined,
+  G: Float64Array, R: Float64Array, n: number, m: number,
+): Float64Array {
+  const gu = new Float64Array(n * D);
+  // v by columns, so the inner loops below are contiguous. shape: [D, m]
+  const vt = new Float64Array(D * m);
+  for (let i = 0; i < m; i++) for (let k = 0; k < D; k++) vt[k * m + i] = v[i * D + k];
+  const c = new Float64Array(m);
+  const kind = statistic === "sqdist" ? 0 : statistic === "dot" ? 1 : 2;
+  const w = weights as Float64Array;
+  for (let j = 0; j < n; j++) {
+    // c_i = G_ji R_ji; R may be infinite where the weight is 0 (dk/ds at s = 0).
+    for (let i = 0; i < m; i++) {
+      const g = G[j * m + i];
+      c[i] = g === 0 ? 0 : g * R[j * m + i];
+    }
+    for (let k = 0; k < D; k++) {
+      const ujk = u[j * D + k], vk = k * m;
+      let s = 0;
+      // One loop per statistic (the choice is per factor, not per pair).
+      if (kind === 0) for (let i = 0; i < m; i++) s += c[i] * (ujk - vt[vk + i]);
+      else if (kind === 1) for (let i = 0; i < m; i++) s += c[i] * vt[vk + i];
+      else for (let i = 0; i < m; i++) s += c[i] * Math.sin(2 * (ujk - vt[vk + i]));
+      gu[j * D + k] = kind === 0 ? 2 * s : kind === 1 ? s : w[k] * s;
+    }
+  }
+  return gu;
 }
