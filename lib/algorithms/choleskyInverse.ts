@@ -71,10 +71,12 @@ export function transposeLower(src: Float64Array, s: number, lds: number, dst: F
 
 /**
  * A^{-1} = L^{-T} L^{-1} in the arena, or null when the arena cannot hold the
- * four [n, n] blocks (the caller then uses the plain version).
+ * four [n, n] blocks (the caller then uses the plain version). Written into
+ * `into` when given (reused by callers that invert every iteration: a fresh
+ * [n, n] array costs its page faults each time).
  * shapes: L [n, n] lower triangular -> [n, n] symmetric
  */
-export function choleskyInverseBlocked(L: Mat): Mat | null {
+export function choleskyInverseBlocked(L: Mat, into?: Float64Array): Mat | null {
   const n = L.rows, ld = paddedStride(n), block = n * ld;
   const mem = arena(4 * block);
   if (!mem) return null;
@@ -85,7 +87,7 @@ export function choleskyInverseBlocked(L: Mat): Mat | null {
   lowerInverseInPlace(mem, n, l, x, ld);
   transposeLower(mem, x, ld, mem, xt, ld, n);
   lowerGramOfTriangle(mem, n, xt, x, out, ld);
-  const inv = mat(n, n);
+  const inv = mat(n, n, into?.subarray(0, n * n));
   const V = inv.data;
   for (let a = 0; a < n; a++) V.set(mem.subarray(out + a * ld, out + a * ld + a + 1), a * n);
   // The upper triangle from the lower one.

@@ -82,6 +82,13 @@ export class ExactMarginalLogLikelihood {
     return this.compute(true, options);
   }
 
+  /** The [n, n] gradient weights' storage, reused across evaluations (backward reads it synchronously). */
+  private weightBuffer(size: number): Float64Array {
+    if (!this.weights || this.weights.length < size) this.weights = new Float64Array(size);
+    return this.weights;
+  }
+  private weights: Float64Array | null = null;
+
   /** Synchronous core. */
   compute(withGradient: boolean, options: MLLOptions = {}): MLLResult {
     const model = this.model;
@@ -123,7 +130,7 @@ export class ExactMarginalLogLikelihood {
       logdet = choleskyLogdet(L);
       model.storeSolve(key, alpha, L, sys.covariance);
       if (withGradient) {
-        const Kinv = choleskyInverse(L);
+        const Kinv = choleskyInverse(L, this.weightBuffer(n * n));
         const M = Kinv.data; // becomes (alpha alpha^T - K^^{-1}) / (2 n) in place
         const s = 1 / (2 * n);
         for (let i = 0; i < n; i++) {

@@ -9,14 +9,20 @@ import { choleskyInverseBlocked } from "../algorithms/choleskyInverse";
 import { type Mat, dotAt, mat } from "../algorithms/matrix";
 import { WASM_MIN_WORK } from "../algorithms/wasmGemm";
 
-/** shapes: L [n, n] lower triangular -> A^{-1} [n, n] symmetric */
-export function choleskyInverse(L: Mat): Mat {
+/**
+ * Written into `out` (at least n * n long) when given.
+ * shapes: L [n, n] lower triangular -> A^{-1} [n, n] symmetric
+ */
+export function choleskyInverse(L: Mat, out?: Float64Array): Mat {
   const n = L.rows;
   if ((n * n * n) / 3 >= WASM_MIN_WORK) {
-    const blocked = choleskyInverseBlocked(L);
+    const blocked = choleskyInverseBlocked(L, out);
     if (blocked) return blocked;
   }
-  return choleskyInversePlain(L);
+  const plain = choleskyInversePlain(L);
+  if (!out) return plain;
+  out.set(plain.data);
+  return mat(n, n, out.subarray(0, n * n));
 }
 
 /** The dot-product version (the reference the blocked one is tested against). shapes: L [n, n] -> [n, n] */
