@@ -4,6 +4,7 @@
 
 import { NotPSDError, ShapeError } from "../errors";
 import { type Mat, dotAt, mat } from "./matrix";
+import { transposeLower } from "./transpose";
 import { solveLowerInPlace, solveUpperInPlace, substituteLowerBlock } from "./triangularKernels";
 import { WASM_MIN_WORK, arena, gemm, paddedStride, putRows, takeRows } from "./wasmGemm";
 
@@ -170,9 +171,9 @@ export function solveLowerTransposed(L: Mat, B: Mat): Mat {
   const ld = paddedStride(t);
   const mem = t >= FEW_COLUMNS && (n * n * t) / 2 >= WASM_MIN_WORK ? arena(n * n + n * ld) : null;
   if (mem) {
-    // U = L^T, row-major, so the blocked solve reads contiguous rows (written in row-of-L order: sequential reads).
+    // U = L^T, row-major, so the blocked solve reads contiguous rows (its lower triangle is never read).
     const Ld = L.data;
-    for (let k = 0; k < n; k++) for (let i = k; i < n; i++) mem[k * n + i] = Ld[i * n + k];
+    transposeLower(Ld, 0, n, mem, 0, n, n);
     putRows(mem, n * n, ld, B.data, n, t);
     solveUpperInPlace(mem, n, t, 0, n * n, ld);
     return mat(n, t, takeRows(mem, n * n, ld, n, t));

@@ -7,6 +7,7 @@
 // stays for small n and for when the arena is unavailable.
 
 import { type Mat, mat } from "./matrix";
+import { transposeLower } from "./transpose";
 import { substituteLowerBlock } from "./triangularKernels";
 import { arena, gemm, paddedStride } from "./wasmGemm";
 
@@ -46,26 +47,6 @@ export function lowerGramOfTriangle(mem: Float64Array, n: number, xt: number, x:
     const a1 = Math.min(n, a0 + NB);
     // Rows a in [a0, a1), columns b < a1: terms i >= a0 (X^T[a, i] = 0 below i = a).
     gemm(mem, a1 - a0, a1, n - a0, xt + a0 * ld + a0, ld, x + a0 * ld, ld, out + a0 * ld, ld);
-  }
-}
-
-/** Edge of the square tiles transposes copy by (both sides' cache lines stay in L1). */
-const TILE = 16;
-
-/**
- * dst[j, i] = src[i, j] for the lower triangle i >= j of an n x n block
- * (strides lds, ldd; either may be an array other than the arena), tile by tile.
- */
-export function transposeLower(src: Float64Array, s: number, lds: number, dst: Float64Array, d: number, ldd: number, n: number): void {
-  for (let i0 = 0; i0 < n; i0 += TILE) {
-    const i1 = Math.min(n, i0 + TILE);
-    for (let j0 = 0; j0 <= i0; j0 += TILE) {
-      const j1 = Math.min(i1, j0 + TILE);
-      for (let i = i0; i < i1; i++) {
-        const si = s + i * lds, jEnd = Math.min(j1, i + 1);
-        for (let j = j0; j < jEnd; j++) dst[d + j * ldd + i] = src[si + j];
-      }
-    }
   }
 }
 

@@ -6,6 +6,7 @@
 // O(n^2), the products O(n^3).
 
 import { NonFiniteError, ShapeError } from "../errors";
+import { transposeInto, transposeLower } from "./transpose";
 import { lowerProductInto, triangularMatmulInto } from "./triangularKernels";
 import { WASM_MIN_WORK, arena, gemm, paddedStride, putRows, takeRows } from "./wasmGemm";
 
@@ -40,9 +41,7 @@ export function cloneMat(a: Mat): Mat {
 
 export function transposeMat(a: Mat): Mat {
   const out = mat(a.cols, a.rows);
-  for (let i = 0; i < a.rows; i++) {
-    for (let j = 0; j < a.cols; j++) out.data[j * a.rows + i] = a.data[i * a.cols + j];
-  }
+  transposeInto(a.data, 0, a.cols, out.data, 0, a.rows, a.rows, a.cols);
   return out;
 }
 
@@ -53,8 +52,7 @@ function arenaFor(work: number, size: number): Float64Array | null {
 
 /** Copies a [rows, cols] transposed into mem at off as [cols, rows]. */
 function putTransposed(mem: Float64Array, off: number, a: Mat): void {
-  const r = a.rows, c = a.cols, d = a.data;
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) mem[off + j * r + i] = d[i * c + j];
+  transposeInto(a.data, 0, a.cols, mem, off, a.rows, a.rows, a.cols);
 }
 
 /**
@@ -198,10 +196,9 @@ export function triangularMatmul(t: Mat, b: Mat, options: { lower?: boolean; tra
     // The effective triangle, with zeros in the other one (the kernel reads whole diagonal blocks).
     const x = n * n, c = n * n + n * ld;
     mem.fill(0, 0, n * n);
-    for (let i = 0; i < n; i++) {
-      if (effLower) for (let p = 0; p <= i; p++) mem[i * n + p] = at(i, p);
-      else for (let p = i; p < n; p++) mem[i * n + p] = at(i, p);
-    }
+    if (lower && transpose) transposeLower(T, 0, n, mem, 0, n, n); // (L^T)[i, p] = L[p, i], p >= i
+    else if (!transpose) for (let i = 0; i < n; i++) mem.set(lower ? T.subarray(i * n, i * n + i + 1) : T.subarray(i * n + i, (i + 1) * n), i * n + (lower ? 0 : i));
+    else for (let i = 0; i < n; i++) for (let p = 0; p <= i; p++) mem[i * n + p] = at(i, p);
     putRows(mem, x, ld, b.data, n, m);
     mem.fill(0, c, c + n * ld);
     triangularMatmulInto(mem, n, m, 0, effLower, x, c, ld);
