@@ -147,11 +147,11 @@ describe("conjugate gradients with per-column tolerances", () => {
 });
 
 describe("automatic preconditioner rank", () => {
-  it("is 2 sqrt(n) clamped to [15, 400] and never above n; a number is used as given", () => {
+  it("is 3 sqrt(n) clamped to [15, 400] and never above n; a number is used as given", () => {
     
     const auto = resolveSolveOptions();
     assert.equal(auto.preconditionerRank, "auto");
-    assert.deepEqual([10, 100, 5000, 10000, 1e6].map((n) => preconditionerRankFor(n, auto)), [10, 20, 141, 200, 400]);
+    assert.deepEqual([10, 100, 5000, 10000, 1e6].map((n) => preconditionerRankFor(n, auto)), [10, 30, 212, 300, 400]);
     assert.equal(preconditionerRankFor(1000, resolveSolveOptions({ preconditionerRank: 15 })), 15);
     assert.equal(preconditionerRankFor(1000, resolveSolveOptions({ preconditionerRank: 0 })), 0);
   });

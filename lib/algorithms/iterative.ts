@@ -41,6 +41,8 @@ export interface IterativeResult {
   /** Probe vectors z ~ N(0, P) and A^{-1} z. shape: [n, numProbes] */
   probes: Mat;
   probeSolves: Mat;
+  /** P^{-1} z for the probes (the probes themselves without a preconditioner): the gradient's trace estimate reuses it. shape: [n, numProbes] */
+  preconditionedProbes: Mat;
   report: IterativeReport;
 }
 
@@ -76,9 +78,9 @@ export function iterativeSolve(target: IterativeTarget, rhs: Mat | null, wantLog
     for (let c = 0; c < p; c++) probeSolves.data[i * p + c] = cg.solution.data[i * (t + p) + t + c];
   }
   let logdet = Number.NaN;
+  const pz = pre && p > 0 ? pre.solve(probes) : probes;
   if (wantLogdet) {
     // ||P^{-1/2} z||^2 e1^T log(T) e1, averaged, estimates log det(P^{-1} A).
-    const pz = pre ? pre.solve(probes) : probes;
     let sum = 0;
     cg.tridiagonals.forEach((tri, k) => {
       let zNorm2 = 0;
@@ -96,6 +98,7 @@ export function iterativeSolve(target: IterativeTarget, rhs: Mat | null, wantLog
     logdet,
     probes,
     probeSolves,
+    preconditionedProbes: pz,
     report: { method: "cg", iterations: cg.iterations, converged: cg.converged, maxRelativeResidual: maxRes, probes: p, preconditionerRank: pre ? pre.L.cols : 0 },
   };
 }

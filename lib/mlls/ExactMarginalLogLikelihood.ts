@@ -146,8 +146,7 @@ export class ExactMarginalLogLikelihood {
       model.storeSolve(key, alpha, null, sys.covariance);
       if (withGradient) {
         const p = res.probes.cols;
-        const pre = sys.covariance.preconditioner(o);
-        const Pz: Mat = pre ? pre.solve(res.probes) : res.probes;
+        const Pz: Mat = res.preconditionedProbes;
         const T = p + 1;
         const U = new Float64Array(n * T);
         const W = new Float64Array(n * T);
