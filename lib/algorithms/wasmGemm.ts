@@ -240,7 +240,7 @@ function kernel(): Kernel | null {
     const module = new wasmApi.Module(sharedMemoryModule());
     const memory = new wasmApi.Memory({ initial: Math.ceil(base / 65536) + 1, maximum: MAX_PAGES, shared: true });
     const run = new wasmApi.Instance(module, { env: { mem: memory } }).exports.run as GemmRun;
-    const pool: GemmPool = { memory, module, base, packAt: CONTROL_BYTES, packBytes: PACK_BYTES, threads, workers: [], seq: 0, minWork: 0 };
+    const pool: GemmPool = { memory, module, base, packAt: CONTROL_BYTES, packBytes: PACK_BYTES, threads, workers: [], seq: 0, minWork: 0, goodStreak: 0, heldBack: 0 };
     wasm = { memory, run, base, pool };
   } catch {
     // No shared WebAssembly memory here: a private one, one thread.
@@ -265,6 +265,7 @@ export function setGemmThreads(threads: number): number {
   if (!pool) return 1;
   const before = pool.threads;
   pool.minWork = 0;
+  pool.goodStreak = 0;
   // At most one thread per packing strip reserved at start.
   pool.threads = Math.max(1, Math.min(Math.floor(threads), (pool.base - pool.packAt) / PACK_BYTES));
   return before;
