@@ -21,6 +21,7 @@
 //   npm run bench -- exact-gp [--n 5000,10000] [--repeats 5] [--baseline-repeats 5 at N <= 5,000, else 2] [--configs gplab,sum,baseline] [--lr 0.1]
 
 import { execFileSync } from "node:child_process";
+import * as os from "node:os";
 import * as gp from "../lib";
 import { sharedF64 } from "../lib/reductions/fusedExecutor";
 import { arg } from "./common/args";
@@ -45,12 +46,19 @@ interface Result {
   medianSeconds: number;
   minSeconds: number;
   maxSeconds: number;
+  /**
+   * CPU seconds of the whole process (all threads) per iteration, median:
+   * much less sensitive than wall time to other load on the machine.
+   */
+  medianCpuSeconds: number;
   /** CG iterations of each timed iteration. */
   cgIterations: number[];
   preconditionerRank: number;
   /** -loss = MLL / n after the last timed iteration. */
   mllPerN: number;
   peakRssBytes: number;
+  /** 1-minute load average at the end of the case (the machine is shared). */
+  loadAverage1m: number;
 }
 
 const D = 3;
@@ -93,11 +101,13 @@ async function runCase(config: Config, n: number, repeats: number, lr: number): 
   });
   gp.setSeed(1);
   const seconds: number[] = [];
+  const cpuSeconds: number[] = [];
   const cgIterations: number[] = [];
   let value = Number.NaN;
   let rank = 0;
   for (let it = 0; it <= repeats; it++) {
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     // One training iteration: forward + MLL + gradient, then the Adam update of the raw parameters.
     model.zeroGrad();
     value = (await mll.evaluateWithGradient()).value;
@@ -115,9 +125,11 @@ async function runCase(config: Config, n: number, repeats: number, lr: number): 
       o += p.size;
     }
     const elapsed = (performance.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpuStart);
     const report = mll.lastReport;
     if (it > 0) {
       seconds.push(elapsed);
+      cpuSeconds.push((cpu.user + cpu.system) / 1e6);
       cgIterations.push(report && "iterations" in report ? report.iterations : 0);
     }
     if (report && "preconditionerRank" in report) rank = report.preconditionerRank;
@@ -139,10 +151,12 @@ async function runCase(config: Config, n: number, repeats: number, lr: number): 
     medianSeconds: median(seconds),
     minSeconds: Math.min(...seconds),
     maxSeconds: Math.max(...seconds),
+    medianCpuSeconds: median(cpuSeconds),
     cgIterations,
     preconditionerRank: rank,
     mllPerN: value,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    loadAverage1m: os.loadavg()[0],
   };
 }
 

@@ -15,6 +15,7 @@
 //                           [--table-codes wasm,js] [--table-repeats 5] [--table-js-repeats 3]
 
 import { execFileSync } from "node:child_process";
+import * as os from "node:os";
 import * as gp from "../lib";
 import { matmulMat } from "../lib/algorithms/matrix";
 import { pairwiseBilinear, pairwiseRows } from "../lib/reductions/engine";
@@ -122,6 +123,8 @@ interface TableResult {
   /** Pairs per CPU second; times the thread count, what a quiet machine would give in wall time. */
   pairsPerCpuSecond: number;
   peakRssBytes: number;
+  /** 1-minute load average at the end of the case (the machine is shared). */
+  loadAverage1m: number;
 }
 
 /** The kernels of issue 13's table, built as a user would. */
@@ -171,6 +174,7 @@ function runTableCase(kernelName: string, operation: TableResult["operation"], n
     medianSeconds: med, minSeconds: Math.min(...times), maxSeconds: Math.max(...times), pairsPerSecond: pairs / med,
     medianCpuSeconds: median(cpu), pairsPerCpuSecond: pairs / median(cpu),
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    loadAverage1m: os.loadavg()[0],
   };
 }
 
