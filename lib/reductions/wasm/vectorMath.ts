@@ -32,7 +32,9 @@ export function emitExp(c: Code, x: number, out: number, scratch: number, nonPos
   // out = (x < EXP_MIN) for now: below the clamp exp underflows, and the
   // clamped value (~3e-308) must become 0 there (a far-apart pair of an RBF
   // is exactly 0, as Math.exp gives). NaN is not below, and pmax keeps it,
-  // so NaN stays NaN.
+  // so NaN stays NaN — for the NaNs arithmetic makes (JS's and x86's have
+  // zero low payload bits; a hand-made NaN with low payload bits set would
+  // add them to the exponent below).
   c.localGet(x).f64x2Const(EXP_MIN).simd(Simd.f64x2Lt).localSet(out);
   c.localGet(x).f64x2Const(EXP_MIN).simd(Simd.f64x2Pmax);
   if (!nonPositive) c.f64x2Const(EXP_MAX).simd(Simd.f64x2Pmin);
