@@ -18,6 +18,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import { type Mat, mat } from "../algorithms/matrix";
+import { defaultExecutor } from "../backend/backend";
 import { ArgumentError, ShapeError } from "../errors";
 import { pairwiseRows } from "../reductions/engine";
 import type { Formula, Profile } from "../reductions/formula";
@@ -100,8 +101,9 @@ export function inputGradient(kernel: Kernel, z: Mat, x: Mat, G: Float64Array): 
     const A = maps[fi];
     const R = A ? derivativeFormula(formula, fi) : null;
     if (!A || !R) return;
-    // f64 on the CPU whatever the model's executor (these are gradients of f64 parameters).
-    const r = pairwiseRows(R, allRows, { executor: "fused" }); // [n, m]
+    // f64 on the CPU, except on the webgpu backend, whose kernel-hyperparameter gradients
+    // are WGSL (f32) too; the tfjs executors' f32 is not wanted for these f64 parameters.
+    const r = pairwiseRows(R, allRows, { executor: defaultExecutor() === "webgpu" ? "webgpu" : "fused" }); // [n, m]
     const gu = featureGradient(f.statistic, f.dims, f.x, f.y, f.weights, G, r, n, m); // [n, dims]
     // Back to inputs: dz_j = A_f^T du_j.
     const D = f.dims;

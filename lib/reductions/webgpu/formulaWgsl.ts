@@ -47,6 +47,15 @@ function intPow(b: string, power: number): string {
  * with any other profile (a user's own) runs on the CPU executors.
  */
 export function profileWgsl(name: string, s: string, p: string[], t: string): ProfileCode | null {
+  // s -> dk/ds of a profile, which input gradients evaluate as a formula of its own
+  // (kernels/inputGradient.ts names it "<profile>/ds"): the profile's dValue as the value.
+  // Its own derivatives are never evaluated: NaN, so any use would show.
+  const derivativeOf = /^(.+)\/ds$/.exec(name);
+  if (derivativeOf) {
+    const base = profileWgsl(derivativeOf[1], s, p, t);
+    const nan = "bitcast<f32>(0x7fc00000u)";
+    return base && { prelude: base.prelude, value: base.dValue, dValue: nan, dParams: p.map(() => nan) };
+  }
   switch (name) {
     case "rbf":
       return { prelude: `let ${t}k = exp(-0.5 * ${s});`, value: `${t}k`, dValue: `(-0.5 * ${t}k)`, dParams: [] };
