@@ -19,6 +19,7 @@
 // Prints one JSON line per (n, configuration).
 //
 //   npm run bench -- exact-gp [--n 5000,10000] [--repeats 5] [--baseline-repeats 5 at N <= 5,000, else 2] [--configs gplab,sum,baseline] [--lr 0.1]
+//                             [--rank auto | 200,300 (the preconditioner rank of gplab and sum, each in turn)]
 
 import { execFileSync } from "node:child_process";
 import * as os from "node:os";
@@ -79,12 +80,13 @@ function covarModule(config: Config): gp.kernels.Kernel {
   return config === "sum" ? rbf.add(new gp.kernels.ScaleKernel(new gp.kernels.MaternKernel({ nu: 2.5, ardNumDims: D }))) : rbf;
 }
 
-async function runCase(config: Config, n: number, repeats: number, lr: number): Promise<Result> {
+async function runCase(config: Config, n: number, repeats: number, lr: number, rankOption: string): Promise<Result> {
   // Honours GPLAB_BACKEND (e.g. webgpu on a GPU host); on CPUs the executor stays "fused".
   await gp.backend.ready();
   const { x, y } = dataset(n);
   const likelihood = new gp.likelihoods.GaussianLikelihood();
-  const solve: gp.algorithms.SolveOptions = config === "baseline" ? { preconditionerRank: 15, cgTolerance: 1e-2, probeCgTolerance: 1e-2 } : {};
+  const solve: gp.algorithms.SolveOptions =
+    config === "baseline" ? { preconditionerRank: 15, cgTolerance: 1e-2, probeCgTolerance: 1e-2 } : rankOption === "auto" ? {} : { preconditionerRank: Number(rankOption) };
   const model = new gp.models.ExactGP({ rows: n, cols: D, data: x }, y, likelihood, {
     meanModule: new gp.means.ConstantMean(),
     covarModule: covarModule(config),
@@ -163,21 +165,27 @@ async function runCase(config: Config, n: number, repeats: number, lr: number): 
 async function main(): Promise<void> {
   const repeats = Number(arg("repeats", "5"));
   const lr = Number(arg("lr", "0.1"));
+  // Preconditioner rank of the gplab and sum configurations ("auto", or a number; comma-separated: each in turn).
+  const ranks = arg("rank", "auto").split(",");
   const child = arg("case", "");
   if (child) {
-    console.log(JSON.stringify(await runCase(child as Config, Number(arg("n", "5000")), repeats, lr)));
+    console.log(JSON.stringify(await runCase(child as Config, Number(arg("n", "5000")), repeats, lr, ranks[0])));
     return;
   }
   const sizes = arg("n", "5000,10000").split(",").map(Number);
   const configs = arg("configs", "gplab,sum,baseline").split(",") as Config[];
   for (const n of sizes) {
-    for (const config of configs) {
-      // The baseline takes ~20x longer: above N = 5,000 it gets 2 timed iterations unless told otherwise.
-      const r = config === "baseline" ? Number(arg("baseline-repeats", n <= 5000 ? String(repeats) : "2")) : repeats;
-      const args = [__filename, "--case", config, "--n", String(n), "--repeats", String(r), "--lr", String(lr)];
-      const env = config === "baseline" ? { ...process.env, GPLAB_FUSED_WASM: "0" } : process.env;
-      const out = execFileSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], env });
-      process.stdout.write(out.trim().split("\n").filter((l) => l.startsWith("{")).join("\n") + "\n");
+    for (const rank of ranks) {
+      for (const config of configs) {
+        // The baseline (its own rank 15) runs once, with the first rank.
+        if (config === "baseline" && rank !== ranks[0]) continue;
+        // The baseline takes ~20x longer: above N = 5,000 it gets 2 timed iterations unless told otherwise.
+        const r = config === "baseline" ? Number(arg("baseline-repeats", n <= 5000 ? String(repeats) : "2")) : repeats;
+        const args = [__filename, "--case", config, "--n", String(n), "--repeats", String(r), "--lr", String(lr), "--rank", rank];
+        const env = config === "baseline" ? { ...process.env, GPLAB_FUSED_WASM: "0" } : process.env;
+        const out = execFileSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], env });
+        process.stdout.write(out.trim().split("\n").filter((l) => l.startsWith("{")).join("\n") + "\n");
+      }
     }
   }
 }
