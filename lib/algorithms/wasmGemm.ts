@@ -18,7 +18,6 @@
 // then the arena's f64s.
 
 import { Code, F64, I32, Simd, V128, buildModule, uleb } from "../reductions/wasm/binary";
-import { wasmFmaAvailable } from "../reductions/wasm/wasmFma";
 import { type GemmRun, PACK_BYTES, gemmBlock, gemmJs } from "./gemmBlock";
 import { CONTROL_BYTES, type GemmPool, ensureWorkers, gemmThreadCount, parallelGemm, workerStats } from "./gemmPool";
 
@@ -70,18 +69,6 @@ class GemmCode extends Code {
   }
 }
 
-/** f64x2.relaxed_madd(a, b, c) = a * b + c (WebAssembly relaxed SIMD). */
-const RELAXED_F64X2_MADD = 0x107;
-
-/**
- * Whether the GEMM kernel uses fused multiply-adds: relaxed SIMD is
- * available (Node 22+; on Node 20 wasmFma.ts turns V8's flag on) and
- * GPLAB_WASM_FMA is not "0".
- */
-export function gemmUsesFma(): boolean {
-  return wasmFmaAvailable();
-}
-
 // Parameters of `run`: sizes in elements, addresses and row strides in bytes.
 const P = { n: 0, m: 1, k: 2, a: 3, lda: 4, b: 5, ldb: 6, c: 7, ldc: 8, alpha: 9, pack: 10 } as const;
 const PARAM_COUNT = 11;
@@ -96,7 +83,7 @@ const ROWS = 4;
  * 2^k bytes apart, which maps a strided strip onto a few cache sets. Rows go R
  * at a time, then one at a time.
  */
-function gemmModule(fma = gemmUsesFma()): Uint8Array {
+function gemmModule(): Uint8Array {
   const R = ROWS;
   let next = PARAM_COUNT;
   const i = next++, j = next++, p = next++, pb = next++, pc = next++, n4 = next++, m4 = next++;
@@ -108,16 +95,11 @@ function gemmModule(fma = gemmUsesFma()): Uint8Array {
   const v128Count = next - PARAM_COUNT - i32Count;
   const c = new GemmCode();
 
-  /** acc += x * y: one fused multiply-add (relaxed SIMD) when available, else a multiply and an add. */
-  const multiplyAdd = (accLocal: number, x: number, y: number) => {
-    if (fma) c.localGet(x).localGet(y).localGet(accLocal).simd(RELAXED_F64X2_MADD).localSet(accLocal);
-    else c.localGet(accLocal).localGet(x).localGet(y).simd(Simd.f64x2Mul).simd(Simd.f64x2Add).localSet(accLocal);
-  };
   /** acc[2r], acc[2r+1] += splat(A row r at pa[r]) * (b0, b1) */
   const rowStep = (r: number) => {
     c.localGet(pa[r]).f64Load().f64x2Splat().localSet(av);
-    multiplyAdd(acc[2 * r], av, b0);
-    multiplyAdd(acc[2 * r + 1], av, b1);
+    c.localGet(acc[2 * r]).localGet(av).localGet(b0).simd(Simd.f64x2Mul).simd(Simd.f64x2Add).localSet(acc[2 * r]);
+    c.localGet(acc[2 * r + 1]).localGet(av).localGet(b1).simd(Simd.f64x2Mul).simd(Simd.f64x2Add).localSet(acc[2 * r + 1]);
     c.localGet(pa[r]).i32Const(8).i32Add().localSet(pa[r]);
   };
   /** The k-loop for `rows` rows starting at pa[0..rows-1], then C rows += alpha acc. */
