@@ -12,7 +12,7 @@
 //
 //   npm run bench -- matvec [--sizes 1000,10000,20000,50000,100000] [--rhs 1,16] [--executors fused,tfjs] [--repeats 5]
 //                           [--only sweep|table] [--table-n 10000] [--table-kernels rbf,sum,rbf*periodic,rq,periodic]
-//                           [--table-codes wasm,js] [--table-repeats 5] [--table-js-repeats 3]
+//                           [--table-codes wasm,wasm-nofma,js] [--table-repeats 5] [--table-js-repeats 3]
 
 import { execFileSync } from "node:child_process";
 import * as os from "node:os";
@@ -20,6 +20,7 @@ import * as gp from "../lib";
 import { matmulMat } from "../lib/algorithms/matrix";
 import { pairwiseBilinear, pairwiseRows } from "../lib/reductions/engine";
 import { sharedF64 } from "../lib/reductions/fusedExecutor";
+import { wasmFmaEnabled } from "../lib/reductions/wasm/relaxedSimd";
 import { arg } from "./common/args";
 import { median } from "./common/stats";
 
@@ -106,6 +107,8 @@ interface TableResult {
   operation: "matmul" | "gradient" | "rows";
   /** What ran the pairs: "wasm-simd" (the formula compiler) or "js" (the generated-JavaScript reference). */
   code: string;
+  /** Whether the WebAssembly kernels used fused multiply-adds (relaxed SIMD; "wasm-nofma" sets GPLAB_WASM_FMA=0). */
+  fma: boolean;
   n: number;
   d: number;
   t: number;
@@ -169,7 +172,7 @@ function runTableCase(kernelName: string, operation: TableResult["operation"], n
   const med = median(times);
   const pairs = operation === "rows" ? TABLE_ROWS * n : n * n;
   return {
-    bench: "matvec", case: "kernel-table", kernel: kernelName, operation, code: report?.code ?? "?", n, d: D,
+    bench: "matvec", case: "kernel-table", kernel: kernelName, operation, code: report?.code ?? "?", fma: report?.code === "wasm-simd" && wasmFmaEnabled(), n, d: D,
     t: operation === "gradient" ? GRADIENT_RANK : operation === "matmul" ? 1 : 0, threads: report?.threads ?? 1, repeats,
     medianSeconds: med, minSeconds: Math.min(...times), maxSeconds: Math.max(...times), pairsPerSecond: pairs / med,
     medianCpuSeconds: median(cpu), pairsPerCpuSecond: pairs / median(cpu),
@@ -203,7 +206,8 @@ async function main(): Promise<void> {
       for (const operation of ["matmul", "gradient", "rows"]) {
         for (const code of codes) {
           const repeats = code === "js" ? arg("table-js-repeats", "3", args) : arg("table-repeats", "5", args);
-          const env = code === "js" ? { ...process.env, GPLAB_FUSED_WASM: "0" } : process.env;
+          if (!["wasm", "wasm-nofma", "js"].includes(code)) throw new Error(`--table-codes: unknown code ${code}; choose from wasm, wasm-nofma, js`);
+          const env = code === "js" ? { ...process.env, GPLAB_FUSED_WASM: "0" } : code === "wasm-nofma" ? { ...process.env, GPLAB_WASM_FMA: "0" } : process.env;
           const out = execFileSync(process.execPath, [__filename, "--table-case", kernelName, operation, String(n), repeats], { encoding: "utf8", maxBuffer: 1 << 20, env });
           process.stdout.write(out.trim().split("\n").pop() + "\n");
         }

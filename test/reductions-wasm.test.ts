@@ -5,12 +5,16 @@
 // column-block sums, the bilinear derivative with low-rank and dense
 // weights), at odd sizes, on 1 and 2 threads; the reference itself against
 // closed forms written here; the vector exp / log / sin / cos against Math.*.
+// Everything WebAssembly runs twice: with fused multiply-adds (relaxed SIMD,
+// the default where Node validates it) and with GPLAB_WASM_FMA=0.
 
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import * as gp from "../lib";
 import { pairwiseBilinear, pairwiseColumnBlockSums, pairwiseEntries, pairwiseMatmul, pairwiseRows } from "../lib/reductions/engine";
+import { generateFused } from "../lib/reductions/fusedCodegen";
 import { Code, F64, I32, Simd, V128, buildModule } from "../lib/reductions/wasm/binary";
+import { wasmFmaAvailable, wasmFmaEnabled } from "../lib/reductions/wasm/relaxedSimd";
 import { emitExp, emitLog, emitSinCos } from "../lib/reductions/wasm/vectorMath";
 import { relErr, rng } from "./helpers/reference";
 
@@ -29,6 +33,32 @@ function reference<R>(fn: () => R): R {
     if (before === undefined) delete process.env.GPLAB_FUSED_WASM;
     else process.env.GPLAB_FUSED_WASM = before;
   }
+}
+
+/** Runs fn with the fused multiply-add kernels on (the default) or off (GPLAB_WASM_FMA=0). */
+function withFma<R>(on: boolean, fn: () => R): R {
+  const before = process.env.GPLAB_WASM_FMA;
+  if (on) delete process.env.GPLAB_WASM_FMA;
+  else process.env.GPLAB_WASM_FMA = "0";
+  try {
+    return fn();
+  } finally {
+    if (before === undefined) delete process.env.GPLAB_WASM_FMA;
+    else process.env.GPLAB_WASM_FMA = before;
+  }
+}
+const FMA_MODES = [true, false];
+const fmaLabel = (on: boolean) => (on ? "" : ", GPLAB_WASM_FMA=0");
+
+/** relaxed_madd's opcode bytes (0xfd, LEB128 0x107) in a module. */
+function hasRelaxedMadd(bytes: Uint8Array): boolean {
+  for (let i = 0; i + 2 < bytes.length; i++) if (bytes[i] === 0xfd && bytes[i + 1] === 0x87 && bytes[i + 2] === 0x02) return true;
+  return false;
+}
+
+/** The WebAssembly modules inside a generated fused-executor source (base64 strings). */
+function modulesIn(source: string): Uint8Array[] {
+  return [...source.matchAll(/"([A-Za-z0-9+/]{64,}={0,2})"/g)].map((m) => Uint8Array.from(Buffer.from(m[1], "base64")));
 }
 
 /** Runs fn and returns its result with the code every reduction inside it reported. */
@@ -116,8 +146,8 @@ function agree(what: string, fast: { value: Float64Array; codes: string[] }, ref
 describe("WebAssembly formula compiler against the generated-JavaScript reference", () => {
   // 601 x 503 pairs: above the parallel threshold, so two threads run too; odd sizes pad columns.
   const n = 601, m = 503;
-  for (const kc of kernelCases()) {
-    it(kc.name, () => {
+  for (const kc of kernelCases()) for (const fma of FMA_MODES) {
+    it(`${kc.name}${fmaLabel(fma)}`, () => withFma(fma, () => {
       const rand = rng(11);
       const x1 = points(n, kc.d, rand), x2 = points(m, kc.d, rand);
       const kernel = kc.make();
@@ -160,10 +190,31 @@ describe("WebAssembly formula compiler against the generated-JavaScript referenc
           1e-11,
         );
       }
-    });
+    }));
   }
 
-  it("the index (table) statistic, alone and times RBF (Hadamard multitask)", () => {
+  it("fused multiply-add: on by default where Node takes relaxed SIMD (Node 20 behind V8's flag, which is set), in every kernel; none with GPLAB_WASM_FMA=0", () => {
+    // Node 20's V8 has relaxed SIMD behind --experimental-wasm-relaxed-simd, Node 22+ on by default.
+    if (Number(process.versions.node.split(".")[0]) >= 20) assert.equal(wasmFmaAvailable(), true);
+    const rand = rng(4);
+    for (const kc of kernelCases()) {
+      const x = points(40, kc.d, rand);
+      const f = formulaOf(kc.make(), x, x);
+      for (const kind of ["matmul", "matmulSymmetric", "bilinearLowRankSymmetric", "block"] as const) {
+        for (const fma of FMA_MODES) {
+          const gen = withFma(fma, () => generateFused(f, kind, kind.startsWith("bilinear") ? 11 : 1));
+          const modules = modulesIn(gen.source);
+          assert.equal(gen.code, "wasm-simd", `${kc.name} ${kind}`);
+          assert.ok(modules.length >= 1, `${kc.name} ${kind}: no module in the source`);
+          const expectFused = fma && wasmFmaAvailable();
+          assert.equal(withFma(fma, wasmFmaEnabled), expectFused);
+          for (const bytes of modules) assert.equal(hasRelaxedMadd(bytes), expectFused, `${kc.name} ${kind}${fmaLabel(fma)}: relaxed_madd ${expectFused ? "missing" : "present"}`);
+        }
+      }
+    }
+  });
+
+  for (const fma of FMA_MODES) it(`the index (table) statistic, alone and times RBF (Hadamard multitask)${fmaLabel(fma)}`, () => withFma(fma, () => {
     const rand = rng(5);
     const size = 4;
     const table = new Float64Array(size * size);
@@ -177,7 +228,7 @@ describe("WebAssembly formula compiler against the generated-JavaScript referenc
     agree("K @ V", withCodes(() => pairwiseMatmul(f, V, 2)), reference(() => pairwiseMatmul(f, V, 2)));
     const U = randomArray(n * 3, rand), W = randomArray(m * 3, rand);
     agree("bilinear (table slots scattered)", withCodes(() => pairwiseBilinear(f, { kind: "lowRank", U, W, T: 3 })), reference(() => pairwiseBilinear(f, { kind: "lowRank", U, W, T: 3 })), 1e-11);
-  });
+  }));
 
   it("a user profile written in the same JavaScript compiles too; one outside the language falls back to JavaScript and says so", () => {
     const rand = rng(9);
@@ -251,8 +302,8 @@ describe("the reference itself against closed forms (issue 13's kernels)", () =>
 
 describe("vector exp, log, sin, cos against Math", () => {
   /** A module applying `emit` to n f64 values in memory, two per step. */
-  function apply(emit: (c: Code, x: number, out: number, scratch: number[]) => void, input: Float64Array): Float64Array {
-    const c = new Code();
+  function apply(emit: (c: Code, x: number, out: number, scratch: number[]) => void, input: Float64Array, fma: boolean): Float64Array {
+    const c = new Code(fma);
     // params: ptr, count (bytes); locals: j (i32), x, out, 4 scratch (v128)
     const [ptr, end, j, x, out] = [0, 1, 2, 3, 4];
     const scratch = [5, 6, 7, 8];
@@ -265,6 +316,7 @@ describe("vector exp, log, sin, cos against Math", () => {
     c.localGet(j).i32Const(16).i32Add().localSet(j);
     c.br(0).end().end();
     const bytes = buildModule([I32, I32], [[1, I32], [6, V128]], c);
+    assert.equal(hasRelaxedMadd(bytes), fma, "the module has relaxed_madd exactly when asked for");
     const WA = (globalThis as unknown as { WebAssembly: { Memory: new (o: object) => { buffer: ArrayBuffer }; Instance: new (m: unknown, i: object) => { exports: { run(p: number, e: number): void } }; Module: new (b: Uint8Array) => unknown } }).WebAssembly;
     const mem = new WA.Memory({ initial: Math.ceil((input.length * 8 + 16) / 65536) });
     const inst = new WA.Instance(new WA.Module(bytes), { env: { mem } });
@@ -285,29 +337,31 @@ describe("vector exp, log, sin, cos against Math", () => {
   };
   void F64;
   void Simd;
+  // The fused variants need relaxed SIMD (on Node 20+: asserted in the compiler's suite above).
+  const vectorModes = wasmFmaAvailable() ? FMA_MODES : [false];
 
-  it("exp on [-700, 700] to 1e-14 relative; below -708 it underflows to 0 (as far-apart RBF pairs must); NaN stays NaN", () => {
+  for (const fma of vectorModes) it(`exp on [-700, 700] to 1e-14 relative; below -708 it underflows to 0 (as far-apart RBF pairs must); NaN stays NaN${fma ? ", fused multiply-add" : ""}`, () => {
     const input = grid(-700, 700, 20002);
-    const got = apply((c, x, out, s) => emitExp(c, x, out, s[0]), input);
+    const got = apply((c, x, out, s) => emitExp(c, x, out, s[0]), input, fma);
     assert.ok(ulpErr(got, input, Math.exp) < 1e-14, `exp ${ulpErr(got, input, Math.exp)}`);
     for (const nonPositive of [true, false]) {
-      const tiny = apply((c, x, out, s) => emitExp(c, x, out, s[0], nonPositive), Float64Array.of(-1e4, -800, -708.5, NaN));
+      const tiny = apply((c, x, out, s) => emitExp(c, x, out, s[0], nonPositive), Float64Array.of(-1e4, -800, -708.5, NaN), fma);
       assert.deepEqual(Array.from(tiny.subarray(0, 3)), [0, 0, 0]);
       assert.ok(Number.isNaN(tiny[3]));
     }
   });
-  it("log on (0, 1e300] to 1e-15 relative (absolute near 1); log 0 = -Infinity, log of negatives NaN", () => {
+  for (const fma of vectorModes) it(`log on (0, 1e300] to 1e-15 relative (absolute near 1); log 0 = -Infinity, log of negatives NaN${fma ? ", fused multiply-add" : ""}`, () => {
     const input = Float64Array.from([...grid(1e-6, 3, 10000), ...Array.from({ length: 2000 }, (_, i) => 10 ** (-300 + 0.3 * i))]);
-    const got = apply((c, x, out, s) => emitLog(c, x, out, [s[0], s[1], s[2], s[3]]), input);
+    const got = apply((c, x, out, s) => emitLog(c, x, out, [s[0], s[1], s[2], s[3]]), input, fma);
     assert.ok(ulpErr(got, input, Math.log, 1) < 1e-15, `log ${ulpErr(got, input, Math.log, 1)}`);
-    const special = apply((c, x, out, s) => emitLog(c, x, out, [s[0], s[1], s[2], s[3]]), Float64Array.of(0, -1));
+    const special = apply((c, x, out, s) => emitLog(c, x, out, [s[0], s[1], s[2], s[3]]), Float64Array.of(0, -1), fma);
     assert.equal(special[0], -Infinity);
     assert.ok(Number.isNaN(special[1]));
   });
-  it("sin and cos on [-1000, 1000] to 1e-15 absolute", () => {
+  for (const fma of vectorModes) it(`sin and cos on [-1000, 1000] to 1e-15 absolute${fma ? ", fused multiply-add" : ""}`, () => {
     const input = grid(-1000, 1000, 40002);
-    const sin = apply((c, x, out, s) => emitSinCos(c, x, out, -1, [s[0], s[1], s[2], s[3]]), input);
-    const cos = apply((c, x, out, s) => emitSinCos(c, x, -1, out, [s[0], s[1], s[2], s[3]]), input);
+    const sin = apply((c, x, out, s) => emitSinCos(c, x, out, -1, [s[0], s[1], s[2], s[3]]), input, fma);
+    const cos = apply((c, x, out, s) => emitSinCos(c, x, -1, out, [s[0], s[1], s[2], s[3]]), input, fma);
     assert.ok(ulpErr(sin, input, Math.sin, 1) < 1e-15, `sin ${ulpErr(sin, input, Math.sin, 1)}`);
     assert.ok(ulpErr(cos, input, Math.cos, 1) < 1e-15, `cos ${ulpErr(cos, input, Math.cos, 1)}`);
   });

@@ -5,6 +5,7 @@
 // Accumulation is in f64.
 
 import { type Formula, gradientLayout, structureKey } from "./formula";
+import { wasmFmaEnabled } from "./wasm/relaxedSimd";
 import { wasmReductionSource } from "./wasm/wasmSource";
 
 export type FusedKind =
@@ -42,7 +43,7 @@ export function generateFused(formula: Formula, kind: FusedKind, rhsCount: numbe
   const isMatmul = kind === "matmul" || kind === "matmulSymmetric";
   const isBilinear = kind === "bilinearLowRank" || kind === "bilinearLowRankSymmetric";
   const unrollT = isMatmul && rhsCount <= UNROLL_RHS ? rhsCount : 0;
-  const wasmKey = process.env.GPLAB_FUSED_WASM === "0" ? "js" : "auto";
+  const wasmKey = process.env.GPLAB_FUSED_WASM === "0" ? "js" : wasmFmaEnabled() ? "fma" : "auto";
   // The bilinear WebAssembly kernel bakes the weight rank in, so it is part of the key.
   const key = `${kind}|${isBilinear ? rhsCount : unrollT}|${wasmKey}|${structureKey(formula)}`;
   const cached = sourceCache.get(key);

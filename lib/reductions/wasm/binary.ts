@@ -103,11 +103,21 @@ export const Simd = {
   /** pmax(a, b) = a < b ? b : a (one maxpd). */
   f64x2Pmax: 0xf7,
   i32x4TruncSatF64x2SZero: 0xfc,
+  /** Relaxed SIMD: a * b + c, fused where the CPU has FMA (one vfmadd on x86 with FMA3). */
+  f64x2RelaxedMadd: 0x107,
+  /** Relaxed SIMD: c - a * b, fused likewise. */
+  f64x2RelaxedNmadd: 0x108,
 } as const;
 
-/** Instruction stream of one function body. */
+/**
+ * Instruction stream of one function body. `fma`: mulAdd / negMulAdd emit
+ * relaxed SIMD's f64x2.relaxed_madd / relaxed_nmadd (check
+ * wasmFmaEnabled() first: Node 20 validates them only behind a V8 flag);
+ * otherwise a multiply and an add.
+ */
 export class Code {
   readonly bytes: number[] = [];
+  constructor(readonly fma = false) {}
 
   private push(...b: number[]): this {
     this.bytes.push(...b);
@@ -178,6 +188,26 @@ export class Code {
   }
   brIf(depth: number): this {
     return this.push(0x0d, ...uleb(depth));
+  }
+  drop(): this {
+    return this.push(0x1a);
+  }
+  /** Stack [..., a, b] -> [..., a * b + c], c pushed by `addend` (fused with fma). */
+  mulAdd(addend: () => void): this {
+    if (!this.fma) this.simd(Simd.f64x2Mul);
+    addend();
+    return this.simd(this.fma ? Simd.f64x2RelaxedMadd : Simd.f64x2Add);
+  }
+  /** Stack [..., a, b] -> [..., c - a * b], c pushed by `minuend` (fused with fma). */
+  negMulAdd(minuend: () => void): this {
+    if (this.fma) {
+      minuend();
+      return this.simd(Simd.f64x2RelaxedNmadd);
+    }
+    // c - a b: the product is on the stack first, so negate it and add c.
+    this.simd(Simd.f64x2Mul).simd(Simd.f64x2Neg);
+    minuend();
+    return this.simd(Simd.f64x2Add);
   }
   simd(op: number, ...immediates: number[]): this {
     return this.push(0xfd, ...uleb(op), ...immediates);

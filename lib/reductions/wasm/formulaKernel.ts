@@ -106,7 +106,7 @@ interface PairLocals {
 }
 
 /** The module for one formula structure and reduction. `T` is the number of right-hand sides / the weight rank. */
-export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: number, chains: number, coefOutside: boolean): Uint8Array {
+export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: number, chains: number, coefOutside: boolean, fma = false): Uint8Array {
   const factors = formula.factors;
   const parsedProfiles = factors.map((f) => {
     const p = parseProfile(f.profile) as ParsedProfile;
@@ -127,7 +127,7 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
   };
   const i32 = () => local(I32);
   const v128 = () => local(V128);
-  const c = new Code();
+  const c = new Code(fma);
   const expr = new ExpressionEmitter(c, v128);
   const desc = 0;
   const loadDesc = (slot: number) => {
@@ -259,11 +259,11 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
       if (s.params >= 0) for (let q = 0; q < f.profile.numParams; q++) registerSlot(s.params + q);
     });
   }
-  const addTo = (slot: number, pushValue: () => void) => {
+  /** slot += a * b, a and b pushed by pushFactors (a fused multiply-add with fma). */
+  const addTo = (slot: number, pushFactors: () => void) => {
     const l = slotLocal.get(slot) as number;
-    c.localGet(l);
-    pushValue();
-    c.simd(Simd.f64x2Add).localSet(l);
+    pushFactors();
+    c.mulAdd(() => c.localGet(l)).localSet(l);
   };
 
   /** Pushes a column vector: base pointer + j8, chain offset as the load's immediate. */
@@ -307,22 +307,29 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
           if (f.statistic === "dot") {
             xOperand(fi, k, chain);
             column(yCol[fi][k], chain);
-            c.simd(Simd.f64x2Mul);
+            // s += x_k y_k (fused with fma; the partial sum lives in s between dimensions)
+            if (k > 0) c.mulAdd(() => c.localGet(s)).localSet(s);
+            else c.simd(Simd.f64x2Mul).localSet(s);
+            continue;
           } else if (f.statistic === "sqdist") {
             const du = gradient ? v128() : scratchDu;
             L.du[fi].push(du);
             xOperand(fi, k, chain);
             column(yCol[fi][k], chain);
-            c.simd(Simd.f64x2Sub).localTee(du).localGet(du).simd(Simd.f64x2Mul);
+            c.simd(Simd.f64x2Sub).localTee(du).localGet(du);
+            if (k > 0) c.mulAdd(() => c.localGet(s)).localSet(s);
+            else c.simd(Simd.f64x2Mul).localSet(s);
+            continue;
           } else if (halfAngle) {
             // w sin^2(x - y) = w/2 - (w/2) (cos 2x cos 2y + sin 2x sin 2y): the aux features hold
             // sin 2x, cos 2x, and rows come in already times w/2, so a dimension costs two products.
-            xCosOperand(fi, k, chain);
-            column(yCos[fi][k], chain);
-            c.simd(Simd.f64x2Mul);
             xSinOperand(fi, k, chain);
             column(ySin[fi][k], chain);
-            c.simd(Simd.f64x2Mul).simd(Simd.f64x2Add);
+            c.mulAdd(() => {
+              xCosOperand(fi, k, chain);
+              column(yCos[fi][k], chain);
+              c.simd(Simd.f64x2Mul);
+            });
             if (columnMode) c.localGet(weights[fi][k]).simd(Simd.f64x2Mul);
           } else {
             // sin(x - y) from the precomputed sines and cosines.
@@ -353,7 +360,8 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
           if (k > 0) c.simd(Simd.f64x2Add);
         }
         if (halfAngle) c.simd(Simd.f64x2Sub);
-        c.localSet(s);
+        // (dot and sqdist left their sum in s already)
+        if (f.statistic === "sinsq") c.localSet(s);
       }
       // The profile: bindings, then k (and dk/ds, dk/dp).
       const ready = profilesReady[fi];
@@ -433,7 +441,7 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
 
   /** Gradient accumulation for one chain, weight w (v128 local). */
   const emitGradient = (L: PairLocals, w: number) => {
-    formula.terms.forEach((_, t) => addTo(layout.termOffset[t], () => c.localGet(w).localGet(L.tt[t]).simd(Simd.f64x2Mul)));
+    formula.terms.forEach((_, t) => addTo(layout.termOffset[t], () => c.localGet(w).localGet(L.tt[t])));
     factors.forEach((f, fi) => {
       const inTerms = formula.terms.map((t, ti) => ({ t, ti })).filter(({ t }) => t.factors.includes(fi));
       if (inTerms.length === 0) return;
@@ -451,18 +459,18 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
         c.localGet(g).localGet(L.dk[fi]).simd(Simd.f64x2Mul).localSet(gd);
         for (let k = 0; k < f.dims; k++) {
           const du = L.du[fi][k];
-          if (f.statistic === "sqdist") addTo(slots.perDim + k, () => c.localGet(gd).localGet(du).simd(Simd.f64x2Mul).localGet(du).simd(Simd.f64x2Mul));
+          if (f.statistic === "sqdist") addTo(slots.perDim + k, () => c.localGet(gd).localGet(du).simd(Simd.f64x2Mul).localGet(du));
           else {
             const sn = L.sn[fi][k], cs = L.cs[fi][k];
             // w_k sin(2 du) du = 2 w_k sin(du) cos(du) du
             addTo(slots.perDim + k, () =>
               c.localGet(gd).localGet(weights[fi][k]).simd(Simd.f64x2Mul).localGet(sn).simd(Simd.f64x2Mul).localGet(cs).simd(Simd.f64x2Mul)
-                .localGet(du).simd(Simd.f64x2Mul).f64x2Const(2).simd(Simd.f64x2Mul));
-            addTo(slots.perDimWeight + k, () => c.localGet(gd).localGet(sn).simd(Simd.f64x2Mul).localGet(sn).simd(Simd.f64x2Mul));
+                .localGet(du).simd(Simd.f64x2Mul).f64x2Const(2));
+            addTo(slots.perDimWeight + k, () => c.localGet(gd).localGet(sn).simd(Simd.f64x2Mul).localGet(sn));
           }
         }
       }
-      L.dp[fi].forEach((dp, q) => addTo(slots.params + q, () => c.localGet(g).localGet(dp).simd(Simd.f64x2Mul)));
+      L.dp[fi].forEach((dp, q) => addTo(slots.params + q, () => c.localGet(g).localGet(dp)));
       if (slots.table >= 0) {
         // Scatter: ACC[table + x * size + y] += g, lane by lane.
         for (let lane = 0; lane < 2; lane++) {
@@ -511,19 +519,18 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
       c.localGet(j8).localGet(colEnd).i32GeU().brIf(1);
       const pairs = Array.from({ length: chains }, (_, chain) => emitPair(chain));
       if (kind === "matmul" || kind === "matmulSymmetric") {
+        // acc_t += k_ij v_jt, CT[t, j] += k_ij v_it: fused multiply-adds with fma.
         acc.forEach((l, t) => {
-          c.localGet(l);
           pairs.forEach((L, chain) => {
             c.localGet(L.kij);
             column(vCol[t], chain);
-            c.simd(Simd.f64x2Mul).simd(Simd.f64x2Add);
+            c.mulAdd(() => c.localGet(l)).localSet(l);
           });
-          c.localSet(l);
         });
         ctCol.forEach((base, t) => {
           pairs.forEach((L, chain) => {
             c.localGet(base).localGet(j8).i32Add().localTee(addr);
-            c.localGet(addr).v128LoadOffset(16 * chain).localGet(L.kij).localGet(vi[t]).simd(Simd.f64x2Mul).simd(Simd.f64x2Add).v128StoreOffset(16 * chain);
+            c.localGet(L.kij).localGet(vi[t]).mulAdd(() => c.localGet(addr).v128LoadOffset(16 * chain)).v128StoreOffset(16 * chain);
           });
         });
       } else if (kind === "rows") {
