@@ -259,11 +259,16 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
       if (s.params >= 0) for (let q = 0; q < f.profile.numParams; q++) registerSlot(s.params + q);
     });
   }
-  /** slot += a * b, a and b pushed by pushFactors (a fused multiply-add with fma). */
+  /**
+   * slot += a * b, a and b pushed by pushFactors. Not fused: with relaxed_madd
+   * here RBF * Periodic's gradient pass ran 0.76x, the others at most 1.03x
+   * (bench/README, 2026-12-03).
+   */
   const addTo = (slot: number, pushFactors: () => void) => {
     const l = slotLocal.get(slot) as number;
+    c.localGet(l);
     pushFactors();
-    c.mulAdd(() => c.localGet(l)).localSet(l);
+    c.simd(Simd.f64x2Mul).simd(Simd.f64x2Add).localSet(l);
   };
 
   /** Pushes a column vector: base pointer + j8, chain offset as the load's immediate. */
