@@ -14,15 +14,9 @@ import { type Mat, mat } from "../lib/algorithms/matrix";
 import { arena, paddedStride } from "../lib/algorithms/wasmGemm";
 import { NotPSDError } from "../lib/errors";
 import { choleskyInversePlain } from "../lib/mlls/choleskyInverse";
+import { centredRng as rng } from "./helpers/denseReference";
 import { assertGradientMatchesDifferences } from "./helpers/gradientCheck";
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-}
 
 /** G G^T + shift I with G [n, n + 3] seeded. shape: [n, n] */
 function spd(n: number, seed: number, shift: number): Mat {

@@ -15,18 +15,9 @@ import { type Mat, mat } from "../lib/algorithms/matrix";
 import { transposeInto, transposeLower } from "../lib/algorithms/transpose";
 import { arena } from "../lib/algorithms/wasmGemm";
 import { inputGradient } from "../lib/kernels/inputGradient";
+import { centredRng as rng, randomMat as random, substituteLower, substituteUpper } from "./helpers/denseReference";
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-}
 
-function random(rows: number, cols: number, seed: number): Mat {
-  return mat(rows, cols, Float64Array.from({ length: rows * cols }, rng(seed)));
-}
 
 /** A well-conditioned lower factor with junk above the diagonal (the solves must not read it). */
 function lowerFactor(n: number, seed: number): Mat {
@@ -36,32 +27,6 @@ function lowerFactor(n: number, seed: number): Mat {
     L.data[i * n + i] = 1 + Math.abs(L.data[i * n + i]);
   }
   return L;
-}
-
-/** L X = B by the textbook loop, one column at a time. */
-function substituteLower(L: Mat, B: Mat): Mat {
-  const n = L.rows, t = B.cols, X = mat(n, t, B.data.slice());
-  for (let c = 0; c < t; c++) {
-    for (let i = 0; i < n; i++) {
-      let s = X.data[i * t + c];
-      for (let k = 0; k < i; k++) s -= L.data[i * n + k] * X.data[k * t + c];
-      X.data[i * t + c] = s / L.data[i * n + i];
-    }
-  }
-  return X;
-}
-
-/** L^T X = B by the textbook loop (backwards). */
-function substituteUpper(L: Mat, B: Mat): Mat {
-  const n = L.rows, t = B.cols, X = mat(n, t, B.data.slice());
-  for (let c = 0; c < t; c++) {
-    for (let i = n - 1; i >= 0; i--) {
-      let s = X.data[i * t + c];
-      for (let k = i + 1; k < n; k++) s -= L.data[k * n + i] * X.data[k * t + c];
-      X.data[i * t + c] = s / L.data[i * n + i];
-    }
-  }
-  return X;
 }
 
 /** max |a - b| / max |b| */

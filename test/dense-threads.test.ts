@@ -12,18 +12,9 @@ import { choleskyWithJitter, solveLower, solveLowerTransposed } from "../lib/alg
 import { type Mat, mat, matmulMat } from "../lib/algorithms/matrix";
 import { PARALLEL_MIN_WORK } from "../lib/algorithms/gemmPool";
 import { arena, gemm, gemmThreads, setGemmThreads } from "../lib/algorithms/wasmGemm";
+import { randomMat as random } from "./helpers/denseReference";
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-}
 
-function random(rows: number, cols: number, seed: number): Mat {
-  return mat(rows, cols, Float64Array.from({ length: rows * cols }, rng(seed)));
-}
 
 /** Runs f with the GEMM limited to `threads` threads. */
 function withThreads<T>(threads: number, f: () => T): T {

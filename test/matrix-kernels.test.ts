@@ -14,19 +14,9 @@ import { choleskyBackward } from "../lib/algorithms/choleskyBackward";
 import { type Mat, mat, matmulMat, matmulTransposedLeft, matmulTransposedRight, triangularMatmul, weightedGramLower } from "../lib/algorithms/matrix";
 import { lowerProductInto, solveLowerInPlace, solveUpperInPlace, triangularMatmulInto } from "../lib/algorithms/triangularKernels";
 import { WASM_MIN_WORK, arena, gemm, paddedStride } from "../lib/algorithms/wasmGemm";
+import { randomMat as random, substituteLower } from "./helpers/denseReference";
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-}
 
-function random(rows: number, cols: number, seed: number): Mat {
-  const r = rng(seed);
-  return mat(rows, cols, Float64Array.from({ length: rows * cols }, r));
-}
 
 /** A well-conditioned lower-triangular factor with junk above the diagonal (never to be read). */
 function lowerFactor(n: number, seed: number): Mat {
@@ -58,18 +48,6 @@ function triangle(a: Mat, lower: boolean): Mat {
   const out = mat(a.rows, a.cols);
   for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) if (lower ? j <= i : j >= i) out.data[i * a.cols + j] = a.data[i * a.cols + j];
   return out;
-}
-
-function naiveSolveLower(L: Mat, B: Mat): Mat {
-  const n = L.rows, t = B.cols, X = mat(n, t, B.data.slice());
-  for (let c = 0; c < t; c++) {
-    for (let i = 0; i < n; i++) {
-      let s = X.data[i * t + c];
-      for (let k = 0; k < i; k++) s -= L.data[i * n + k] * X.data[k * t + c];
-      X.data[i * t + c] = s / L.data[i * n + i];
-    }
-  }
-  return X;
 }
 
 /** max |a - b| / (1 + max |b|) */
@@ -154,7 +132,7 @@ test("solveLower and solveLowerTransposed match substitution and solve L X = B",
   let seed = 300;
   for (const [n, t] of [[1, 1], [7, 5], [32, 33], [33, 130], [70, 1024], [97, 3]]) {
     const L = lowerFactor(n, seed++), B = random(n, t, seed++);
-    const want = naiveSolveLower(L, B);
+    const want = substituteLower(L, B);
     const X = solveLower(L, B);
     assert.ok(relErr(X.data, want.data) < 1e-12, `solveLower ${n}x${t}: ${relErr(X.data, want.data)}`);
     assert.ok(relErr(naiveMatmul(triangle(L, true), X).data, B.data) < 1e-12);
@@ -165,7 +143,7 @@ test("solveLower and solveLowerTransposed match substitution and solve L X = B",
     const rev = (m: Mat) => mat(m.rows, m.cols, Float64Array.from({ length: m.data.length }, (_, q) => m.data[(m.rows - 1 - Math.floor(q / m.cols)) * m.cols + (q % m.cols)]));
     // Reversing rows and columns turns the upper solve into a lower one: an independent reference.
     const Ur = mat(n, n, Float64Array.from({ length: n * n }, (_, q) => U.data[(n - 1 - Math.floor(q / n)) * n + (n - 1 - (q % n))]));
-    assert.ok(relErr(Y.data, rev(naiveSolveLower(Ur, rev(B))).data) < 1e-12);
+    assert.ok(relErr(Y.data, rev(substituteLower(Ur, rev(B))).data) < 1e-12);
   }
 });
 
@@ -195,7 +173,7 @@ test("blocked triangular kernels on a plain array with padded strides (the JS ke
   const mem = arena(size) as Float64Array;
   mem.fill(0, 0, size);
   const fast = run(mem);
-  assert.ok(relErr(plain.lowerSolved, naiveSolveLower(L, X).data) < 1e-12);
+  assert.ok(relErr(plain.lowerSolved, substituteLower(L, X).data) < 1e-12);
   assert.ok(relErr(fast.lowerSolved, plain.lowerSolved) < 1e-12);
   assert.ok(relErr(plain.back, X.data) < 1e-12 && relErr(fast.back, X.data) < 1e-12);
   const gram = naiveMatmul(triangle(L, true), U);
