@@ -15,6 +15,7 @@ import { arena, paddedStride } from "../lib/algorithms/wasmGemm";
 import { NotPSDError } from "../lib/errors";
 import { choleskyInversePlain } from "../lib/mlls/choleskyInverse";
 import { centredRng as rng } from "./helpers/denseReference";
+import { relErr as relDiff } from "./helpers/reference";
 import { assertGradientMatchesDifferences } from "./helpers/gradientCheck";
 
 
@@ -46,16 +47,6 @@ function textbookCholesky(A: Mat): Mat {
     }
   }
   return L;
-}
-
-function maxAbs(a: Float64Array): number {
-  return a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-}
-
-function relDiff(a: Float64Array, b: Float64Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m / Math.max(1e-300, maxAbs(b));
 }
 
 function quietly<T>(f: () => T): T {

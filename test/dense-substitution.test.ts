@@ -16,6 +16,7 @@ import { transposeInto, transposeLower } from "../lib/algorithms/transpose";
 import { arena } from "../lib/algorithms/wasmGemm";
 import { inputGradient } from "../lib/kernels/inputGradient";
 import { centredRng as rng, randomMat as random, substituteLower, substituteUpper } from "./helpers/denseReference";
+import { relErr as relDiff } from "./helpers/reference";
 
 
 
@@ -27,17 +28,6 @@ function lowerFactor(n: number, seed: number): Mat {
     L.data[i * n + i] = 1 + Math.abs(L.data[i * n + i]);
   }
   return L;
-}
-
-/** max |a - b| / max |b| */
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let d = 0, s = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return d / Math.max(s, 1e-300);
 }
 
 test("triangular solves equal textbook substitution at n = 1, 7, 100, 800 for 1, 2, 3, 4 and 37 right-hand sides", () => {

@@ -14,7 +14,7 @@ import { choleskyBackward } from "../lib/algorithms/choleskyBackward";
 import { type Mat, mat, matmulMat, matmulTransposedLeft, matmulTransposedRight, triangularMatmul, weightedGramLower } from "../lib/algorithms/matrix";
 import { lowerProductInto, solveLowerInPlace, solveUpperInPlace, triangularMatmulInto } from "../lib/algorithms/triangularKernels";
 import { WASM_MIN_WORK, arena, gemm, paddedStride } from "../lib/algorithms/wasmGemm";
-import { randomMat as random, substituteLower } from "./helpers/denseReference";
+import { randomMat as random, substituteLower, substituteUpper } from "./helpers/denseReference";
 
 
 
@@ -199,20 +199,8 @@ test("choleskyBackward at blocked sizes equals L^{-T} Phi(L^T tril(Lbar)) L^{-1}
     const Lbar = random(n, n, 600 + n); // its upper triangle must be ignored
     const P = naiveMatmul(transpose(L), triangle(Lbar, true));
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) P.data[i * n + j] = j > i ? 0 : i === j ? P.data[i * n + j] / 2 : P.data[i * n + j];
-    // L^{-T} P L^{-1} = (L^{-T} (L^{-T} P)^T)^T with L^{-T} Z = reverse-substitution on U = L^T.
-    const U = transpose(L);
-    const solveU = (Z: Mat) => {
-      const t = Z.cols, X = mat(n, t, Z.data.slice());
-      for (let c = 0; c < t; c++) {
-        for (let i = n - 1; i >= 0; i--) {
-          let s = X.data[i * t + c];
-          for (let k = i + 1; k < n; k++) s -= U.data[i * n + k] * X.data[k * t + c];
-          X.data[i * t + c] = s / U.data[i * n + i];
-        }
-      }
-      return X;
-    };
-    const A = transpose(solveU(transpose(solveU(P))));
+    // L^{-T} P L^{-1} = (L^{-T} (L^{-T} P)^T)^T, each L^{-T} by backward substitution.
+    const A = transpose(substituteUpper(L, transpose(substituteUpper(L, P))));
     const want = mat(n, n, Float64Array.from({ length: n * n }, (_, q) => 0.5 * (A.data[q] + A.data[(q % n) * n + Math.floor(q / n)])));
     const got = choleskyBackward(L, Lbar);
     assert.ok(relErr(got.data, want.data) < 1e-11, `n ${n}: ${relErr(got.data, want.data)}`);
