@@ -9,6 +9,8 @@
 // (the low-rank bilinear derivative with 11 weight columns, K(x, x)) and 1,000
 // rows (what the pivoted Cholesky and predictions read), in WebAssembly SIMD
 // and in the generated-JavaScript reference (GPLAB_FUSED_WASM=0) in the same run.
+// K @ v lines at N = 10,000 carry PyTorch's dense time from issue 13's table
+// (quoted, not measured here: pytorchDenseSecondsQuoted).
 //
 //   npm run bench -- matvec [--sizes 1000,10000,20000,50000,100000] [--rhs 1,16] [--executors fused,tfjs] [--repeats 5]
 //                           [--only sweep|table] [--table-n 10000] [--table-kernels rbf,sum,rbf*periodic,rq,periodic]
@@ -128,6 +130,13 @@ interface TableResult {
   peakRssBytes: number;
   /** 1-minute load average at the end of the case (the machine is shared). */
   loadAverage1m: number;
+  /**
+   * K @ v lines: PyTorch's dense time (build K, then multiply; seconds) for
+   * this kernel as issue 13 quotes it (same N, d, one right-hand side, a quiet
+   * day); not measured in this run. null for the gradient pass and rows (the
+   * issue gives none).
+   */
+  pytorchDenseSecondsQuoted: number | null;
 }
 
 /** The kernels of issue 13's table, built as a user would. */
@@ -138,6 +147,8 @@ const TABLE_KERNELS: Record<string, () => gp.kernels.Kernel> = {
   rq: () => new gp.kernels.RQKernel(),
   periodic: () => new gp.kernels.PeriodicKernel(),
 };
+/** Issue 13's table: PyTorch dense K @ v (build K + multiply) at N = 10,000, d = 3, one right-hand side, seconds. */
+const PYTORCH_DENSE_SECONDS_ISSUE13: Record<string, number> = { rbf: 0.54, sum: 2.4, "rbf*periodic": 4.2, rq: 0.9, periodic: 3.4 };
 /** Weight columns of the gradient pass: probes + 1, as the exact GP's default (10 probes). */
 const GRADIENT_RANK = 11;
 const TABLE_ROWS = 1000;
@@ -178,6 +189,7 @@ function runTableCase(kernelName: string, operation: TableResult["operation"], n
     medianCpuSeconds: median(cpu), pairsPerCpuSecond: pairs / median(cpu),
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     loadAverage1m: os.loadavg()[0],
+    pytorchDenseSecondsQuoted: operation === "matmul" && n === 10000 ? PYTORCH_DENSE_SECONDS_ISSUE13[kernelName] ?? null : null,
   };
 }
 

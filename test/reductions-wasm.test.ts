@@ -340,14 +340,15 @@ describe("vector exp, log, sin, cos against Math", () => {
   // The fused variants need relaxed SIMD (on Node 20+: asserted in the compiler's suite above).
   const vectorModes = wasmFmaAvailable() ? FMA_MODES : [false];
 
-  for (const fma of vectorModes) it(`exp on [-700, 700] to 1e-14 relative; below -708 it underflows to 0 (as far-apart RBF pairs must); NaN stays NaN${fma ? ", fused multiply-add" : ""}`, () => {
-    const input = grid(-700, 700, 20002);
+  for (const fma of vectorModes) it(`exp on [-708, 709] to 1e-14 relative; below -708.74 it underflows to 0 (as far-apart RBF pairs must); NaN stays NaN${fma ? ", fused multiply-add" : ""}`, () => {
+    const input = Float64Array.from([...grid(-700, 700, 20002), ...grid(-708.7, -700, 1001), ...grid(700, 709, 1001), ...grid(-0.35, 0.35, 2001)]);
     const got = apply((c, x, out, s) => emitExp(c, x, out, s[0]), input, fma);
     assert.ok(ulpErr(got, input, Math.exp) < 1e-14, `exp ${ulpErr(got, input, Math.exp)}`);
     for (const nonPositive of [true, false]) {
-      const tiny = apply((c, x, out, s) => emitExp(c, x, out, s[0], nonPositive), Float64Array.of(-1e4, -800, -708.5, NaN), fma);
-      assert.deepEqual(Array.from(tiny.subarray(0, 3)), [0, 0, 0]);
-      assert.ok(Number.isNaN(tiny[3]));
+      const tiny = apply((c, x, out, s) => emitExp(c, x, out, s[0], nonPositive), Float64Array.of(-1e300, -Infinity, -1e4, -800, -709.5, -708.8, NaN, -708.5), fma);
+      assert.deepEqual(Array.from(tiny.subarray(0, 6)), [0, 0, 0, 0, 0, 0]);
+      assert.ok(Number.isNaN(tiny[6]));
+      assert.ok(Math.abs(tiny[7] / Math.exp(-708.5) - 1) < 1e-14, `exp(-708.5) = ${tiny[7]}`);
     }
   });
   for (const fma of vectorModes) it(`log on (0, 1e300] to 1e-15 relative (absolute near 1); log 0 = -Infinity, log of negatives NaN${fma ? ", fused multiply-add" : ""}`, () => {
