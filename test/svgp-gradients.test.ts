@@ -3,7 +3,8 @@
 // mean hyperparameters, inducing locations, variational mean and root, LMC
 // coefficients, noises. Also the three building blocks on their own: the
 // Cholesky backward pass (vs differences of a plain Cholesky written here),
-// the diagonal-block kernel derivative and the inducing-input gradient (vs
+// the kernel-diagonal derivative (diagonal blocks, or one pair for a
+// stationary kernel) and the inducing-input gradient (vs
 // differences of kernel values).
 // Tolerance: relative 1e-5 (the objective's rounding, amplified by K_ZZ's
 // conditioning under the 1e-6 jitter, limits the differences, not the
@@ -96,6 +97,22 @@ test("diagBackward: sum_i w_i dk(x_i, x_i)/dtheta for a composite kernel whose d
   diagBackward(k, x, w);
   const f = () => k.diagF64(x, x).reduce((s, v, i) => s + w[i] * v, 0);
   checkAll(k.namedParameters(), f, 1e-4, 1e-8);
+});
+
+test("diagBackward on a stationary kernel (one pair, weight sum w) equals the differences of its diagonal", () => {
+  const r = rng(6);
+  const x = mat(130, 2, Float64Array.from({ length: 260 }, () => r() * 3 - 1));
+  const w = Float64Array.from({ length: 130 }, () => r() - 0.3);
+  const k = new gp.kernels.ScaleKernel(new gp.kernels.RBFKernel({ ardNumDims: 2 })).add(new gp.kernels.ScaleKernel(new gp.kernels.PeriodicKernel()));
+  k.initialize({ "kernels.0.outputscale": 1.3, "kernels.1.outputscale": 0.6 });
+  k.zeroGrad();
+  diagBackward(k, x, w);
+  const f = () => k.diagF64(x, x).reduce((s, v, i) => s + w[i] * v, 0);
+  checkAll(k.namedParameters(), f, 1e-4, 1e-8);
+  // The outputscales do move the diagonal: the check above is not vacuous.
+  const scales = k.namedParameters().filter(([name]) => /outputscale/i.test(name));
+  assert.equal(scales.length, 2);
+  for (const [, p] of scales) assert.ok(Math.abs(p.grad[0]) > 1e-3);
 });
 
 test("inputGradient: d/dz sum G k(z_j, x_i) for stationary, periodic, dot-product and composite kernels with activeDims", () => {

@@ -14,15 +14,13 @@
 //   dm   = A gMu - c m,       dL = 2 A diag(gVar) A^T L - c (L - diag(1/L_ii))
 //   dA   = m gMu^T + 2 (L L^T - I) A diag(gVar)
 //   dK_Zx = Lz^{-T} dA,      dLz = -tril(dK_Zx A^T),  dK_ZZ = cholesky backward
-// where dK_Zx A^T = Lz^{-T} (m (A gMu)^T + 2 (L L^T - I) C), C = A diag(gVar) A^T,
-// saves one M x M x B product.
-// then kernel parameters through the bilinear-derivative reductions
-// (K_Zx, K_ZZ, and the diagonal blocks for k(x_i, x_i)), inducing points
+// (the dense algebra, its buffers reused step after step, is in
+// whitenedAlgebra.ts), then kernel parameters through the bilinear-derivative
+// reductions (K_Zx, K_ZZ, and the diagonal for k(x_i, x_i)), inducing points
 // through inputGradient.
 
-import { choleskyWithJitter, solveLower, solveLowerTransposed } from "../algorithms/cholesky";
-import { choleskyBackward } from "../algorithms/choleskyBackward";
-import { type Mat, mat, triangularMatmul, weightedGramLower } from "../algorithms/matrix";
+import { choleskyWithJitter } from "../algorithms/cholesky";
+import { type Mat, mat } from "../algorithms/matrix";
 import { ArgumentError, ShapeError } from "../errors";
 import { diagBackward } from "../kernels/diagBackward";
 import { inputGradient } from "../kernels/inputGradient";
@@ -39,6 +37,7 @@ import type { LinearOperator } from "../operators/LinearOperator";
 import { LowRankRootLinearOperator } from "../operators/LowRankRootLinearOperator";
 import { SumLinearOperator } from "../operators/SumLinearOperator";
 import type { VariationalDistribution } from "./VariationalDistribution";
+import { WhitenedState, whitenedBackward, whitenedForward } from "./whitenedAlgebra";
 
 /** GPyTorch's settings.variational_cholesky_jitter for float64. */
 export const VARIATIONAL_JITTER = 1e-6;
@@ -95,7 +94,8 @@ export class VariationalStrategy extends Module {
   /** d, the input dimension. */
   readonly inputDims: number;
   private readonly reductionOption: ReductionOptions | undefined;
-  private choleskyCache = new Map<number, { key: string; L: Mat }>();
+  private choleskyCache = new Map<number, { z: Float64Array; params: Float64Array[]; L: Mat }>();
+  private whitenedStates = new Map<number, WhitenedState>();
 
   constructor(options: VariationalStrategyOptions) {
     super();
@@ -174,7 +174,7 @@ export class VariationalStrategy extends Module {
    */
   latentCovariance(q: number, x: Mat, prior: LatentPrior): { mean: Float64Array; covariance: LinearOperator } {
     this.checkInputs(x);
-    const s = this.forwardLatent(q, x, prior(q));
+    const s = this.forwardLatent(q, x, prior(q), new WhitenedState(this.numInducingPoints));
     const n = x.rows, M = this.numInducingPoints;
     const rootOf = (P: Mat) => {
       const r = mat(n, M);
@@ -184,8 +184,8 @@ export class VariationalStrategy extends Module {
     const covariance = new SumLinearOperator(
       s.Kxx,
       new ConstantDiagLinearOperator(this.jitter, n),
-      new LowRankRootLinearOperator(rootOf(s.W)),
-      new ConstantMulLinearOperator(new LowRankRootLinearOperator(rootOf(s.A)), -1),
+      new LowRankRootLinearOperator(rootOf(s.state.unpadded("W"))),
+      new ConstantMulLinearOperator(new LowRankRootLinearOperator(rootOf(s.state.unpadded("A"))), -1),
     );
     return { mean: s.mu, covariance };
   }
@@ -198,102 +198,85 @@ export class VariationalStrategy extends Module {
 
   /** Lz = chol(K_ZZ + jitter I), cached while Z and the kernel's parameters are unchanged. */
   private choleskyFactor(q: number, z: Mat, kernel: Kernel, Kzz: LinearOperator): Mat {
-    const key = `${Array.from(z.data).join(",")}|${kernel.parameters().map((p) => Array.from(p.raw).join(",")).join(";")}`;
+    const params = kernel.parameters();
     const hit = this.choleskyCache.get(q);
-    if (hit && hit.key === key) return hit.L;
+    if (hit && sameValues(hit.z, z.data) && hit.params.length === params.length && params.every((p, i) => sameValues(hit.params[i], p.raw))) return hit.L;
     const K = Kzz.toDenseF64();
     for (let i = 0; i < K.rows; i++) K.data[i * K.cols + i] += this.jitter;
     const { L } = choleskyWithJitter(K, "K_ZZ + jitter (inducing-point covariance)");
-    this.choleskyCache.set(q, { key, L });
+    this.choleskyCache.set(q, { z: z.data.slice(), params: params.map((p) => p.raw.slice()), L });
     return L;
   }
 
-  private forwardLatent(q: number, x: Mat, prior: { kernel: Kernel; mean: Mean }) {
+  /** The reusable buffers of latent q's dense algebra. */
+  private stateFor(q: number): WhitenedState {
+    let s = this.whitenedStates.get(q);
+    if (!s) {
+      s = new WhitenedState(this.numInducingPoints);
+      this.whitenedStates.set(q, s);
+    }
+    return s;
+  }
+
+  /**
+   * Latent q's marginals at x [B, d] and what the backward pass needs; the
+   * dense algebra's results live in `state` (latent q's reused buffers unless given).
+   */
+  private forwardLatent(q: number, x: Mat, prior: { kernel: Kernel; mean: Mean }, state: WhitenedState = this.stateFor(q)) {
     const { kernel, mean } = prior;
     const z = this.inducingF64(q);
     const M = this.numInducingPoints, B = x.rows;
     const Kzz = asKernelOperator(kernel.operatorF64(z, z, { reduction: { ...this.reduction, executor: "fused" } }), kernel);
     const Kzx = asKernelOperator(kernel.operatorF64(z, x, { reduction: this.reduction }), kernel);
-    const Kxx = asKernelOperator(kernel.operatorF64(x, x, { reduction: this.reduction }), kernel);
     const Lz = this.choleskyFactor(q, z, kernel, Kzz);
-    const A = solveLower(Lz, Kzx.rowsF64(Int32Array.from({ length: M }, (_, i) => i))); // [M, B]
-    const kxx = Kxx.diagonalF64(); // the lazy operator's O(B) diagonal
+    const Kxx = asKernelOperator(kernel.operatorF64(x, x, { reduction: this.reduction }), kernel);
+    const kxx = Kxx.diagonalF64(); // the lazy operator's diagonal: O(B) pair evaluations (one if stationary)
     const mx = mean.forwardF64(x);
     if (mx.length !== B) throw new ShapeError(`the mean module returned ${mx.length} values for ${B} inputs`);
     const m = this.variationalDistribution.meanF64(q);
     const L = this.variationalDistribution.rootF64(q);
-    const W = triangularMatmul(L, A, { transpose: true }); // L^T A [M, B]
-    const mu = Float64Array.from(mx);
+    whitenedForward(state, Lz, L, m, Kzx.rowsF64(Int32Array.from({ length: M }, (_, i) => i)).data, B);
+    const mu = new Float64Array(B);
     const variance = new Float64Array(B);
-    for (let i = 0; i < B; i++) variance[i] = kxx[i] + this.jitter;
-    for (let k = 0; k < M; k++) {
-      const mk = m[k];
-      for (let i = 0; i < B; i++) {
-        const a = A.data[k * B + i], w = W.data[k * B + i];
-        mu[i] += a * mk;
-        variance[i] += w * w - a * a;
-      }
+    for (let i = 0; i < B; i++) {
+      mu[i] = mx[i] + state.meanTerm[i];
+      variance[i] = kxx[i] + this.jitter + state.varTerm[i];
     }
-    return { q, x, z, kernel, mean, Kzz, Kzx, Kxx, Lz, A, W, m, L, mu, variance };
+    return { q, x, z, kernel, mean, Kzz, Kzx, Kxx, Lz, m, L, mu, variance, state, generation: state.generation };
   }
 
   private backwardLatent(s: ReturnType<VariationalStrategy["forwardLatent"]>, gMu: Float64Array, gVar: Float64Array, klScale: number): void {
-    const M = this.numInducingPoints, B = s.x.rows;
-    const { A, W, L, m, Lz } = s;
-    // dm = A gMu
-    const Ad = A.data;
-    const dm = new Float64Array(M);
-    for (let k = 0; k < M; k++) {
-      const ak = Ad.subarray(k * B, (k + 1) * B);
-      let t = 0;
-      for (let i = 0; i < B; i++) t += ak[i] * gMu[i];
-      dm[k] = t;
-    }
-    // C = A diag(gVar) A^T [M, M], symmetric: the lower triangle, mirrored.
-    const C = weightedGramLower(A, gVar);
-    for (let k = 0; k < M; k++) for (let l = 0; l < k; l++) C.data[l * M + k] = C.data[k * M + l];
-    // dL = 2 tril(C L) = 2 tril((L^T C)^T), C being symmetric.
-    const LtC = triangularMatmul(L, C, { transpose: true });
-    const dL = mat(M, M);
-    for (let i = 0; i < M; i++) for (let j = 0; j <= i; j++) dL.data[i * M + j] = 2 * LtC.data[j * M + i];
-    // dLz = -tril(dK_Zx A^T) = -tril(Lz^{-T} dA A^T) with
-    // dA A^T = m (A gMu)^T + 2 (L L^T C - C): M x M work instead of M x M x B.
-    const E = triangularMatmul(L, LtC);
-    for (let i = 0; i < M; i++) {
-      for (let j = 0; j < M; j++) E.data[i * M + j] = m[i] * dm[j] + 2 * (E.data[i * M + j] - C.data[i * M + j]);
-    }
-    const dLz = solveLowerTransposed(Lz, E);
-    for (let i = 0; i < M; i++) {
-      for (let j = 0; j <= i; j++) dLz.data[i * M + j] = -dLz.data[i * M + j];
-      dLz.data.fill(0, i * M + i + 1, (i + 1) * M);
-    }
+    // Another forward pass of this latent since (a second objective, a prediction) reused
+    // the buffers: recompute this one's into fresh ones.
+    if (s.state.generation !== s.generation) s = this.forwardLatent(s.q, s.x, { kernel: s.kernel, mean: s.mean }, new WhitenedState(this.numInducingPoints));
+    const M = this.numInducingPoints;
+    const { dm, dL, dKzx, dKzz } = whitenedBackward(s.state, s.Lz, s.L, s.m, gMu, gVar);
     const dist = this.variationalDistribution;
     dist.addKLGradient(s.q, klScale, dm, dL);
     dist.backward(s.q, dm, dL);
-    // dA = m gMu^T + 2 (L W - A) diag(gVar) [M, B], in L W's storage.
-    const dA = triangularMatmul(L, W);
-    for (let r = 0; r < M; r++) {
-      const mr = m[r];
-      const dr = dA.data.subarray(r * B, (r + 1) * B), ar = Ad.subarray(r * B, (r + 1) * B);
-      for (let i = 0; i < B; i++) dr[i] = mr * gMu[i] + 2 * (dr[i] - ar[i]) * gVar[i];
-    }
-    const dKzx = solveLowerTransposed(Lz, dA); // [M, B]
-    const dKzz = choleskyBackward(Lz, dLz);
-    s.Kzx.backward({ kind: "dense", M: dKzx.data });
+    s.Kzx.backward({ kind: "dense", M: dKzx });
     // The derivative tolerates f32: on the webgpu backend it runs in WGSL, unlike K_ZZ's values.
     const KzzGrad = this.reduction.executor === "fused" ? s.Kzz : asKernelOperator(s.kernel.operatorF64(s.z, s.z, { reduction: this.reduction }), s.kernel);
     KzzGrad.backward({ kind: "dense", M: dKzz.data });
     diagBackward(s.kernel, s.x, gVar, this.reduction);
     s.mean.backward(s.x, gMu);
     if (this.learnInducingLocations) {
+      const gz = inputGradient(s.kernel, s.z, s.x, dKzx);
       // Both arguments of K_ZZ move: with dK_ZZ symmetric the row gradient takes weights 2 dK_ZZ.
-      const gz = inputGradient(s.kernel, s.z, s.x, dKzx.data);
-      const twice = dKzz.data.map((v) => 2 * v);
+      const twice = dKzz.data;
+      for (let i = 0; i < twice.length; i++) twice[i] *= 2;
       const gzz = inputGradient(s.kernel, s.z, s.z, twice);
       const d = this.inputDims, off = s.q * M * d;
       for (let i = 0; i < M * d; i++) this.inducingPoints.grad[off + i] += gz.data[i] + gzz.data[i];
     }
   }
+}
+
+/** Whether two arrays hold the same values (bitwise equal numbers). */
+function sameValues(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
+  return true;
 }
 
 function asKernelOperator(op: LinearOperator, kernel: Kernel): KernelOperator {

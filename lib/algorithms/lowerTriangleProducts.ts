@@ -1,0 +1,57 @@
+// Products and solves of which only the lower triangle is wanted, on one
+// Float64Array (the GEMM arena or a plain array; see wasmGemm.ts), in
+// NB-row panels of GEMM calls: the panel of rows [i0, i1) computes columns
+// [0, i1), so the work is about half (or a third) of the full product and
+// the few entries above the diagonal inside each panel are computed too
+// (callers ignore them). Row-major, offsets and strides in elements; the
+// variational strategy's backward pass and the Cholesky backward use them.
+
+import { gemm } from "./wasmGemm";
+
+/** Panel height: the entries computed above the diagonal cost NB / n of the work. */
+const NB = 32;
+
+/**
+ * The lower block triangle of out += alpha A B.
+ * shapes: A [n, k] at a (row stride lda), B [k, n] at b (ldb), out [n, n] at out (ldo)
+ */
+export function lowerPanelProduct(mem: Float64Array, n: number, k: number, a: number, lda: number, b: number, ldb: number, out: number, ldo: number, alpha: number): void {
+  for (let i0 = 0; i0 < n; i0 += NB) {
+    const i1 = Math.min(n, i0 + NB);
+    gemm(mem, i1 - i0, i1, k, a + i0 * lda, lda, b, ldb, out + i0 * ldo, ldo, alpha);
+  }
+}
+
+/**
+ * The lower block triangle of out += U T for U upper and T lower triangular
+ * (n^3 / 6 multiply-adds): row i of U starts at column i, so panel rows
+ * [i0, i1) need U[i0:i1, i0:n] T[i0:n, 0:i1] only.
+ * shapes: U [n, n] at u with zeros below the diagonal, T [n, n] at t with
+ * zeros above it, out [n, n] at out; all row stride n
+ */
+export function upperTimesLowerPanels(mem: Float64Array, n: number, u: number, t: number, out: number): void {
+  for (let i0 = 0; i0 < n; i0 += NB) {
+    const i1 = Math.min(n, i0 + NB);
+    gemm(mem, i1 - i0, i1, n - i0, u + i0 * n + i0, n, t + i0 * n, n, out + i0 * n, n);
+  }
+}
+
+/**
+ * The lower triangle of U^{-1} Y, in place over Y, reading only Y's lower
+ * triangle (n^3 / 6 multiply-adds): by back substitution from the last row,
+ * row i's columns [0, i] need only rows below i at those columns, which are
+ * in their lower triangles. Entries above the diagonal come out undefined.
+ * shapes: U [n, n] upper at u (row stride n), Y [n, n] at y (row stride n)
+ */
+export function solveUpperLowerPart(mem: Float64Array, n: number, u: number, y: number): void {
+  for (let i1 = n; i1 > 0; i1 -= NB) {
+    const i0 = Math.max(0, i1 - NB);
+    gemm(mem, i1 - i0, i1, n - i1, u + i0 * n + i1, n, y + i1 * n, n, y + i0 * n, n, -1);
+    // Inside the panel, bottom row first; each row is divided by its pivot, as in the textbook loop.
+    for (let i = i1 - 1; i >= i0; i--) {
+      gemm(mem, 1, i1, i1 - i - 1, u + i * n + i + 1, n, y + (i + 1) * n, n, y + i * n, n, -1);
+      const d = mem[u + i * n + i], yi = y + i * n;
+      for (let j = 0; j < i1; j++) mem[yi + j] /= d;
+    }
+  }
+}

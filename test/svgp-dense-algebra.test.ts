@@ -1,0 +1,167 @@
+// The SVGP step's dense algebra (lib/variational/whitenedAlgebra.ts) and the
+// lower-triangle products under it (lib/algorithms/lowerTriangleProducts.ts)
+// against textbook f64 loops written here: full products, substitution one
+// column at a time, the Cholesky backward formula L^{-T} Phi(L^T Lbar) L^{-1}
+// symmetrised. Sizes straddle the 32-row panels and the 4-wide tiles, and
+// cover both routes to dLz (through E when 2M <= B, directly otherwise).
+// Also: a backward pass whose buffers were reused by a later forward pass
+// recomputes instead of reading the later batch.
+
+import * as assert from "node:assert/strict";
+import { test } from "node:test";
+import * as gp from "../lib";
+import { type Mat, mat } from "../lib/algorithms/matrix";
+import { lowerPanelProduct, solveUpperLowerPart, upperTimesLowerPanels } from "../lib/algorithms/lowerTriangleProducts";
+import { arena } from "../lib/algorithms/wasmGemm";
+import { WhitenedState, whitenedBackward, whitenedForward } from "../lib/variational/whitenedAlgebra";
+import { randomMat, substituteLower, substituteUpper } from "./helpers/denseReference";
+import { relErr } from "./helpers/reference";
+
+function product(a: Mat, b: Mat): Mat {
+  const out = mat(a.rows, b.cols);
+  for (let i = 0; i < a.rows; i++) {
+    for (let j = 0; j < b.cols; j++) {
+      let s = 0;
+      for (let p = 0; p < a.cols; p++) s += a.data[i * a.cols + p] * b.data[p * b.cols + j];
+      out.data[i * b.cols + j] = s;
+    }
+  }
+  return out;
+}
+
+function transposed(a: Mat): Mat {
+  const out = mat(a.cols, a.rows);
+  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) out.data[j * a.rows + i] = a.data[i * a.cols + j];
+  return out;
+}
+
+/** The lower (or upper) triangle of a, zeros elsewhere. */
+function triangle(a: Mat, lower: boolean): Mat {
+  const out = mat(a.rows, a.cols);
+  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) if (lower ? j <= i : j >= i) out.data[i * a.cols + j] = a.data[i * a.cols + j];
+  return out;
+}
+
+/** A well-conditioned lower-triangular factor (zeros above the diagonal). */
+function lowerFactor(n: number, seed: number): Mat {
+  const L = triangle(randomMat(n, n, seed), true);
+  for (let i = 0; i < n; i++) L.data[i * n + i] = 1 + Math.abs(L.data[i * n + i]);
+  return L;
+}
+
+/** The lower triangles of a and b agree to tol (relative to b's largest entry). */
+function assertLowerClose(got: ArrayLike<number>, want: Mat, tol: number, what: string): void {
+  const n = want.rows, g: number[] = [], w: number[] = [];
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) {
+    g.push(got[i * n + j]);
+    w.push(want.data[i * n + j]);
+  }
+  assert.ok(relErr(g, w) < tol, `${what}: ${relErr(g, w)}`);
+}
+
+test("lower-triangle products and the lower-part back substitution match full textbook products, on the arena with padded strides", () => {
+  for (const n of [1, 5, 33, 70]) {
+    const k = n + 19, lda = k + 3, ldb = n + 5;
+    const A = randomMat(n, k, 10 + n), B = randomMat(k, n, 20 + n);
+    const mem = arena(n * lda + k * ldb + 4 * n * n) as Float64Array;
+    const a = 0, b = n * lda, out = b + k * ldb, u = out + n * n, t = u + n * n, y = t + n * n;
+    for (let i = 0; i < n; i++) mem.set(A.data.subarray(i * k, (i + 1) * k), a + i * lda);
+    for (let i = 0; i < k; i++) mem.set(B.data.subarray(i * n, (i + 1) * n), b + i * ldb);
+    mem.fill(0.25, out, out + n * n); // accumulates onto what is there
+    lowerPanelProduct(mem, n, k, a, lda, b, ldb, out, n, -2);
+    const want = product(A, B);
+    for (let q = 0; q < n * n; q++) want.data[q] = 0.25 - 2 * want.data[q];
+    assertLowerClose(mem.subarray(out, out + n * n), want, 1e-13, `lowerPanelProduct n ${n}`);
+
+    // tril(U T) for U upper, T lower.
+    const U = transposed(lowerFactor(n, 30 + n)), T = lowerFactor(n, 40 + n);
+    mem.set(U.data, u);
+    mem.set(T.data, t);
+    mem.fill(0, out, out + n * n);
+    upperTimesLowerPanels(mem, n, u, t, out);
+    assertLowerClose(mem.subarray(out, out + n * n), product(U, T), 1e-13, `upperTimesLowerPanels n ${n}`);
+
+    // tril(U^{-1} Y) reads only Y's lower triangle: junk above it must not matter.
+    const Y = randomMat(n, n, 50 + n);
+    mem.set(Y.data, y);
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) mem[y + i * n + j] = 1e6 * (i - j);
+    solveUpperLowerPart(mem, n, u, y);
+    // U = L'^T with L' = U^T: U^{-1} Y = L'^{-T} Y by backward substitution.
+    const wantSolve = substituteUpper(transposed(U), triangle(Y, true));
+    assertLowerClose(mem.subarray(y, y + n * n), wantSolve, 1e-12, `solveUpperLowerPart n ${n}`);
+  }
+});
+
+/** The whitened forward and backward quantities by textbook loops. */
+function reference(Lz: Mat, L: Mat, m: Float64Array, Kzx: Mat, gMu: Float64Array, gVar: Float64Array) {
+  const M = Lz.rows, B = Kzx.cols;
+  const A = substituteLower(Lz, Kzx);
+  const W = product(transposed(L), A);
+  const meanTerm = new Float64Array(B), varTerm = new Float64Array(B);
+  for (let i = 0; i < B; i++) {
+    for (let k = 0; k < M; k++) {
+      meanTerm[i] += A.data[k * B + i] * m[k];
+      varTerm[i] += W.data[k * B + i] ** 2 - A.data[k * B + i] ** 2;
+    }
+  }
+  const AG = mat(M, B, A.data.map((v, q) => v * gVar[q % B]));
+  const dm = Float64Array.from({ length: M }, (_, k) => A.data.subarray(k * B, (k + 1) * B).reduce((s, v, i) => s + v * gMu[i], 0));
+  const dL = triangle(product(product(AG, transposed(A)), L), true).data.map((v) => 2 * v);
+  const LW = product(L, W);
+  const dA = mat(M, B, LW.data.map((v, q) => m[Math.floor(q / B)] * gMu[q % B] + 2 * (v - A.data[q]) * gVar[q % B]));
+  const dKzx = substituteUpper(Lz, dA);
+  const dLz = triangle(product(dKzx, transposed(A)), true);
+  for (let q = 0; q < M * M; q++) dLz.data[q] = -dLz.data[q];
+  // dK_ZZ = sym(Lz^{-T} Phi(Lz^T dLz) Lz^{-1}).
+  const P = product(transposed(Lz), dLz);
+  for (let i = 0; i < M; i++) for (let j = 0; j < M; j++) P.data[i * M + j] = j > i ? 0 : i === j ? P.data[i * M + j] / 2 : P.data[i * M + j];
+  const X = transposed(substituteUpper(Lz, transposed(substituteUpper(Lz, P))));
+  const dKzz = Float64Array.from({ length: M * M }, (_, q) => 0.5 * (X.data[q] + X.data[(q % M) * M + Math.floor(q / M)]));
+  return { A, W, meanTerm, varTerm, dm, dL, dKzx, dKzz };
+}
+
+test("whitenedForward / whitenedBackward match the textbook formulas (both routes to dLz, panel-straddling sizes)", () => {
+  // [M, B]: 2M <= B goes through E, 2M > B directly.
+  for (const [M, B] of [[1, 3], [7, 37], [33, 66], [45, 130], [70, 101], [100, 37]]) {
+    const Lz = lowerFactor(M, 100 + M), L = lowerFactor(M, 200 + M);
+    for (let q = 0; q < M * M; q++) L.data[q] *= 0.5;
+    const m = randomMat(1, M, 300 + M).data, Kzx = randomMat(M, B, 400 + M);
+    const gMu = randomMat(1, B, 500 + B).data, gVar = randomMat(1, B, 600 + B).data;
+    const want = reference(Lz, L, m, Kzx, gMu, gVar);
+    const s = new WhitenedState(M);
+    // Junk above the diagonals of the factors must not be read.
+    const junk = (T: Mat) => mat(M, M, T.data.map((v, q) => (q % M > Math.floor(q / M) ? 99 : v)));
+    whitenedForward(s, junk(Lz), junk(L), m, Kzx.data, B);
+    const what = `M ${M}, B ${B}`;
+    assert.ok(relErr(s.unpadded("A").data, want.A.data) < 1e-12, `A ${what}`);
+    assert.ok(relErr(s.unpadded("W").data, want.W.data) < 1e-12, `W ${what}`);
+    assert.ok(relErr(s.meanTerm, want.meanTerm) < 1e-12, `meanTerm ${what}`);
+    assert.ok(relErr(s.varTerm, want.varTerm) < 1e-12, `varTerm ${what}`);
+    const g = whitenedBackward(s, junk(Lz), junk(L), m, gMu, gVar);
+    assert.ok(relErr(g.dm, want.dm) < 1e-12, `dm ${what}`);
+    assert.ok(relErr(g.dL.data, want.dL) < 1e-12, `dL ${what}`);
+    assert.ok(relErr(g.dKzx, want.dKzx.data) < 1e-12, `dKzx ${what}`);
+    assert.ok(relErr(g.dKzz.data, want.dKzz) < 1e-11, `dKzz ${what}: ${relErr(g.dKzz.data, want.dKzz)}`);
+  }
+});
+
+test("a backward pass whose buffers a later forward pass reused gives the gradient of its own batch", () => {
+  const M = 40, r = randomMat(1, 400, 7).data;
+  const build = () => {
+    gp.setSeed(3);
+    const z = Array.from({ length: M }, (_, j) => [(6 * j) / (M - 1)]);
+    return new gp.models.ApproximateGP({ inducingPoints: z });
+  };
+  const x1 = mat(150, 1, Float64Array.from({ length: 150 }, (_, i) => 6 * (r[i] + 0.5)));
+  const x2 = mat(90, 1, Float64Array.from({ length: 90 }, (_, i) => 6 * (r[200 + i] + 0.5)));
+  const gMu = Float64Array.from({ length: 150 }, (_, i) => Math.sin(i)), gVar = Float64Array.from({ length: 150 }, (_, i) => Math.cos(i));
+  const grads = (model: gp.models.ApproximateGP) => model.parameters().map((p) => Array.from(p.grad)).flat();
+
+  const fresh = build();
+  fresh.marginalsF64(x1, { withGradient: true }).backward?.(gMu, gVar, 0.5);
+  const interleaved = build();
+  const first = interleaved.marginalsF64(x1, { withGradient: true });
+  interleaved.marginalsF64(x2, { withGradient: true });
+  first.backward?.(gMu, gVar, 0.5);
+  assert.ok(relErr(grads(interleaved), grads(fresh)) < 1e-12);
+});
