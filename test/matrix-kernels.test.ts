@@ -14,7 +14,7 @@ import { choleskyBackward } from "../lib/algorithms/choleskyBackward";
 import { type Mat, mat, matmulMat, matmulTransposedLeft, matmulTransposedRight, triangularMatmul, weightedGramLower } from "../lib/algorithms/matrix";
 import { lowerProductInto, solveLowerInPlace, solveUpperInPlace, triangularMatmulInto } from "../lib/algorithms/triangularKernels";
 import { WASM_MIN_WORK, arena, gemm, paddedStride } from "../lib/algorithms/wasmGemm";
-import { randomMat as random, substituteLower, substituteUpper } from "./helpers/denseReference";
+import { product as naiveMatmul, randomMat as random, substituteLower, substituteUpper, transposed as transpose, triangle } from "./helpers/denseReference";
 
 
 
@@ -23,31 +23,6 @@ function lowerFactor(n: number, seed: number): Mat {
   const L = random(n, n, seed);
   for (let i = 0; i < n; i++) L.data[i * n + i] = 1 + Math.abs(L.data[i * n + i]);
   return L;
-}
-
-function naiveMatmul(a: Mat, b: Mat): Mat {
-  const out = mat(a.rows, b.cols);
-  for (let i = 0; i < a.rows; i++) {
-    for (let j = 0; j < b.cols; j++) {
-      let s = 0;
-      for (let p = 0; p < a.cols; p++) s += a.data[i * a.cols + p] * b.data[p * b.cols + j];
-      out.data[i * b.cols + j] = s;
-    }
-  }
-  return out;
-}
-
-function transpose(a: Mat): Mat {
-  const out = mat(a.cols, a.rows);
-  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) out.data[j * a.rows + i] = a.data[i * a.cols + j];
-  return out;
-}
-
-/** The lower (or upper) triangle of a, zeros elsewhere. */
-function triangle(a: Mat, lower: boolean): Mat {
-  const out = mat(a.rows, a.cols);
-  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) if (lower ? j <= i : j >= i) out.data[i * a.cols + j] = a.data[i * a.cols + j];
-  return out;
 }
 
 /** max |a - b| / (1 + max |b|) */

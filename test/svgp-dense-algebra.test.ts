@@ -14,33 +14,8 @@ import { type Mat, mat } from "../lib/algorithms/matrix";
 import { lowerPanelProduct, solveUpperLowerPart, upperTimesLowerPanels } from "../lib/algorithms/lowerTriangleProducts";
 import { arena } from "../lib/algorithms/wasmGemm";
 import { WhitenedState, whitenedBackward, whitenedForward } from "../lib/variational/whitenedAlgebra";
-import { randomMat, substituteLower, substituteUpper } from "./helpers/denseReference";
+import { product, randomMat, substituteLower, substituteUpper, transposed, triangle } from "./helpers/denseReference";
 import { relErr } from "./helpers/reference";
-
-function product(a: Mat, b: Mat): Mat {
-  const out = mat(a.rows, b.cols);
-  for (let i = 0; i < a.rows; i++) {
-    for (let j = 0; j < b.cols; j++) {
-      let s = 0;
-      for (let p = 0; p < a.cols; p++) s += a.data[i * a.cols + p] * b.data[p * b.cols + j];
-      out.data[i * b.cols + j] = s;
-    }
-  }
-  return out;
-}
-
-function transposed(a: Mat): Mat {
-  const out = mat(a.cols, a.rows);
-  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) out.data[j * a.rows + i] = a.data[i * a.cols + j];
-  return out;
-}
-
-/** The lower (or upper) triangle of a, zeros elsewhere. */
-function triangle(a: Mat, lower: boolean): Mat {
-  const out = mat(a.rows, a.cols);
-  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) if (lower ? j <= i : j >= i) out.data[i * a.cols + j] = a.data[i * a.cols + j];
-  return out;
-}
 
 /** A well-conditioned lower-triangular factor (zeros above the diagonal). */
 function lowerFactor(n: number, seed: number): Mat {

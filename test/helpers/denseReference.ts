@@ -42,3 +42,30 @@ export function substituteUpper(L: Mat, B: Mat): Mat {
   }
   return X;
 }
+
+/** a @ b by the textbook triple loop. shapes: [n, k] @ [k, m] -> [n, m] */
+export function product(a: Mat, b: Mat): Mat {
+  const out = mat(a.rows, b.cols);
+  for (let i = 0; i < a.rows; i++) {
+    for (let j = 0; j < b.cols; j++) {
+      let s = 0;
+      for (let p = 0; p < a.cols; p++) s += a.data[i * a.cols + p] * b.data[p * b.cols + j];
+      out.data[i * b.cols + j] = s;
+    }
+  }
+  return out;
+}
+
+/** a^T, element by element. */
+export function transposed(a: Mat): Mat {
+  const out = mat(a.cols, a.rows);
+  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) out.data[j * a.rows + i] = a.data[i * a.cols + j];
+  return out;
+}
+
+/** The lower (or upper) triangle of a, zeros elsewhere. */
+export function triangle(a: Mat, lower: boolean): Mat {
+  const out = mat(a.rows, a.cols);
+  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) if (lower ? j <= i : j >= i) out.data[i * a.cols + j] = a.data[i * a.cols + j];
+  return out;
+}
