@@ -59,6 +59,14 @@ export class AddedDiagLinearOperator extends LinearOperator {
     return out;
   }
 
+  /** @internal */
+  override denseF64Into(buffer: Float64Array, lowerOnly = false): Mat {
+    const out = this.base.denseF64Into(buffer, lowerOnly);
+    const n = this.shape[0];
+    for (let i = 0; i < n; i++) out.data[i * n + i] += this.diag.valueAt(i);
+    return out;
+  }
+
   override columnBlockSumsF64(colStarts: Int32Array): Mat {
     const out = this.base.columnBlockSumsF64(colStarts);
     const bc = colStarts.length - 1;

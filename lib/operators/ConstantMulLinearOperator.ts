@@ -40,6 +40,13 @@ export class ConstantMulLinearOperator extends LinearOperator {
     return scaleMat(this.base.rowsF64(idx), this.constant);
   }
 
+  /** @internal */
+  override denseF64Into(buffer: Float64Array, lowerOnly = false): Mat {
+    const out = this.base.denseF64Into(buffer, lowerOnly);
+    for (let i = 0; i < out.data.length; i++) out.data[i] *= this.constant;
+    return out;
+  }
+
   override columnBlockSumsF64(colStarts: Int32Array): Mat {
     return scaleMat(this.base.columnBlockSumsF64(colStarts), this.constant);
   }

@@ -63,11 +63,23 @@ export class KernelLinearOperator extends LinearOperator {
   }
 
   override rowsF64(idx: Int32Array): Mat {
-    // Every row of K(x, x) is a dense copy for a Cholesky factorisation, which
-    // f32 entries can spoil: it comes from the f64 CPU loops even where WGSL runs the rest.
-    const denseCopy = this.isSymmetric && idx.length === this.shape[0] && (this.reductionOptions.executor ?? defaultExecutor()) === "webgpu";
-    const options = denseCopy ? { ...this.reductionOptions, executor: "fused" as const } : this.reductionOptions;
-    return mat(idx.length, this.shape[1], pairwiseRows(this.formula, idx, options));
+    return mat(idx.length, this.shape[1], pairwiseRows(this.formula, idx, this.rowsOptions(idx.length)));
+  }
+
+  /** @internal */
+  override denseF64Into(out: Float64Array, lowerOnly = false): Mat {
+    const n = this.shape[0];
+    const idx = Int32Array.from({ length: n }, (_, i) => i);
+    return mat(n, this.shape[1], pairwiseRows(this.formula, idx, this.rowsOptions(n), { out, lowerOnly: lowerOnly && this.isSymmetric }));
+  }
+
+  /**
+   * Every row of K(x, x) is a dense copy for a Cholesky factorisation, which
+   * f32 entries can spoil: it comes from the f64 CPU loops even where WGSL runs the rest.
+   */
+  private rowsOptions(rows: number): ReductionOptions {
+    const denseCopy = this.isSymmetric && rows === this.shape[0] && (this.reductionOptions.executor ?? defaultExecutor()) === "webgpu";
+    return denseCopy ? { ...this.reductionOptions, executor: "fused" as const } : this.reductionOptions;
   }
 
   override columnBlockSumsF64(colStarts: Int32Array): Mat {

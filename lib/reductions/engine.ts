@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { type ExecutorName, defaultExecutor } from "../backend/backend";
 import { ArgumentError, ShapeError } from "../errors";
 import { type Formula, gradientLayout, validateFormula } from "./formula";
+import { transposeLower } from "../algorithms/transpose";
 import { runFused } from "./fusedExecutor";
 import { tfjsBilinear, tfjsBlock, tfjsEntries, tfjsMatmul } from "./tfjsExecutor";
 import { wgslIneligibility } from "./webgpu/formulaPlan";
@@ -153,8 +154,39 @@ function matmulInChunks(formula: Formula, V: Float64Array, T: number, options: R
   return out;
 }
 
-/** Rows of K: OUT[a, j] = k(x_rowIdx[a], y_j). shape: [rowIdx.length, m] */
-export function pairwiseRows(formula: Formula, rowIdx: Int32Array, options: ReductionOptions = {}): Float64Array {
+/**
+ * Tiles of a whole symmetric K(x, x) evaluated as its lower triangle: a
+ * tile of rows [r0, r1) evaluates columns [0, r1) (rounded up to the
+ * kernels' column step), so short tiles keep the wasted part of each
+ * diagonal block small and leave every thread several tiles.
+ */
+const LOWER_ROWS_TILE = 32;
+
+/** True when rowIdx is 0, 1, ..., n - 1. */
+function isAllRowsInOrder(rowIdx: Int32Array, n: number): boolean {
+  if (rowIdx.length !== n) return false;
+  for (let i = 0; i < n; i++) if (rowIdx[i] !== i) return false;
+  return true;
+}
+
+/** Where and how much of the rows `pairwiseRows` writes. */
+export interface RowsTarget {
+  /** Written here (length >= rows x m) instead of a fresh array (fused executor). */
+  out?: Float64Array;
+  /**
+   * All rows of a symmetric K(x, x): only the lower triangle (and the
+   * diagonal) is needed, the rest is left unspecified.
+   */
+  lowerOnly?: boolean;
+}
+
+/**
+ * Rows of K: OUT[a, j] = k(x_rowIdx[a], y_j). shape: [rowIdx.length, m]
+ * All rows of a symmetric K(x, x) on the fused executor evaluate the lower
+ * triangle only and mirror it (half the pairs; K(x, x) is symmetric by
+ * construction: a full pass differs above the diagonal by rounding only).
+ */
+export function pairwiseRows(formula: Formula, rowIdx: Int32Array, options: ReductionOptions = {}, target: RowsTarget = {}): Float64Array {
   validateFormula(formula);
   checkIndices(rowIdx, formula.n, "row");
   const executor = pickFor(options, formula, "rows");
@@ -162,17 +194,31 @@ export function pairwiseRows(formula: Formula, rowIdx: Int32Array, options: Redu
   let out: Float64Array;
   let threads = 1;
   let code: ReductionReport["code"];
-  if (executor === "webgpu") {
+  let pairs = rowIdx.length * formula.m;
+  if (executor === "fused" && options.symmetric === true && formula.n === formula.m && isAllRowsInOrder(rowIdx, formula.n)) {
+    const n = formula.n;
+    // LOWER: the WebAssembly runtime stops each tile at its last row's column (generated JS computes whole rows; the mirror is the same).
+    const r = runFused(formula, "block", { RI: rowIdx, LOWER: true }, { totalRows: n, pairsPerRow: Math.ceil(n / 2), outLength: n * n, perThreadAccumulator: false, maxTileRows: LOWER_ROWS_TILE }, { ...options, out: target.out });
+    out = r.out;
+    if (!target.lowerOnly) transposeLower(out, 0, n, out, 0, n, n);
+    threads = r.threads;
+    code = r.code;
+    pairs = (n * (n + 1)) / 2;
+  } else if (executor === "webgpu") {
     out = wgslRows(formula, rowIdx);
     code = "wgsl";
   } else if (executor === "tfjs") out = tfjsBlock(formula, rowIdx, options);
   else {
-    const r = runFused(formula, "block", { RI: rowIdx }, { totalRows: rowIdx.length, pairsPerRow: formula.m, outLength: rowIdx.length * formula.m, perThreadAccumulator: false }, options);
+    const r = runFused(formula, "block", { RI: rowIdx }, { totalRows: rowIdx.length, pairsPerRow: formula.m, outLength: rowIdx.length * formula.m, perThreadAccumulator: false }, { ...options, out: target.out });
     out = r.out;
     threads = r.threads;
     code = r.code;
   }
-  record({ operation: "rows", formula: formula.name, executor, n: rowIdx.length, m: formula.m, t: 0, pairs: rowIdx.length * formula.m, seconds: (performance.now() - start) / 1000, threads, code });
+  if (target.out && out.buffer !== target.out.buffer) {
+    target.out.set(out);
+    out = target.out.subarray(0, out.length);
+  }
+  record({ operation: "rows", formula: formula.name, executor, n: rowIdx.length, m: formula.m, t: 0, pairs, seconds: (performance.now() - start) / 1000, threads, code });
   return out;
 }
 

@@ -67,6 +67,12 @@ function toSharedI32(a: Int32Array, role: string): Int32Array {
 class WorkerPool {
   private workers: Worker[] = [];
   private pendingControl: Int32Array | null = null;
+  /**
+   * Keys of the sources each worker has compiled: a job sends its source
+   * (tens of KB of WebAssembly in base64) only to workers that lack it, since
+   * structured-cloning it into every message cost ~1 ms per reduction.
+   */
+  private known = new WeakMap<Worker, Set<string>>();
 
   size(): number {
     return this.workers.length;
@@ -116,9 +122,13 @@ class WorkerPool {
     this.pendingControl = control;
     // The stride counts the threads that really run (a crashed worker is not replaced until the next job).
     const tileStride = job.perThreadOut ? helpers + 1 : 0;
-    this.workers.slice(0, helpers).forEach((w, idx) =>
-      w.postMessage({ ...job, mainFn: undefined, mainArgs: undefined, control, errorText, threadIndex: idx + 1, tileStride }),
-    );
+    this.workers.slice(0, helpers).forEach((w, idx) => {
+      let known = this.known.get(w);
+      if (!known) this.known.set(w, (known = new Set()));
+      const source = known.has(job.key) ? null : job.source;
+      known.add(job.key);
+      w.postMessage({ ...job, source, mainFn: undefined, mainArgs: undefined, control, errorText, threadIndex: idx + 1, tileStride });
+    });
     const numTiles = Math.ceil(job.totalRows / job.tileRows);
     const schedule = new TileSchedule(control, 0, tileStride);
     let mainError: unknown = null;
@@ -158,6 +168,12 @@ export interface FusedOptions {
   threads?: number;
   /** What the reduction is for, named in an interrupt message. */
   where?: string;
+  /**
+   * Where to write a row-writing reduction's output (length >= outLength),
+   * instead of a fresh array: callers that need it only briefly reuse one
+   * (a fresh n x n array costs its page faults every time).
+   */
+  out?: Float64Array;
 }
 
 export interface FusedResult {
@@ -197,8 +213,9 @@ export function runFused(
     if (f.table) base[`TB${fi}`] = f.table;
   });
 
+  const given = !shape.perThreadAccumulator && options.out ? options.out.subarray(0, shape.outLength) : null;
   if (threads === 1) {
-    const out = new Float64Array(shape.outLength);
+    const out = given ?? new Float64Array(shape.outLength);
     const args = { ...base, [shape.perThreadAccumulator ? "ACC" : "OUT"]: out };
     for (let t = 0; t < tiles; t++) {
       checkInterrupt(where);
@@ -237,7 +254,13 @@ export function runFused(
   });
   checkInterrupt(where);
   // A reused scratch buffer must not be handed out: copy (large ones are fresh and returned as they are).
-  if (!shape.perThreadAccumulator) return { out: outLength * 8 > MAX_SCRATCH_BYTES ? outAll : outAll.slice(), threads, tiles, code: gen.code };
+  if (!shape.perThreadAccumulator) {
+    if (given) {
+      given.set(outAll);
+      return { out: given, threads, tiles, code: gen.code };
+    }
+    return { out: outLength * 8 > MAX_SCRATCH_BYTES ? outAll : outAll.slice(), threads, tiles, code: gen.code };
+  }
   const summed = new Float64Array(shape.outLength);
   for (let t = 0; t < threads; t++) {
     for (let s = 0; s < shape.outLength; s++) summed[s] += outAll[t * shape.outLength + s];

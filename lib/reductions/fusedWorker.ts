@@ -9,7 +9,8 @@ import { TileSchedule } from "./tileSchedule";
 
 interface Job {
   key: string;
-  source: string;
+  /** Null when this worker has compiled the key before (the pool sends each source once per worker). */
+  source: string | null;
   /** Int32Array on a SharedArrayBuffer: [nextTile, doneCount, cancel, failed] */
   control: Int32Array;
   errorText: Uint8Array;
@@ -33,6 +34,7 @@ parentPort!.on("message", (job: Job) => {
   try {
     let fn = compiled.get(job.key);
     if (!fn) {
+      if (job.source === null) throw new Error(`fused worker: no source for ${job.key}`);
       fn = new Function(job.source)() as FusedFunction;
       compiled.set(job.key, fn);
     }

@@ -218,10 +218,13 @@ function formulaRuntime(plan: RuntimePlan, plainBase64: string, symBase64: strin
       copyRows(A, rows, (a) => RI[r0 + a]);
     } else copyRows(A, rows, (a) => r0 + a);
     if (rowsOut) {
-      call(plain, rows, 0, stride, 0);
+      // A.LOWER (all rows of K(x, x) in order): the lower triangle, columns up to the tile's last row.
+      const lower = kind === "rows" && A.LOWER === true;
+      call(plain, rows, 0, lower ? Math.min(stride, pad(r1)) : stride, 0);
       const o = L.out / 8, m = A.m;
       if (kind === "rows") {
-        for (let a = 0; a < rows; a++) A.OUT.set(f64.subarray(o + a * stride, o + a * stride + m), (r0 + a) * m);
+        const w = lower ? Math.min(m, r1) : m;
+        for (let a = 0; a < rows; a++) A.OUT.set(f64.subarray(o + a * stride, o + a * stride + w), (r0 + a) * m);
       } else {
         // Column-block sums of each row.
         const CS: Int32Array = A.CS, BC: number = A.BC, OUT: Float64Array = A.OUT;
