@@ -119,7 +119,8 @@ export function inputGradient(kernel: Kernel, z: Mat, x: Mat, G: Float64Array): 
 }
 
 /**
- * du_j = sum_i G_ji R_ji ds/du_j for one factor's statistic.
+ * du_j = sum_i G_ji R_ji ds/du_j for one factor's statistic, one pass over
+ * each row of G and R (each sum taken in the order of i).
  * shapes: u [n, D], v [m, D], G and R [n, m] -> [n, D]
  */
 function featureGradient(
@@ -127,27 +128,40 @@ function featureGradient(
   G: Float64Array, R: Float64Array, n: number, m: number,
 ): Float64Array {
   const gu = new Float64Array(n * D);
-  // v by columns, so the inner loops below are contiguous. shape: [D, m]
-  const vt = new Float64Array(D * m);
-  for (let i = 0; i < m; i++) for (let k = 0; k < D; k++) vt[k * m + i] = v[i * D + k];
-  const c = new Float64Array(m);
   const kind = statistic === "sqdist" ? 0 : statistic === "dot" ? 1 : 2;
-  const w = weights as Float64Array;
+  const acc = new Float64Array(D);
   for (let j = 0; j < n; j++) {
-    // c_i = G_ji R_ji; R may be infinite where the weight is 0 (dk/ds at s = 0).
+    const row = j * m, uj = j * D;
+    if (kind === 0 && D <= 3) {
+      // The common case (stationary kernels on up to 3 features) with scalar accumulators.
+      const u0 = u[uj], u1 = D > 1 ? u[uj + 1] : 0, u2 = D > 2 ? u[uj + 2] : 0;
+      let s0 = 0, s1 = 0, s2 = 0;
+      for (let i = 0; i < m; i++) {
+        const g = G[row + i];
+        // R may be infinite where the weight is 0 (dk/ds at s = 0).
+        if (g === 0) continue;
+        const c = g * R[row + i], vi = i * D;
+        s0 += c * (u0 - v[vi]);
+        if (D > 1) s1 += c * (u1 - v[vi + 1]);
+        if (D > 2) s2 += c * (u2 - v[vi + 2]);
+      }
+      gu[uj] = 2 * s0;
+      if (D > 1) gu[uj + 1] = 2 * s1;
+      if (D > 2) gu[uj + 2] = 2 * s2;
+      continue;
+    }
+    acc.fill(0);
     for (let i = 0; i < m; i++) {
-      const g = G[j * m + i];
-      c[i] = g === 0 ? 0 : g * R[j * m + i];
-    }
-    for (let k = 0; k < D; k++) {
-      const ujk = u[j * D + k], vk = k * m;
-      let s = 0;
+      const g = G[row + i];
+      if (g === 0) continue;
+      const c = g * R[row + i], vi = i * D;
       // One loop per statistic (the choice is per factor, not per pair).
-      if (kind === 0) for (let i = 0; i < m; i++) s += c[i] * (ujk - vt[vk + i]);
-      else if (kind === 1) for (let i = 0; i < m; i++) s += c[i] * vt[vk + i];
-      else for (let i = 0; i < m; i++) s += c[i] * Math.sin(2 * (ujk - vt[vk + i]));
-      gu[j * D + k] = kind === 0 ? 2 * s : kind === 1 ? s : w[k] * s;
+      if (kind === 0) for (let k = 0; k < D; k++) acc[k] += c * (u[uj + k] - v[vi + k]);
+      else if (kind === 1) for (let k = 0; k < D; k++) acc[k] += c * v[vi + k];
+      else for (let k = 0; k < D; k++) acc[k] += c * Math.sin(2 * (u[uj + k] - v[vi + k]));
     }
+    const w = weights as Float64Array;
+    for (let k = 0; k < D; k++) gu[uj + k] = kind === 0 ? 2 * acc[k] : kind === 1 ? acc[k] : w[k] * acc[k];
   }
   return gu;
 }
