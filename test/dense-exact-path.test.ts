@@ -13,7 +13,7 @@ import { choleskyWithJitter } from "../lib/algorithms/cholesky";
 import { type Mat, mat } from "../lib/algorithms/matrix";
 import { arena, paddedStride } from "../lib/algorithms/wasmGemm";
 import { NotPSDError } from "../lib/errors";
-import { choleskyInversePlain } from "../lib/mlls/choleskyInverse";
+import { choleskyInverse, choleskyInversePlain } from "../lib/mlls/choleskyInverse";
 import { centredRng as rng } from "./helpers/denseReference";
 import { relErr as relDiff } from "./helpers/reference";
 import { assertGradientMatchesDifferences } from "./helpers/gradientCheck";
@@ -91,6 +91,15 @@ test("blocked Cholesky inverse equals the dot-product version and inverts A, at 
     }
     assert.equal(asym, 0);
     assert.ok(offI < 1e-9, `n ${n}: |A^-1 A - I| = ${offI}`);
+    // The MLL's weights s (v v^T - A^{-1}), written as the inverse is copied out (blocked) or after it (plain, n < 33),
+    // into a buffer holding garbage: equal to the formula on the plain inverse.
+    const v = Float64Array.from({ length: n }, rng(n + 1)), s = 0.37;
+    const buffer = new Float64Array(n * n).fill(Number.NaN);
+    const weights = choleskyInverse(L, buffer, { v, s });
+    assert.equal(weights.data.buffer, buffer.buffer);
+    const formula = want.data.map((w, p) => s * (v[Math.floor(p / n)] * v[p % n] - w));
+    assert.ok(relDiff(weights.data, formula) < 1e-11, `n ${n} weights: ${relDiff(weights.data, formula)}`);
+    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) assert.equal(weights.data[i * n + j], weights.data[j * n + i]);
   }
 });
 

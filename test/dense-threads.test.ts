@@ -11,8 +11,8 @@ import { choleskyInverseBlocked } from "../lib/algorithms/choleskyInverse";
 import { choleskyWithJitter, solveLower, solveLowerTransposed } from "../lib/algorithms/cholesky";
 import { type Mat, mat, matmulMat } from "../lib/algorithms/matrix";
 import { PARALLEL_MIN_WORK } from "../lib/algorithms/gemmPool";
-import { arena, gemm, gemmThreads, setGemmThreads } from "../lib/algorithms/wasmGemm";
-import { randomMat as random } from "./helpers/denseReference";
+import { arena, gemm, gemmLowerB, gemmThreads, gemmUpperALowerC, setGemmThreads } from "../lib/algorithms/wasmGemm";
+import { product, randomMat as random, triangle } from "./helpers/denseReference";
 
 
 
@@ -115,5 +115,44 @@ test("Cholesky, triangular solves and the Cholesky inverse: threaded equals one 
       }
     }
     assert.ok(err < 1e-9, `n ${n}: |L X - B| = ${err}`);
+  }
+});
+
+test("triangle-shaped products (B lower; A upper with C's lower blocks): threaded equals one thread bit for bit, and the textbook product", async () => {
+  setGemmThreads(Math.max(2, gemmThreads().threads));
+  await workersStarted();
+  // [n, m, k, nb]: odd sizes, blocks that do not divide them, one block, and products below the threads' threshold.
+  const cases: [number, number, number, number][] = [[101, 97, 130, 32], [333, 257, 257, 32], [64, 300, 301, 7], [1, 1, 1, 32], [9, 5, 5, 32]];
+  for (const [n, m, k, nb] of cases) {
+    for (const layout of ["lowerB", "upperALowerC"] as const) {
+      // lowerB: B [k, m] lower triangular; upperALowerC: A [n, k] upper triangular.
+      const A = layout === "upperALowerC" ? triangle(random(n, k, n + 5), false) : random(n, k, n + 5);
+      const B = layout === "lowerB" ? triangle(random(k, m, m + 6), true) : random(k, m, m + 6);
+      const C0 = random(n, m, k + 7);
+      const run = (threads: number, inArena: boolean) =>
+        withThreads(threads, () => {
+          const mem = inArena ? arena(n * k + k * m + n * m)! : new Float64Array(n * k + k * m + n * m);
+          mem.set(A.data, 0);
+          mem.set(B.data, n * k);
+          mem.set(C0.data, n * k + k * m);
+          const f = layout === "lowerB" ? gemmLowerB : gemmUpperALowerC;
+          f(mem, nb, n, m, k, 0, k, n * k, m, n * k + k * m, m, -0.5);
+          return mem.slice(n * k + k * m, n * k + k * m + n * m);
+        });
+      const threaded = run(2, true), single = run(1, true), plain = run(1, false);
+      const what = `${layout} ${n} x ${m} x ${k} (nb ${nb})`;
+      sameBits(threaded, single, what);
+      const AB = product(A, B);
+      let err = 0;
+      for (let i = 0; i < n; i++) {
+        // upperALowerC computes row i's panel up to its end (column min(m, panel end)); the rest of C is untouched.
+        const end = layout === "lowerB" ? m : Math.min(m, n, (Math.floor(i / nb) + 1) * nb);
+        for (let j = 0; j < m; j++) {
+          const want = j < end ? C0.data[i * m + j] - 0.5 * AB.data[i * m + j] : C0.data[i * m + j];
+          err = Math.max(err, Math.abs(threaded[i * m + j] - want), Math.abs(plain[i * m + j] - want));
+        }
+      }
+      assert.ok(err < 1e-11, `${what}: ${err}`);
+    }
   }
 });

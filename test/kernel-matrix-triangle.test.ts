@@ -2,14 +2,15 @@
 // path's dense copy): against a closed form written here at n = 1, 7, 100,
 // 800 on one and two threads, in WebAssembly and in generated JavaScript;
 // the mirrored upper triangle against whole rows; the reused buffer of the
-// Cholesky factorisation against a fresh dense copy.
+// Cholesky factorisation against a fresh dense copy; the gradient pass with
+// weights flagged symmetric against the same pass reading both triangles.
 
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import * as gp from "../lib";
 import { choleskyWithJitter } from "../lib/algorithms/cholesky";
 import { mat } from "../lib/algorithms/matrix";
-import { pairwiseRows } from "../lib/reductions/engine";
+import { pairwiseBilinear, pairwiseRows } from "../lib/reductions/engine";
 import { centredRng } from "./helpers/denseReference";
 
 const { profiles } = gp.reductions;
@@ -94,6 +95,22 @@ describe("K(x, x) as its lower triangle", () => {
     assert.equal(lower.buffer, buffer.buffer);
     for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) assert.equal(lower[i * n + j], whole[i * n + j]);
     assert.ok(Number.isNaN(buffer[n * n]), "nothing written past n x n");
+  });
+
+  it("the dense-weight gradient pass over K(x, x) with weights flagged symmetric equals the pass reading M_ij + M_ji, and every ordered pair", () => {
+    const d = 10;
+    for (const n of [7, 100, 354]) {
+      const rand = centredRng(31 + n);
+      const x = Float64Array.from({ length: n * d }, rand);
+      const M = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) M[i * n + j] = M[j * n + i] = rand();
+      const f = scaledRbf(x, n, d, 0.9);
+      const flagged = pairwiseBilinear(f, { kind: "dense", M, symmetric: true }, { executor: "fused", symmetric: true });
+      const columns = pairwiseBilinear(f, { kind: "dense", M }, { executor: "fused", symmetric: true });
+      const ordered = pairwiseBilinear(f, { kind: "dense", M }, { executor: "fused" });
+      assert.deepEqual(flagged, columns);
+      assert.ok(maxAbs(flagged, ordered) <= 1e-11 * Math.max(1, ...Array.from(ordered, Math.abs)), `n = ${n}: ${maxAbs(flagged, ordered)}`);
+    }
   });
 
   it("the exact path factors the reused lower-triangle copy: choleskyFactor equals the factor of toDenseF64, iteration after iteration", () => {

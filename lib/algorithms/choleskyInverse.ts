@@ -9,7 +9,7 @@
 import { type Mat, mat } from "./matrix";
 import { transposeLower } from "./transpose";
 import { substituteLowerBlock } from "./triangularKernels";
-import { arena, gemm, paddedStride } from "./wasmGemm";
+import { arena, gemmLowerB, gemmUpperALowerC, paddedStride } from "./wasmGemm";
 
 /** Panel height: rows of X (or of A^{-1}) finished per GEMM update. */
 const NB = 32;
@@ -25,11 +25,8 @@ const NB = 32;
 export function lowerInverseInPlace(mem: Float64Array, n: number, l: number, x: number, ld: number): void {
   for (let i0 = 0; i0 < n; i0 += NB) {
     const i1 = Math.min(n, i0 + NB), rows = i1 - i0;
-    // X[i0:i1, j0:j1] -= L[i0:i1, j0:i0] X[j0:i0, j0:j1] (X[k, j] = 0 for k < j)
-    for (let j0 = 0; j0 < i0; j0 += NB) {
-      const j1 = Math.min(i0, j0 + NB);
-      gemm(mem, rows, j1 - j0, i0 - j0, l + i0 * ld + j0, ld, x + j0 * ld + j0, ld, x + i0 * ld + j0, ld, -1);
-    }
+    // X[i0:i1, j0:j1] -= L[i0:i1, j0:i0] X[j0:i0, j0:j1] for every column block j0 (X[k, j] = 0 for k < j): one job.
+    gemmLowerB(mem, NB, rows, i0, i0, l + i0 * ld, ld, x, ld, x + i0 * ld, ld, -1);
     // Columns [0, i1) of the block's rows (X[i, c] = 0 for c > i comes out exactly).
     for (let i = i0; i < i1; i++) mem[x + i * ld + i] = 1;
     substituteLowerBlock(mem, rows, i1, l + i0 * ld + i0, ld, x + i0 * ld, ld);
@@ -43,11 +40,31 @@ export function lowerInverseInPlace(mem: Float64Array, n: number, l: number, x: 
  * shapes: X^T [n, n] at xt, X [n, n] at x, out [n, n] at out (zeros on entry)
  */
 export function lowerGramOfTriangle(mem: Float64Array, n: number, xt: number, x: number, out: number, ld: number): void {
-  for (let a0 = 0; a0 < n; a0 += NB) {
-    const a1 = Math.min(n, a0 + NB);
-    // Rows a in [a0, a1), columns b < a1: terms i >= a0 (X^T[a, i] = 0 below i = a).
-    gemm(mem, a1 - a0, a1, n - a0, xt + a0 * ld + a0, ld, x + a0 * ld, ld, out + a0 * ld, ld);
+  // Rows a in [a0, a1), columns b < a1: terms i >= a0 (X^T[a, i] = 0 below i = a). One job.
+  gemmUpperALowerC(mem, NB, n, n, n, xt, ld, x, ld, out, ld);
+}
+
+/** Zeros the lower block triangle of an [n, n] block (row panel [i0, i1) up to column i1). */
+function zeroLowerBlocks(mem: Float64Array, n: number, at: number, ld: number): void {
+  for (let i0 = 0; i0 < n; i0 += NB) {
+    const i1 = Math.min(n, i0 + NB);
+    for (let i = i0; i < i1; i++) mem.fill(0, at + i * ld, at + i * ld + i1);
   }
+}
+
+/** Zeros the strict lower triangle of every NB x NB diagonal block. */
+function zeroDiagonalBlocksBelow(mem: Float64Array, n: number, at: number, ld: number): void {
+  for (let i0 = 0; i0 < n; i0 += NB) {
+    const i1 = Math.min(n, i0 + NB);
+    for (let i = i0 + 1; i < i1; i++) mem.fill(0, at + i * ld + i0, at + i * ld + i);
+  }
+}
+
+/** Optional last step of choleskyInverseBlocked: write s (v v^T - A^{-1}) instead of A^{-1} (the exact MLL's gradient weights). */
+export interface RankOneMinusInverse {
+  /** shape: [n] */
+  v: Float64Array;
+  s: number;
 }
 
 /**
@@ -57,12 +74,15 @@ export function lowerGramOfTriangle(mem: Float64Array, n: number, xt: number, x:
  * [n, n] array costs its page faults each time).
  * shapes: L [n, n] lower triangular -> [n, n] symmetric
  */
-export function choleskyInverseBlocked(L: Mat, into?: Float64Array): Mat | null {
+export function choleskyInverseBlocked(L: Mat, into?: Float64Array, rankOne?: RankOneMinusInverse): Mat | null {
   const n = L.rows, ld = paddedStride(n), block = n * ld;
   const mem = arena(4 * block);
   if (!mem) return null;
   const l = 0, x = block, xt = 2 * block, out = 3 * block;
-  mem.fill(0, x, 4 * block);
+  // Zeros only where the passes read before they write (the rest is written first).
+  zeroLowerBlocks(mem, n, x, ld);
+  zeroDiagonalBlocksBelow(mem, n, xt, ld);
+  zeroLowerBlocks(mem, n, out, ld);
   const Ld = L.data;
   for (let i = 0; i < n; i++) mem.set(Ld.subarray(i * n, i * n + i + 1), l + i * ld);
   lowerInverseInPlace(mem, n, l, x, ld);
@@ -70,7 +90,13 @@ export function choleskyInverseBlocked(L: Mat, into?: Float64Array): Mat | null 
   lowerGramOfTriangle(mem, n, xt, x, out, ld);
   const inv = mat(n, n, into?.subarray(0, n * n));
   const V = inv.data;
-  for (let a = 0; a < n; a++) V.set(mem.subarray(out + a * ld, out + a * ld + a + 1), a * n);
+  if (rankOne) {
+    const { v, s } = rankOne;
+    for (let a = 0; a < n; a++) {
+      const row = out + a * ld, va = v[a];
+      for (let b = 0; b <= a; b++) V[a * n + b] = s * (va * v[b] - mem[row + b]);
+    }
+  } else for (let a = 0; a < n; a++) V.set(mem.subarray(out + a * ld, out + a * ld + a + 1), a * n);
   // The upper triangle from the lower one.
   transposeLower(V, 0, n, V, 0, n, n);
   return inv;

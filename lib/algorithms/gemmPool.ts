@@ -19,7 +19,7 @@
 // Control block (the first CONTROL_BYTES of the memory):
 //   bytes 0-7   claim word: job sequence << 32 | piece count << 16 | next piece
 //   bytes 8-11  job sequence (Atomics.wait / notify), 12-15 pieces done
-//   bytes 16-59 the product: n m k a lda b ldb c ldc rows? pieceSize (i32)
+//   bytes 16-59 the product: n m k a lda b ldb c ldc layout pieceSize (i32)
 //   bytes 64-71 alpha (f64)
 //   bytes 80-83 pieces worked by worker threads, 84-87 workers ready
 // A piece is claimed by compare-exchange on the claim word, so a thread that
@@ -99,6 +99,28 @@ export function ensureWorkers(pool: GemmPool): void {
 }
 
 /**
+ * How a pooled product is cut into pieces of `pieceSize`:
+ * - BY_COLUMNS, BY_ROWS: C += alpha A B by column strips / row blocks.
+ * - LOWER_B_BLOCKS: B lower triangular (B[p, j] = 0 for p < j, counted from
+ *   B's first row and column), so column block [s, e) of C takes only the
+ *   terms p >= s: C[:, s:e] += alpha A[:, s:k] B[s:k, s:e].
+ * - UPPER_A_LOWER_C_PANELS: A upper triangular (A[i, p] = 0 for p < i) and
+ *   only C's lower block triangle wanted, so row panel [s, e) takes columns
+ *   [0, e) and terms p >= s: C[s:e, 0:e] += alpha A[s:e, s:k] B[s:k, 0:e].
+ * The triangular layouts cut the same pieces whatever the thread count, and
+ * one thread runs them in order (gemmPieces), so results are bit-identical.
+ */
+export const BY_COLUMNS = 0, BY_ROWS = 1, LOWER_B_BLOCKS = 2, UPPER_A_LOWER_C_PANELS = 3;
+export type PieceLayout = typeof BY_COLUMNS | typeof BY_ROWS | typeof LOWER_B_BLOCKS | typeof UPPER_A_LOWER_C_PANELS;
+
+/** The pieces of a triangular layout, and their multiply-adds (roughly). */
+export function trianglePieces(layout: PieceLayout, pieceSize: number, n: number, m: number, k: number): { count: number; work: number } {
+  if (layout === LOWER_B_BLOCKS) return { count: Math.ceil(m / pieceSize), work: (n * m * (2 * k - m)) / 2 };
+  if (layout === UPPER_A_LOWER_C_PANELS) return { count: Math.ceil(n / pieceSize), work: (n * m * k) / 3 };
+  throw new Error(`layout ${layout} is not triangular`);
+}
+
+/**
  * C += alpha A B split over the pool's threads; false (nothing done) when the
  * product is too small to be worth it. Offsets and strides in elements.
  */
@@ -106,22 +128,46 @@ export function parallelGemm(
   pool: GemmPool, run: GemmRun, mem: Float64Array,
   n: number, m: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number,
 ): boolean {
-  const work = n * m * k;
-  if (pool.threads < 2 || work < PARALLEL_MIN_WORK) return false;
-  if (work < pool.minWork && ++pool.heldBack % PROBE_EVERY !== 0) return false;
+  if (!worthThreads(pool, n * m * k)) return false;
   // Split the longer side, in whole 4-row tiles or 4-column strips.
   const rowUnits = Math.ceil(n / 4), colUnits = m >> 2;
   const byRows = rowUnits >= colUnits;
   const units = byRows ? rowUnits : colUnits;
   const pieces = Math.min(units, pool.threads * PIECES_PER_THREAD, 0xffff);
   if (pieces < 2) return false;
-  ensureWorkers(pool);
   const pieceSize = 4 * Math.ceil(units / pieces);
   const count = Math.ceil((byRows ? n : m & ~3) / pieceSize);
+  runPooled(pool, run, mem, [n, m, k, a, lda, b, ldb, c, ldc, byRows ? BY_ROWS : BY_COLUMNS, pieceSize], alpha, count);
+  return true;
+}
+
+/**
+ * A triangular layout's pieces (see LOWER_B_BLOCKS) split over the pool's
+ * threads; false (nothing done) when too small to be worth it.
+ */
+export function parallelTrianglePieces(
+  pool: GemmPool, run: GemmRun, mem: Float64Array, layout: PieceLayout, pieceSize: number,
+  n: number, m: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number,
+): boolean {
+  const { count, work } = trianglePieces(layout, pieceSize, n, m, k);
+  if (count < 2 || count > 0xffff || !worthThreads(pool, work)) return false;
+  runPooled(pool, run, mem, [n, m, k, a, lda, b, ldb, c, ldc, layout, pieceSize], alpha, count);
+  return true;
+}
+
+/** Whether a product of `work` multiply-adds goes to the threads (the adaptive threshold, with its probes). */
+function worthThreads(pool: GemmPool, work: number): boolean {
+  if (pool.threads < 2 || work < PARALLEL_MIN_WORK) return false;
+  return work >= pool.minWork || ++pool.heldBack % PROBE_EVERY === 0;
+}
+
+/** Publishes a product of `count` pieces, works pieces until none is left, waits for the rest, adapts the threshold. */
+function runPooled(pool: GemmPool, run: GemmRun, mem: Float64Array, params: number[], alpha: number, count: number): void {
+  ensureWorkers(pool);
   const buf = pool.memory.buffer;
   const i32 = new Int32Array(buf, 0, CONTROL_BYTES / 4);
   const claim = new BigInt64Array(buf, 0, 1);
-  i32.set([n, m, k, a, lda, b, ldb, c, ldc, byRows ? 1 : 0, pieceSize], PARAMS);
+  i32.set(params, PARAMS);
   new Float64Array(buf, 64, 1)[0] = alpha;
   pool.seq = (pool.seq + 1) >>> 0;
   Atomics.store(i32, DONE, 0);
@@ -144,7 +190,6 @@ export function parallelGemm(
     pool.minWork = Math.max(PARALLEL_MIN_WORK, pool.minWork / 2);
     pool.goodStreak = 0;
   }
-  return true;
 }
 
 /**
@@ -167,15 +212,34 @@ export function workPieces(i32: Int32Array, claim: BigInt64Array, work: (piece: 
 
 /** Runs piece `piece` of the product described in the control block. */
 export function runPiece(run: GemmRun, mem: Float64Array, base: number, pack: number, i32: Int32Array, piece: number): void {
-  const [n, m, k, a, lda, b, ldb, c, ldc, byRows, size] = i32.subarray(PARAMS, PARAMS + 11);
+  const [n, m, k, a, lda, b, ldb, c, ldc, layout, size] = i32.subarray(PARAMS, PARAMS + 11);
   const alpha = new Float64Array(i32.buffer, 64, 1)[0];
+  if (layout === BY_ROWS || layout === BY_COLUMNS) {
+    const s = piece * size;
+    if (layout === BY_ROWS) {
+      const rows = Math.min(size, n - s);
+      gemmBlock(run, mem, base, pack, rows, m, k, a + s * lda, lda, b, ldb, c + s * ldc, ldc, alpha);
+    } else {
+      // The last strip also takes the m mod 4 fringe columns.
+      const end = s + size >= (m & ~3) ? m : s + size;
+      gemmBlock(run, mem, base, pack, n, end - s, k, a, lda, b + s, ldb, c + s, ldc, alpha);
+    }
+    return;
+  }
+  trianglePiece(layout as PieceLayout, size, piece, n, m, k, a, lda, b, ldb, c, ldc, (pn, pm, pk, pa, pb, pc) => gemmBlock(run, mem, base, pack, pn, pm, pk, pa, lda, pb, ldb, pc, ldc, alpha));
+}
+
+/** Piece `piece` of a triangular layout as one rectangular product: product(n, m, k, a, b, c) with the layout's strides. */
+export function trianglePiece(
+  layout: PieceLayout, size: number, piece: number, n: number, m: number, k: number,
+  a: number, lda: number, b: number, ldb: number, c: number, ldc: number,
+  product: (n: number, m: number, k: number, a: number, b: number, c: number) => void,
+): void {
   const s = piece * size;
-  if (byRows) {
-    const rows = Math.min(size, n - s);
-    gemmBlock(run, mem, base, pack, rows, m, k, a + s * lda, lda, b, ldb, c + s * ldc, ldc, alpha);
+  if (layout === LOWER_B_BLOCKS) {
+    product(n, Math.min(m, s + size) - s, k - s, a + s, b + s * ldb + s, c + s);
   } else {
-    // The last strip also takes the m mod 4 fringe columns.
-    const end = s + size >= (m & ~3) ? m : s + size;
-    gemmBlock(run, mem, base, pack, n, end - s, k, a, lda, b + s, ldb, c + s, ldc, alpha);
+    const e = Math.min(n, s + size);
+    product(e - s, Math.min(m, e), k - s, a + s * lda + s, b + s * ldb, c + s * ldc);
   }
 }

@@ -19,7 +19,10 @@
 
 import { Code, F64, I32, Simd, V128, buildModule, uleb } from "../reductions/wasm/binary";
 import { type GemmRun, PACK_BYTES, gemmBlock, gemmJs } from "./gemmBlock";
-import { CONTROL_BYTES, type GemmPool, ensureWorkers, gemmThreadCount, parallelGemm, workerStats } from "./gemmPool";
+import {
+  CONTROL_BYTES, type GemmPool, LOWER_B_BLOCKS, type PieceLayout, UPPER_A_LOWER_C_PANELS, ensureWorkers, gemmThreadCount, parallelGemm,
+  parallelTrianglePieces, trianglePieces, trianglePiece, workerStats,
+} from "./gemmPool";
 
 export { gemmJs };
 
@@ -353,4 +356,48 @@ export function gemm(
     return;
   }
   gemmJs(mem, n, m, k, a, lda, b, ldb, c, ldc, alpha, 0);
+}
+
+/**
+ * C += alpha A B for B lower triangular (B[p, j] = 0 for p < j): column
+ * blocks of `nb` columns, block [s, e) with the terms p >= s only (about
+ * half the multiply-adds of the full product), as one job on every thread
+ * when large enough. The blocks are the same on any number of threads, so
+ * results are bit-identical.
+ * shapes: A [n, k], B [k, m] (k >= m), C [n, m]
+ */
+export function gemmLowerB(
+  mem: Float64Array, nb: number, n: number, m: number, k: number,
+  a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha = 1,
+): void {
+  gemmTriangle(LOWER_B_BLOCKS, mem, nb, n, m, k, a, lda, b, ldb, c, ldc, alpha);
+}
+
+/**
+ * The lower block triangle of C += alpha A B for A upper triangular
+ * (A[i, p] = 0 for p < i): row panels of `nb` rows, panel [s, e) computing
+ * columns [0, e) from the terms p >= s (about a third of the full product's
+ * multiply-adds); the entries above the diagonal inside each panel are
+ * computed too. One job on every thread when large enough; bit-identical
+ * whatever the thread count.
+ * shapes: A [n, k], B [k, m], C [n, m]
+ */
+export function gemmUpperALowerC(
+  mem: Float64Array, nb: number, n: number, m: number, k: number,
+  a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha = 1,
+): void {
+  gemmTriangle(UPPER_A_LOWER_C_PANELS, mem, nb, n, m, k, a, lda, b, ldb, c, ldc, alpha);
+}
+
+function gemmTriangle(
+  layout: PieceLayout, mem: Float64Array, nb: number, n: number, m: number, k: number,
+  a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number,
+): void {
+  if (n <= 0 || m <= 0 || k <= 0) return;
+  const w = wasm;
+  if (w?.pool && mem === view && mem.buffer === w.memory.buffer && parallelTrianglePieces(w.pool, w.run, mem, layout, nb, n, m, k, a, lda, b, ldb, c, ldc, alpha)) return;
+  const { count } = trianglePieces(layout, nb, n, m, k);
+  for (let piece = 0; piece < count; piece++) {
+    trianglePiece(layout, nb, piece, n, m, k, a, lda, b, ldb, c, ldc, (pn, pm, pk, pa, pb, pc) => gemm(mem, pn, pm, pk, pa, lda, pb, ldb, pc, ldc, alpha));
+  }
 }

@@ -130,14 +130,10 @@ export class ExactMarginalLogLikelihood {
       logdet = choleskyLogdet(L);
       model.storeSolve(key, alpha, L, sys.covariance);
       if (withGradient) {
-        const Kinv = choleskyInverse(L, this.weightBuffer(n * n));
-        const M = Kinv.data; // becomes (alpha alpha^T - K^^{-1}) / (2 n) in place
-        const s = 1 / (2 * n);
-        for (let i = 0; i < n; i++) {
-          for (let j = 0; j < n; j++) M[i * n + j] = s * (alpha[i] * alpha[j] - M[i * n + j]);
-          dNoise[i] = M[i * n + i];
-        }
-        (covar as KernelOperator).backward({ kind: "dense", M });
+        // M = (alpha alpha^T - K^^{-1}) / (2 n), written as the inverse is copied out.
+        const M = choleskyInverse(L, this.weightBuffer(n * n), { v: alpha, s: 1 / (2 * n) }).data;
+        for (let i = 0; i < n; i++) dNoise[i] = M[i * n + i];
+        (covar as KernelOperator).backward({ kind: "dense", M, symmetric: true });
       }
     } else {
       const res = sys.covariance.iterative(r, true, o);

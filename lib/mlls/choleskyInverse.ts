@@ -5,24 +5,29 @@
 // U = L^{-T} (upper triangular, row j is column j of L^{-1}), then
 // A^{-1}[a, b] = sum_{i >= a} U[a, i] U[b, i] for b <= a, n^3 / 3 in all.
 
-import { choleskyInverseBlocked } from "../algorithms/choleskyInverse";
+import { type RankOneMinusInverse, choleskyInverseBlocked } from "../algorithms/choleskyInverse";
 import { type Mat, dotAt, mat } from "../algorithms/matrix";
 import { WASM_MIN_WORK } from "../algorithms/wasmGemm";
 
 /**
- * Written into `out` (at least n * n long) when given.
+ * Written into `out` (at least n * n long) when given; with `rankOne`,
+ * s (v v^T - A^{-1}) instead (the exact MLL's gradient weights, in the same
+ * pass that copies the inverse out).
  * shapes: L [n, n] lower triangular -> A^{-1} [n, n] symmetric
  */
-export function choleskyInverse(L: Mat, out?: Float64Array): Mat {
+export function choleskyInverse(L: Mat, out?: Float64Array, rankOne?: RankOneMinusInverse): Mat {
   const n = L.rows;
   if ((n * n * n) / 3 >= WASM_MIN_WORK) {
-    const blocked = choleskyInverseBlocked(L, out);
+    const blocked = choleskyInverseBlocked(L, out, rankOne);
     if (blocked) return blocked;
   }
   const plain = choleskyInversePlain(L);
-  if (!out) return plain;
-  out.set(plain.data);
-  return mat(n, n, out.subarray(0, n * n));
+  const result = out ? mat(n, n, out.subarray(0, n * n)) : plain;
+  if (rankOne) {
+    const { v, s } = rankOne, P = plain.data, R = result.data;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) R[i * n + j] = s * (v[i] * v[j] - P[i * n + j]);
+  } else if (out) result.data.set(plain.data);
+  return result;
 }
 
 /** The dot-product version (the reference the blocked one is tested against). shapes: L [n, n] -> [n, n] */

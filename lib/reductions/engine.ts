@@ -284,8 +284,11 @@ export function pairwiseEntries(formula: Formula, rowIdx: Int32Array, colIdx: In
 }
 
 export type BilinearWeights =
-  /** M [n, m] row-major. */
-  | { kind: "dense"; M: Float64Array }
+  /**
+   * M [n, m] row-major. `symmetric`: M equals its transpose exactly, so the
+   * K(x, x) pass reads M_ij + M_ji as 2 M_ij from rows, not columns.
+   */
+  | { kind: "dense"; M: Float64Array; symmetric?: boolean }
   /** M = U W^T with U [n, T], W [m, T]: probe vectors, never forming M. */
   | { kind: "lowRank"; U: Float64Array; W: Float64Array; T: number };
 
@@ -319,7 +322,7 @@ export function pairwiseBilinear(formula: Formula, weights: BilinearWeights, opt
       // K(x, x) with a WebAssembly kernel: each unordered pair once, weight M_ij + M_ji.
       const symmetric = options.symmetric === true && formula.n === formula.m && wasmBilinearEligible(formula, 1);
       r = symmetric
-        ? runFused(formula, "bilinearDenseSymmetric", { M: weights.M }, { ...shape, ...SYMMETRIC_DENSE_TILES }, options)
+        ? runFused(formula, "bilinearDenseSymmetric", { M: weights.M, MSYM: weights.symmetric === true }, { ...shape, ...SYMMETRIC_DENSE_TILES }, options)
         : runFused(formula, "bilinearDense", { M: weights.M }, shape, options);
     }
     else {

@@ -253,7 +253,9 @@ function formulaRuntime(plan: RuntimePlan, plainBase64: string, symBase64: strin
         for (let a = 0; a < rows; a++) {
           const i = r0 + a, row = base + a * stride;
           for (let j = r0; j < cMid; j++) f64[row + j] = M[i * m + j];
-          for (let j = cMid; j < m; j++) f64[row + j] = M[i * m + j] + M[j * m + i];
+          // A.MSYM (M exactly symmetric): M_ij + M_ji = 2 M_ij, read along the row instead of down a column.
+          if (A.MSYM === true) for (let j = cMid; j < m; j++) f64[row + j] = 2 * M[i * m + j];
+          else for (let j = cMid; j < m; j++) f64[row + j] = M[i * m + j] + M[j * m + i];
           f64.fill(0, row + m, row + stride);
         }
         blocks(plain, rows, r0, stride, r0);
