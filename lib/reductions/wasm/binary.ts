@@ -147,6 +147,9 @@ export class Code {
   i32GeU(): this {
     return this.push(0x4f);
   }
+  i32GtU(): this {
+    return this.push(0x4b);
+  }
   i32Shl(): this {
     return this.push(0x74);
   }

@@ -363,10 +363,23 @@ export class ExpressionEmitter {
         this.push(e.a, names);
         c.simd(Simd.f64x2Neg);
         return;
-      case "+": case "-": case "*": case "/":
+      case "+":
+        // a * b + c (either side): one fused multiply-add where the kernels have FMA.
+        if (e.a.op === "*" || e.b.op === "*") {
+          const [product, other] = e.a.op === "*" ? [e.a, e.b] : [e.b as Extract<Expr, { op: "*" }>, e.a];
+          this.push(product.a, names);
+          this.push(product.b, names);
+          c.mulAdd(() => this.push(other, names));
+          return;
+        }
         this.push(e.a, names);
         this.push(e.b, names);
-        c.simd(e.op === "+" ? Simd.f64x2Add : e.op === "-" ? Simd.f64x2Sub : e.op === "*" ? Simd.f64x2Mul : Simd.f64x2Div);
+        c.simd(Simd.f64x2Add);
+        return;
+      case "-": case "*": case "/":
+        this.push(e.a, names);
+        this.push(e.b, names);
+        c.simd(e.op === "-" ? Simd.f64x2Sub : e.op === "*" ? Simd.f64x2Mul : Simd.f64x2Div);
         return;
       case "cmp": {
         // Mask lanes (all ones where true); a < b is b > a.

@@ -87,36 +87,39 @@ const LG = [
 ];
 const TWO52 = 4503599627370496;
 
+/** 0x3ff0000000000000 - bits(sqrt(1/2)): added to x's bits, it carries into the exponent exactly when x's mantissa is >= sqrt 2. */
+const LOG_SPLIT = 0x3ff0000000000000n - 0x3fe6a09e667f3bcdn;
+const ONE_BITS = 0x3ff0000000000000n;
+
 /**
  * out = log(x) lane-wise: log(0) = -Infinity, log(x < 0) = NaN, as Math.log
  * (subnormal inputs lose accuracy). x is kept; s1..s4 are clobbered.
  */
 export function emitLog(c: Code, x: number, out: number, s: [number, number, number, number]): void {
   const [e, f, z, t] = s;
-  // e = biased exponent as f64 (via the 2^52 trick), minus 1023.
-  c.localGet(x).i32Const(52).simd(Simd.i64x2ShrU).i64x2Const(0x4330000000000000n).simd(Simd.v128Or);
+  // x = 2^k m with m in [sqrt(1/2), sqrt 2): t = bits(x) + LOG_SPLIT has k + 1023 in its exponent field.
+  c.localGet(x).i64x2Const(LOG_SPLIT).simd(Simd.i64x2Add).localSet(t);
+  // e = k as f64 (via the 2^52 trick).
+  c.localGet(t).i32Const(52).simd(Simd.i64x2ShrU).i64x2Const(0x4330000000000000n).simd(Simd.v128Or);
   c.f64x2Const(TWO52 + 1023).simd(Simd.f64x2Sub).localSet(e);
-  // m in [1, 2): mantissa bits with exponent 0.
-  c.localGet(x).i64x2Const(0x000fffffffffffffn).simd(Simd.v128And).i64x2Const(0x3ff0000000000000n).simd(Simd.v128Or).localSet(f);
-  // m > sqrt 2: m /= 2, e += 1 (so f = m - 1 lies in [-0.29, 0.41]).
-  c.localGet(f).f64x2Const(Math.SQRT2).simd(Simd.f64x2Gt).localSet(t);
-  c.localGet(f).f64x2Const(0.5).simd(Simd.f64x2Mul).localGet(f).localGet(t).simd(Simd.v128Bitselect);
-  c.f64x2Const(1).simd(Simd.f64x2Sub).localSet(f);
-  c.localGet(e).localGet(t).f64x2Const(1).simd(Simd.v128And).simd(Simd.f64x2Add).localSet(e);
+  // m = bits(x) - (k + 1023) << 52 + bits(1); f = m - 1 in [-0.29, 0.41].
+  c.localGet(x).localGet(t).i64x2Const(0xfff0000000000000n).simd(Simd.v128And).simd(Simd.i64x2Sub);
+  c.i64x2Const(ONE_BITS).simd(Simd.i64x2Add).f64x2Const(1).simd(Simd.f64x2Sub).localSet(f);
   // s = f / (2 + f) into t; z = s^2; R = z (Lg1 + z (Lg2 + ... )) into z.
   c.localGet(f).localGet(f).f64x2Const(2).simd(Simd.f64x2Add).simd(Simd.f64x2Div).localSet(t);
   c.localGet(t).localGet(t).simd(Simd.f64x2Mul).localSet(z);
   c.f64x2Const(LG[6]);
   for (let q = 5; q >= 0; q--) c.localGet(z).mulAdd(() => c.f64x2Const(LG[q]));
   c.localGet(z).simd(Simd.f64x2Mul).localSet(z);
-  // hfsq = f^2 / 2 into out; log = e ln2_hi - ((hfsq - (s (hfsq + R) + e ln2_lo)) - f)
-  c.localGet(f).localGet(f).simd(Simd.f64x2Mul).f64x2Const(0.5).simd(Simd.f64x2Mul).localSet(out);
-  c.localGet(e).f64x2Const(LN2_HI).simd(Simd.f64x2Mul);
-  c.localGet(out);
-  c.localGet(t).localGet(out).localGet(z).simd(Simd.f64x2Add).simd(Simd.f64x2Mul);
-  c.localGet(e).f64x2Const(LN2_LO).simd(Simd.f64x2Mul).simd(Simd.f64x2Add);
-  c.simd(Simd.f64x2Sub).localGet(f).simd(Simd.f64x2Sub);
-  c.simd(Simd.f64x2Sub).localSet(out);
+  // log(1 + f) = 2 atanh(s) = 2s + s R: log = e ln2_hi + (s R + (e ln2_lo + 2s)). Without
+  // fdlibm's f - hfsq split (two products fewer; the products are what the
+  // kernels' throughput is bound by): 2 ulp near 1 instead of 1, 1e-16 absolute.
+  c.localGet(e).f64x2Const(LN2_HI);
+  c.mulAdd(() => {
+    c.localGet(t).localGet(z);
+    c.mulAdd(() => c.localGet(e).f64x2Const(LN2_LO).mulAdd(() => c.localGet(t).localGet(t).simd(Simd.f64x2Add)));
+  });
+  c.localSet(out);
   // x <= 0: -Infinity at 0, NaN below (and NaN stays NaN).
   c.localGet(out);
   c.f64x2Const(-Infinity).f64x2Const(NaN).localGet(x).f64x2Const(0).simd(Simd.f64x2Eq).simd(Simd.v128Bitselect);
