@@ -47,6 +47,13 @@ test("lower-triangle products and the lower-part back substitution match full te
     const want = product(A, B);
     for (let q = 0; q < n * n; q++) want.data[q] = 0.25 - 2 * want.data[q];
     assertLowerClose(mem.subarray(out, out + n * n), want, 1e-13, `lowerPanelProduct n ${n}`);
+    // A lower triangular: the panels stop at their last row's term.
+    const Lt = lowerFactor(n, 60 + n), Bn = randomMat(n, n, 70 + n);
+    mem.set(Lt.data, a);
+    mem.set(Bn.data, b);
+    mem.fill(0, out, out + n * n);
+    lowerPanelProduct(mem, n, n, a, n, b, n, out, n, 1, true);
+    assertLowerClose(mem.subarray(out, out + n * n), product(Lt, Bn), 1e-13, `lowerPanelProduct, A lower, n ${n}`);
 
     // tril(U T) for U upper, T lower.
     const U = transposed(lowerFactor(n, 30 + n)), T = lowerFactor(n, 40 + n);

@@ -167,7 +167,7 @@ export function whitenedBackward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Ar
     for (let i = 0; i < M; i++) for (let j = 0; j <= i; j++) dL.data[i * M + j] = 2 * mem[LTC + j * M + i];
     // E = m dm^T + 2 (L (L^T C) - C), lower block triangle only.
     mem.fill(0, E, E + MM);
-    lowerPanelProduct(mem, M, M, LL, M, LTC, M, E, M, 1);
+    lowerPanelProduct(mem, M, M, LL, M, LTC, M, E, M, 1, true);
     for (let i = 0; i < M; i++) {
       const mi = m[i], r = E + i * M, c = CC + i * M;
       for (let j = 0; j <= i; j++) mem[r + j] = mi * dm[j] + 2 * (mem[r + j] - mem[c + j]);
