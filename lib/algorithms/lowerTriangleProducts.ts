@@ -1,9 +1,10 @@
 // Products and solves of which only the lower triangle is wanted, on one
 // Float64Array (the GEMM arena or a plain array; see wasmGemm.ts), in
-// NB-row panels of GEMM calls: the panel of rows [i0, i1) computes columns
-// [0, i1), so the work is about half (or a third) of the full product and
-// the few entries above the diagonal inside each panel are computed too
-// (callers ignore them). Row-major, offsets and strides in elements; the
+// NB-wide panels of GEMM calls: the panel of rows [i0, i1) computes columns
+// [0, i1) (or the panel of columns [j0, j1) rows [j0, n)), so the work is
+// about half (or a third, or a sixth) of the full product and the few
+// entries above the diagonal inside each panel are computed too (callers
+// ignore them). Row-major, offsets and strides in elements; the
 // variational strategy's backward pass and the Cholesky backward use them.
 
 import { gemm } from "./wasmGemm";
@@ -23,6 +24,20 @@ export function lowerPanelProduct(
   for (let i0 = 0; i0 < n; i0 += NB) {
     const i1 = Math.min(n, i0 + NB);
     gemm(mem, i1 - i0, i1, aLower ? i1 : k, a + i0 * lda, lda, b, ldb, out + i0 * ldo, ldo, alpha);
+  }
+}
+
+/**
+ * The lower block triangle of out += L L^T (n^3 / 6 multiply-adds): column
+ * panel [j0, j1) takes rows [j0, n) and terms [0, j1), as L^T's column j is
+ * zero below row j.
+ * shapes: L [n, n] at l with zeros above the diagonal, L^T [n, n] at lt with
+ * zeros below it, out [n, n] at out; all row stride n
+ */
+export function lowerGramOfLower(mem: Float64Array, n: number, l: number, lt: number, out: number): void {
+  for (let j0 = 0; j0 < n; j0 += NB) {
+    const j1 = Math.min(n, j0 + NB);
+    gemm(mem, n - j0, j1 - j0, j1, l + j0 * n, n, lt + j0, n, out + j0 * n + j0, n);
   }
 }
 

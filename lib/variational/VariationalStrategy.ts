@@ -20,7 +20,7 @@
 // through inputGradient.
 
 import { choleskyWithJitter } from "../algorithms/cholesky";
-import { type Mat, mat } from "../algorithms/matrix";
+import { type Mat, mat, triangularMatmul } from "../algorithms/matrix";
 import { ArgumentError, ShapeError } from "../errors";
 import { diagBackward } from "../kernels/diagBackward";
 import { inputGradient } from "../kernels/inputGradient";
@@ -175,7 +175,7 @@ export class VariationalStrategy extends Module {
   latentCovariance(q: number, x: Mat, prior: LatentPrior): { mean: Float64Array; covariance: LinearOperator } {
     this.checkInputs(x);
     const s = this.forwardLatent(q, x, prior(q), new WhitenedState(this.numInducingPoints));
-    const n = x.rows, M = this.numInducingPoints;
+    const n = x.rows, M = this.numInducingPoints, A = s.state.unpaddedA();
     const rootOf = (P: Mat) => {
       const r = mat(n, M);
       for (let k = 0; k < M; k++) for (let i = 0; i < n; i++) r.data[i * M + k] = P.data[k * n + i];
@@ -184,8 +184,8 @@ export class VariationalStrategy extends Module {
     const covariance = new SumLinearOperator(
       s.Kxx,
       new ConstantDiagLinearOperator(this.jitter, n),
-      new LowRankRootLinearOperator(rootOf(s.state.unpadded("W"))),
-      new ConstantMulLinearOperator(new LowRankRootLinearOperator(rootOf(s.state.unpadded("A"))), -1),
+      new LowRankRootLinearOperator(rootOf(triangularMatmul(s.L, A, { transpose: true }))),
+      new ConstantMulLinearOperator(new LowRankRootLinearOperator(rootOf(A)), -1),
     );
     return { mean: s.mu, covariance };
   }

@@ -4,27 +4,31 @@
 // kernels, large ones on every thread), a plain array otherwise. Operands
 // are copied in once per pass and stay there; nothing is transposed or
 // copied out between products. With Lz = chol(K_ZZ + jitter I), q(u') =
-// N(m, L L^T), G = diag(gVar):
-//   forward   A = Lz^{-1} K_Zx, W = L^T A           (M^2 B / 2 each)
-//             meanTerm_i = a_i^T m, varTerm_i = |w_i|^2 - |a_i|^2
+// N(m, S), S = L L^T, G = diag(gVar):
+//   forward   A = Lz^{-1} K_Zx                        (M^2 B / 2)
+//             Y = S A, one full GEMM                  (M^2 B, with S: M^3 / 6)
+//             meanTerm_i = a_i^T m, varTerm_i = a_i^T (S - I) a_i
 //   backward  dm = A gMu,  C = tril(A G A^T)          (M^2 B / 2)
-//             dL = 2 tril(C L)
-//             dA = m gMu^T + 2 (L W - A) G,  dK_Zx = Lz^{-T} dA   (M^2 B / 2 each)
+//             dL = 2 tril(C L)                        (M^3 / 2)
+//             dA = m gMu^T + 2 (Y - A) G,  dK_Zx = Lz^{-T} dA   (M^2 B / 2)
 //             dLz = -tril(dK_Zx A^T), computed either
 //               directly (M^2 B / 2), or, when M <= B / 2, as
 //               -tril(Lz^{-T} E) with E = dA A^T = m dm^T + 2 (L (L^T C) - C)
-//               (M^3: only E's lower triangle and the solution's lower
+//               (M^3 / 2: only E's lower triangle and the solution's lower
 //               triangle are formed)
-//             dK_ZZ = choleskyBackward(Lz, dLz)
+//             dK_ZZ = choleskyBackward(Lz, dLz)        (5/6 M^3)
+// Y = S A in the forward pass serves both the variances and dA: one full
+// product, which runs faster (and splits over threads better) than the two
+// triangular ones, L^T A and L (L^T A), that it replaces.
 // Matrices are row-major; [M, B] blocks have row stride ld = paddedStride(B),
 // M x M ones stride M (the triangular kernels' convention).
 
 import { choleskyBackwardInto } from "../algorithms/choleskyBackward";
-import { lowerPanelProduct, solveUpperLowerPart } from "../algorithms/lowerTriangleProducts";
+import { lowerGramOfLower, lowerPanelProduct, solveUpperLowerPart } from "../algorithms/lowerTriangleProducts";
 import { type Mat, mat } from "../algorithms/matrix";
 import { transposeInto, transposeLower } from "../algorithms/transpose";
 import { solveLowerInPlace, solveUpperInPlace, triangularMatmulInto } from "../algorithms/triangularKernels";
-import { arena, paddedStride, putRows } from "../algorithms/wasmGemm";
+import { arena, gemm, paddedStride, putRows } from "../algorithms/wasmGemm";
 
 /** The arena with room for `size` f64s, or (no WebAssembly, or too large) a plain array: the kernels take either. */
 export function workspace(size: number): Float64Array {
@@ -39,11 +43,11 @@ export class WhitenedState {
   B = 0;
   /** A = Lz^{-1} K_Zx. shape: [M, ld] (columns >= B unused) */
   A = new Float64Array(0);
-  /** W = L^T A. shape: [M, ld] */
-  W = new Float64Array(0);
+  /** Y = S A. shape: [M, ld] */
+  Y = new Float64Array(0);
   /** a_i^T m. shape: [B] */
   meanTerm = new Float64Array(0);
-  /** |w_i|^2 - |a_i|^2. shape: [B] */
+  /** a_i^T (S - I) a_i. shape: [B] */
   varTerm = new Float64Array(0);
   /** dK_Zx of the last backward pass, unpadded. shape: [M, B] */
   dKzx = new Float64Array(0);
@@ -57,7 +61,7 @@ export class WhitenedState {
     const M = this.M, ld = paddedStride(B);
     if (this.A.length < M * ld) {
       this.A = new Float64Array(M * ld);
-      this.W = new Float64Array(M * ld);
+      this.Y = new Float64Array(M * ld);
     }
     if (this.meanTerm.length !== B) {
       this.meanTerm = new Float64Array(B);
@@ -68,47 +72,60 @@ export class WhitenedState {
     this.B = B;
   }
 
-  /** A or W without the row padding. shape: [M, B] */
-  unpadded(which: "A" | "W"): Mat {
-    const src = which === "A" ? this.A : this.W;
+  /** A without the row padding. shape: [M, B] */
+  unpaddedA(): Mat {
     const M = this.M, B = this.B, ld = this.ld, out = mat(M, B);
-    for (let k = 0; k < M; k++) out.data.set(src.subarray(k * ld, k * ld + B), k * B);
+    for (let k = 0; k < M; k++) out.data.set(this.A.subarray(k * ld, k * ld + B), k * B);
     return out;
   }
 }
 
+/** S = L L^T at SS from L (lower, zeros above) at LL and L^T (upper, zeros below) at LUT. shapes: [M, M] */
+function covarianceInto(mem: Float64Array, M: number, LL: number, LUT: number, SS: number): void {
+  mem.fill(0, SS, SS + M * M);
+  lowerGramOfLower(mem, M, LL, LUT, SS);
+  for (let i = 0; i < M; i++) for (let j = 0; j < i; j++) mem[SS + j * M + i] = mem[SS + i * M + j];
+}
+
+/** L (lower, zeros above) at LL and L^T (upper, zeros below) at LUT. shapes: L [M, M] (upper triangle not read) */
+function putFactor(mem: Float64Array, M: number, L: Mat, LL: number, LUT: number): void {
+  mem.fill(0, LL, LL + M * M);
+  mem.fill(0, LUT, LUT + M * M);
+  for (let i = 0; i < M; i++) mem.set(L.data.subarray(i * M, i * M + i + 1), LL + i * M);
+  transposeLower(L.data, 0, M, mem, LUT, M, M);
+}
+
 /**
- * Fills `s` (A, W, meanTerm, varTerm) for K_Zx [M, B] (row-major).
+ * Fills `s` (A, Y, meanTerm, varTerm) for K_Zx [M, B] (row-major).
  * shapes: Lz, L [M, M] lower (their upper triangles are not read), m [M]
  */
 export function whitenedForward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Array, Kzx: Float64Array, B: number): void {
   const M = s.M;
   s.resize(B);
   s.generation++;
-  const ld = s.ld;
-  const LUT = 0, LZ = M * M, XA = 2 * M * M, XW = XA + M * ld;
-  const mem = workspace(XW + M * ld);
-  // L^T with zeros below (the product reads whole diagonal blocks); Lz as it is (only its lower triangle is read).
-  mem.fill(0, LUT, LUT + M * M);
-  transposeLower(L.data, 0, M, mem, LUT, M, M);
-  mem.set(Lz.data, LZ);
+  const ld = s.ld, MM = M * M;
+  const LL = 0, LUT = MM, SS = 2 * MM, LZ = 3 * MM, XA = 4 * MM, XY = XA + M * ld;
+  const mem = workspace(XY + M * ld);
+  putFactor(mem, M, L, LL, LUT);
+  covarianceInto(mem, M, LL, LUT, SS);
+  mem.set(Lz.data, LZ); // only its lower triangle is read
   putRows(mem, XA, ld, Kzx, M, B);
   solveLowerInPlace(mem, M, B, LZ, XA, ld);
-  mem.fill(0, XW, XW + M * ld);
-  triangularMatmulInto(mem, M, B, LUT, false, XA, XW, ld);
+  mem.fill(0, XY, XY + M * ld);
+  gemm(mem, M, B, M, SS, M, XA, ld, XY, ld);
   const mt = s.meanTerm, vt = s.varTerm;
   mt.fill(0);
   vt.fill(0);
   for (let k = 0; k < M; k++) {
-    const a = XA + k * ld, w = XW + k * ld, mk = m[k];
+    const a = XA + k * ld, y = XY + k * ld, mk = m[k];
     for (let i = 0; i < B; i++) {
-      const ai = mem[a + i], wi = mem[w + i];
+      const ai = mem[a + i];
       mt[i] += ai * mk;
-      vt[i] += wi * wi - ai * ai;
+      vt[i] += ai * (mem[y + i] - ai);
     }
   }
   s.A.set(mem.subarray(XA, XA + M * ld));
-  s.W.set(mem.subarray(XW, XW + M * ld));
+  s.Y.set(mem.subarray(XY, XY + M * ld));
 }
 
 /** The backward pass's results: dm, dL for q(u'), dK_Zx (in the state's buffer) and dK_ZZ. */
@@ -130,17 +147,15 @@ export interface WhitenedGradients {
  */
 export function whitenedBackward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Array, gMu: Float64Array, gVar: Float64Array): WhitenedGradients {
   const M = s.M, B = s.B, ld = s.ld, ldt = paddedStride(M), MM = M * M;
-  // Route for dLz: through E (M^3) when that is cheaper than the direct M^2 B / 2 product.
+  // Route for dLz: through E (M^3 / 2) when that is cheaper than the direct M^2 B / 2 product.
   const viaE = 2 * M <= B;
   const LZT = 0, LL = MM, LUT = 2 * MM, CC = 3 * MM, LTC = 4 * MM, E = 5 * MM, SCR = 6 * MM;
-  const XA = 9 * MM, XW = XA + M * ld, D = XW + M * ld, AT = D + M * ld, WT = AT + B * ldt;
-  const mem = workspace(WT + (viaE ? 0 : B * ldt));
-  mem.fill(0, 0, 3 * MM);
+  const XA = 7 * MM, D = XA + M * ld, AT = D + M * ld;
+  const mem = workspace(AT + B * ldt);
+  mem.fill(0, LZT, LZT + MM);
   transposeLower(Lz.data, 0, M, mem, LZT, M, M); // Lz^T, upper
-  for (let i = 0; i < M; i++) mem.set(L.data.subarray(i * M, i * M + i + 1), LL + i * M); // L, lower
-  transposeLower(L.data, 0, M, mem, LUT, M, M); // L^T, upper
+  putFactor(mem, M, L, LL, LUT);
   mem.set(s.A.subarray(0, M * ld), XA);
-  mem.set(s.W.subarray(0, M * ld), XW);
 
   // dm = A gMu; D = A G (the left factor of C).
   const dm = new Float64Array(M);
@@ -155,16 +170,16 @@ export function whitenedBackward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Ar
     dm[k] = t;
   }
   transposeInto(mem, XA, ld, mem, AT, ldt, M, B); // A^T [B, M]
+  // C = tril(A G A^T), mirrored to the full symmetric matrix.
+  mem.fill(0, CC, CC + MM);
+  lowerPanelProduct(mem, M, B, D, ld, AT, ldt, CC, M, 1);
+  for (let i = 0; i < M; i++) for (let j = 0; j < i; j++) mem[CC + j * M + i] = mem[CC + i * M + j];
+  // L^T C; dL = 2 tril(C L) = 2 tril((L^T C)^T).
+  mem.fill(0, LTC, LTC + MM);
+  triangularMatmulInto(mem, M, M, LUT, false, CC, LTC, M);
   const dL = mat(M, M);
+  for (let i = 0; i < M; i++) for (let j = 0; j <= i; j++) dL.data[i * M + j] = 2 * mem[LTC + j * M + i];
   if (viaE) {
-    // C = tril(A G A^T), mirrored to the full symmetric matrix.
-    mem.fill(0, CC, CC + MM);
-    lowerPanelProduct(mem, M, B, D, ld, AT, ldt, CC, M, 1);
-    for (let i = 0; i < M; i++) for (let j = 0; j < i; j++) mem[CC + j * M + i] = mem[CC + i * M + j];
-    // L^T C; dL = 2 tril(C L) = 2 tril((L^T C)^T).
-    mem.fill(0, LTC, LTC + MM);
-    triangularMatmulInto(mem, M, M, LUT, false, CC, LTC, M);
-    for (let i = 0; i < M; i++) for (let j = 0; j <= i; j++) dL.data[i * M + j] = 2 * mem[LTC + j * M + i];
     // E = m dm^T + 2 (L (L^T C) - C), lower block triangle only.
     mem.fill(0, E, E + MM);
     lowerPanelProduct(mem, M, M, LL, M, LTC, M, E, M, 1, true);
@@ -172,22 +187,15 @@ export function whitenedBackward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Ar
       const mi = m[i], r = E + i * M, c = CC + i * M;
       for (let j = 0; j <= i; j++) mem[r + j] = mi * dm[j] + 2 * (mem[r + j] - mem[c + j]);
     }
-    // dLz = -tril(Lz^{-T} E), which reads only E's lower triangle.
+    // tril(Lz^{-T} E), which reads only E's lower triangle.
     solveUpperLowerPart(mem, M, LZT, E);
-  } else {
-    // dL = 2 tril(A G W^T) (= 2 tril(C L), as W = L^T A).
-    transposeInto(mem, XW, ld, mem, WT, ldt, M, B);
-    mem.fill(0, CC, CC + MM);
-    lowerPanelProduct(mem, M, B, D, ld, WT, ldt, CC, M, 2);
-    for (let i = 0; i < M; i++) dL.data.set(mem.subarray(CC + i * M, CC + i * M + i + 1), i * M);
   }
 
-  // dA = m gMu^T + 2 (L W - A) G, then dK_Zx = Lz^{-T} dA, in D.
-  mem.fill(0, D, D + M * ld);
-  triangularMatmulInto(mem, M, B, LL, true, XW, D, ld);
+  // dA = m gMu^T + 2 (Y - A) G, then dK_Zx = Lz^{-T} dA, in D.
+  const Y = s.Y;
   for (let k = 0; k < M; k++) {
-    const d = D + k * ld, a = XA + k * ld, mk = m[k];
-    for (let i = 0; i < B; i++) mem[d + i] = mk * gMu[i] + 2 * (mem[d + i] - mem[a + i]) * gVar[i];
+    const d = D + k * ld, a = XA + k * ld, y = k * ld, mk = m[k];
+    for (let i = 0; i < B; i++) mem[d + i] = mk * gMu[i] + 2 * (Y[y + i] - mem[a + i]) * gVar[i];
   }
   solveUpperInPlace(mem, M, B, LZT, D, ld);
   const dKzx = s.dKzx;
