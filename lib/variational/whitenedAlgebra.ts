@@ -6,20 +6,22 @@
 // copied out between products. With Lz = chol(K_ZZ + jitter I), q(u') =
 // N(m, S), S = L L^T, G = diag(gVar):
 //   forward   A = Lz^{-1} K_Zx                        (M^2 B / 2)
-//             Y = S A, one full GEMM                  (M^2 B, with S: M^3 / 6)
-//             meanTerm_i = a_i^T m, varTerm_i = a_i^T (S - I) a_i
-//   backward  dm = A gMu,  C = tril(A G A^T)          (M^2 B / 2)
-//             dL = 2 tril(C L)                        (M^3 / 2)
-//             dA = m gMu^T + 2 (Y - A) G,  dK_Zx = Lz^{-T} dA   (M^2 B / 2)
-//             dLz = -tril(dK_Zx A^T), computed either
-//               directly (M^2 B / 2), or, when M <= B / 2, as
-//               -tril(Lz^{-T} E) with E = dA A^T = m dm^T + 2 (L (L^T C) - C)
-//               (M^3 / 2: only E's lower triangle and the solution's lower
-//               triangle are formed)
+//             meanTerm_i = a_i^T m, varTerm_i = a_i^T (S - I) a_i through
+//             Y = S A, one full GEMM (M^2 B, and S: M^3 / 6) when 2M <= B,
+//             else W = L^T A (M^2 B / 2)
+//   backward  dm = A gMu
+//             dL = 2 tril(C L), C = A G A^T: tril(C) (M^2 B / 2) then L^T C
+//               (M^3 / 2), or, with W, 2 tril(A G W^T) (M^2 B / 2)
+//             dA = m gMu^T + 2 (Y - A) G  (Y = L W: M^2 B / 2 with W)
+//             dK_Zx = Lz^{-T} dA                      (M^2 B / 2)
+//             dLz = -tril(dK_Zx A^T): with Y as -tril(Lz^{-T} E), E = dA A^T =
+//               m dm^T + 2 (L (L^T C) - C) (M^3 / 2: only lower triangles are
+//               formed), with W directly (M^2 B / 2)
 //             dK_ZZ = choleskyBackward(Lz, dLz)        (5/6 M^3)
-// Y = S A in the forward pass serves both the variances and dA: one full
-// product, which runs faster (and splits over threads better) than the two
-// triangular ones, L^T A and L (L^T A), that it replaces.
+// The two routes cost the same M^2 B terms; with 2M <= B the one through Y
+// and E is cheaper, and its full product Y = S A runs faster (and splits
+// over threads better) than the triangular products L^T A and L W it
+// replaces; with larger M its M^3 terms outweigh that.
 // Matrices are row-major; [M, B] blocks have row stride ld = paddedStride(B),
 // M x M ones stride M (the triangular kernels' convention).
 
@@ -43,8 +45,10 @@ export class WhitenedState {
   B = 0;
   /** A = Lz^{-1} K_Zx. shape: [M, ld] (columns >= B unused) */
   A = new Float64Array(0);
-  /** Y = S A. shape: [M, ld] */
+  /** Y = S A (throughY), else W = L^T A. shape: [M, ld] */
   Y = new Float64Array(0);
+  /** Whether the last forward pass formed Y = S A (2M <= B) rather than W = L^T A. */
+  throughY = false;
   /** a_i^T m. shape: [B] */
   meanTerm = new Float64Array(0);
   /** a_i^T (S - I) a_i. shape: [B] */
@@ -103,25 +107,38 @@ export function whitenedForward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Arr
   const M = s.M;
   s.resize(B);
   s.generation++;
+  s.throughY = 2 * M <= B;
   const ld = s.ld, MM = M * M;
   const LL = 0, LUT = MM, SS = 2 * MM, LZ = 3 * MM, XA = 4 * MM, XY = XA + M * ld;
   const mem = workspace(XY + M * ld);
   putFactor(mem, M, L, LL, LUT);
-  covarianceInto(mem, M, LL, LUT, SS);
   mem.set(Lz.data, LZ); // only its lower triangle is read
   putRows(mem, XA, ld, Kzx, M, B);
   solveLowerInPlace(mem, M, B, LZ, XA, ld);
   mem.fill(0, XY, XY + M * ld);
-  gemm(mem, M, B, M, SS, M, XA, ld, XY, ld);
+  if (s.throughY) {
+    covarianceInto(mem, M, LL, LUT, SS);
+    gemm(mem, M, B, M, SS, M, XA, ld, XY, ld);
+  } else {
+    triangularMatmulInto(mem, M, B, LUT, false, XA, XY, ld);
+  }
   const mt = s.meanTerm, vt = s.varTerm;
   mt.fill(0);
   vt.fill(0);
   for (let k = 0; k < M; k++) {
     const a = XA + k * ld, y = XY + k * ld, mk = m[k];
-    for (let i = 0; i < B; i++) {
-      const ai = mem[a + i];
-      mt[i] += ai * mk;
-      vt[i] += ai * (mem[y + i] - ai);
+    if (s.throughY) {
+      for (let i = 0; i < B; i++) {
+        const ai = mem[a + i];
+        mt[i] += ai * mk;
+        vt[i] += ai * (mem[y + i] - ai);
+      }
+    } else {
+      for (let i = 0; i < B; i++) {
+        const ai = mem[a + i], wi = mem[y + i];
+        mt[i] += ai * mk;
+        vt[i] += wi * wi - ai * ai;
+      }
     }
   }
   s.A.set(mem.subarray(XA, XA + M * ld));
@@ -146,12 +163,10 @@ export interface WhitenedGradients {
  * shapes: gMu, gVar [B]
  */
 export function whitenedBackward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Array, gMu: Float64Array, gVar: Float64Array): WhitenedGradients {
-  const M = s.M, B = s.B, ld = s.ld, ldt = paddedStride(M), MM = M * M;
-  // Route for dLz: through E (M^3 / 2) when that is cheaper than the direct M^2 B / 2 product.
-  const viaE = 2 * M <= B;
+  const M = s.M, B = s.B, ld = s.ld, ldt = paddedStride(M), MM = M * M, viaE = s.throughY;
   const LZT = 0, LL = MM, LUT = 2 * MM, CC = 3 * MM, LTC = 4 * MM, E = 5 * MM, SCR = 6 * MM;
-  const XA = 7 * MM, D = XA + M * ld, AT = D + M * ld;
-  const mem = workspace(AT + B * ldt);
+  const XA = 7 * MM, D = XA + M * ld, AT = D + M * ld, WT = AT + B * ldt, XW = WT + B * ldt;
+  const mem = workspace(viaE ? WT : XW + M * ld);
   mem.fill(0, LZT, LZT + MM);
   transposeLower(Lz.data, 0, M, mem, LZT, M, M); // Lz^T, upper
   putFactor(mem, M, L, LL, LUT);
@@ -170,16 +185,16 @@ export function whitenedBackward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Ar
     dm[k] = t;
   }
   transposeInto(mem, XA, ld, mem, AT, ldt, M, B); // A^T [B, M]
-  // C = tril(A G A^T), mirrored to the full symmetric matrix.
-  mem.fill(0, CC, CC + MM);
-  lowerPanelProduct(mem, M, B, D, ld, AT, ldt, CC, M, 1);
-  for (let i = 0; i < M; i++) for (let j = 0; j < i; j++) mem[CC + j * M + i] = mem[CC + i * M + j];
-  // L^T C; dL = 2 tril(C L) = 2 tril((L^T C)^T).
-  mem.fill(0, LTC, LTC + MM);
-  triangularMatmulInto(mem, M, M, LUT, false, CC, LTC, M);
   const dL = mat(M, M);
-  for (let i = 0; i < M; i++) for (let j = 0; j <= i; j++) dL.data[i * M + j] = 2 * mem[LTC + j * M + i];
   if (viaE) {
+    // C = tril(A G A^T), mirrored to the full symmetric matrix.
+    mem.fill(0, CC, CC + MM);
+    lowerPanelProduct(mem, M, B, D, ld, AT, ldt, CC, M, 1);
+    for (let i = 0; i < M; i++) for (let j = 0; j < i; j++) mem[CC + j * M + i] = mem[CC + i * M + j];
+    // L^T C; dL = 2 tril(C L) = 2 tril((L^T C)^T).
+    mem.fill(0, LTC, LTC + MM);
+    triangularMatmulInto(mem, M, M, LUT, false, CC, LTC, M);
+    for (let i = 0; i < M; i++) for (let j = 0; j <= i; j++) dL.data[i * M + j] = 2 * mem[LTC + j * M + i];
     // E = m dm^T + 2 (L (L^T C) - C), lower block triangle only.
     mem.fill(0, E, E + MM);
     lowerPanelProduct(mem, M, M, LL, M, LTC, M, E, M, 1, true);
@@ -189,12 +204,26 @@ export function whitenedBackward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Ar
     }
     // tril(Lz^{-T} E), which reads only E's lower triangle.
     solveUpperLowerPart(mem, M, LZT, E);
+  } else {
+    // dL = 2 tril(A G W^T) (= 2 tril(C L), as W = L^T A).
+    mem.set(s.Y.subarray(0, M * ld), XW);
+    transposeInto(mem, XW, ld, mem, WT, ldt, M, B);
+    mem.fill(0, CC, CC + MM);
+    lowerPanelProduct(mem, M, B, D, ld, WT, ldt, CC, M, 2);
+    for (let i = 0; i < M; i++) dL.data.set(mem.subarray(CC + i * M, CC + i * M + i + 1), i * M);
   }
 
   // dA = m gMu^T + 2 (Y - A) G, then dK_Zx = Lz^{-T} dA, in D.
-  const Y = s.Y;
+  let Y = s.Y, y0 = 0;
+  if (!viaE) {
+    // Y = L W.
+    mem.fill(0, D, D + M * ld);
+    triangularMatmulInto(mem, M, B, LL, true, XW, D, ld);
+    Y = mem;
+    y0 = D;
+  }
   for (let k = 0; k < M; k++) {
-    const d = D + k * ld, a = XA + k * ld, y = k * ld, mk = m[k];
+    const d = D + k * ld, a = XA + k * ld, y = y0 + k * ld, mk = m[k];
     for (let i = 0; i < B; i++) mem[d + i] = mk * gMu[i] + 2 * (Y[y + i] - mem[a + i]) * gVar[i];
   }
   solveUpperInPlace(mem, M, B, LZT, D, ld);
