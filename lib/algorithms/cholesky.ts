@@ -4,7 +4,7 @@
 
 import { NotPSDError, ShapeError } from "../errors";
 import { type Mat, dotAt, mat } from "./matrix";
-import { transposeLower } from "./transpose";
+import { transposeInto, transposeLower } from "./transpose";
 import { solveLowerInPlace, solveUpperInPlace, substituteLowerBlock } from "./triangularKernels";
 import { WASM_MIN_WORK, arena, gemm, paddedStride, putRows, takeRows } from "./wasmGemm";
 
@@ -61,15 +61,9 @@ function tryCholeskyBlocked(a: Mat, jitter: number): { L: Mat } | { failedAt: nu
     if (j1 === n) break;
     // The rows of L^T for this panel hold A21^T (read row by row, written to pw streams); then
     // L21^T = L11^{-1} A21^T by substitution (kept for the columns still to come), and back into L.
-    for (let i = j1; i < n; i++) {
-      const ir = l + i * ld;
-      for (let k = j0; k < j1; k++) mem[lt + k * ld + i] = mem[ir + k];
-    }
+    transposeInto(mem, l + j1 * ld + j0, ld, mem, lt + j0 * ld + j1, ld, n - j1, pw);
     substituteLowerBlock(mem, pw, n - j1, l + j0 * ld + j0, ld, lt + j0 * ld + j1, ld);
-    for (let i = j1; i < n; i++) {
-      const ir = l + i * ld;
-      for (let k = j0; k < j1; k++) mem[ir + k] = mem[lt + k * ld + i];
-    }
+    transposeInto(mem, lt + j0 * ld + j1, ld, mem, l + j1 * ld + j0, ld, pw, n - j1);
   }
   const L = mat(n, n);
   for (let i = 0; i < n; i++) L.data.set(mem.subarray(l + i * ld, l + i * ld + i + 1), i * n);

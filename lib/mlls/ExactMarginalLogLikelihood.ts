@@ -22,6 +22,7 @@ import type { ExactGP } from "../models/ExactGP";
 import { type SgprBound, inducingPointKernelOf, sgprBound } from "../models/sgpr";
 import type { SolveReport } from "../operators/LinearOperator";
 import { priorLogProb } from "../priors/priorTerms";
+import { sharedF64 } from "../reductions/fusedExecutor";
 import { choleskyInverse } from "./choleskyInverse";
 
 /**
@@ -82,9 +83,13 @@ export class ExactMarginalLogLikelihood {
     return this.compute(true, options);
   }
 
-  /** The [n, n] gradient weights' storage, reused across evaluations (backward reads it synchronously). */
+  /**
+   * The [n, n] gradient weights' storage, reused across evaluations (backward
+   * reads it synchronously); shared memory, so the gradient pass's threads
+   * read it without a copy.
+   */
   private weightBuffer(size: number): Float64Array {
-    if (!this.weights || this.weights.length < size) this.weights = new Float64Array(size);
+    if (!this.weights || this.weights.length < size) this.weights = sharedF64(size);
     return this.weights;
   }
   private weights: Float64Array | null = null;

@@ -11,6 +11,7 @@ import { lanczos, lanczosRoot } from "../algorithms/lanczos";
 import type { LowRankPlusDiag } from "../algorithms/lowRankPlusDiag";
 import { type Mat, mat } from "../algorithms/matrix";
 import { type ResolvedSolveOptions, type SolveOptions, formatBytes, resolveSolveOptions } from "../algorithms/settings";
+import { sharedF64 } from "../reductions/fusedExecutor";
 import { JUPYTER_DISPLAY, type MimeBundle, renderBundle } from "../displayHooks";
 import { ArgumentError, DenseTooLargeError, ShapeError } from "../errors";
 import { type TensorLike, matToTensor, toMat, toVector, vectorToTensor } from "../tensorLike";
@@ -329,7 +330,8 @@ export abstract class LinearOperator {
       this.checkDenseBytes({ maxBytes: o.maxDenseBytes });
       // The dense copy lives only through the factorisation: a reused buffer, lower triangle only.
       const size = this.shape[0] * this.shape[1];
-      const scratch = factorScratch && factorScratch.length >= size ? factorScratch : new Float64Array(size);
+      // Shared memory, so the fused executor's threads write the kernel matrix into it directly.
+      const scratch = factorScratch && factorScratch.length >= size ? factorScratch : sharedF64(size);
       factorScratch = null; // a nested factorisation (inside denseF64Into) takes its own
       try {
         const dense = this.denseF64Into(scratch, true);

@@ -171,7 +171,8 @@ export interface FusedOptions {
   /**
    * Where to write a row-writing reduction's output (length >= outLength),
    * instead of a fresh array: callers that need it only briefly reuse one
-   * (a fresh n x n array costs its page faults every time).
+   * (a fresh n x n array costs its page faults every time). On shared
+   * memory (sharedF64) the threads write it directly.
    */
   out?: Float64Array;
 }
@@ -235,7 +236,9 @@ export function runFused(
   }
   const accName = shape.perThreadAccumulator ? "ACC" : "OUT";
   const outLength = shape.perThreadAccumulator ? shape.outLength * threads : shape.outLength;
-  const outAll = new Float64Array(scratchBuffer("out", outLength * 8), 0, outLength);
+  // A given shared output is written in place (no copy of the n x n result).
+  const direct = given !== null && isShared(given);
+  const outAll = direct ? given : new Float64Array(scratchBuffer("out", outLength * 8), 0, outLength);
   if (shape.perThreadAccumulator) outAll.fill(0);
   shared[accName] = outAll;
   pool.ensure(threads - 1);
@@ -256,7 +259,7 @@ export function runFused(
   // A reused scratch buffer must not be handed out: copy (large ones are fresh and returned as they are).
   if (!shape.perThreadAccumulator) {
     if (given) {
-      given.set(outAll);
+      if (!direct) given.set(outAll);
       return { out: given, threads, tiles, code: gen.code };
     }
     return { out: outLength * 8 > MAX_SCRATCH_BYTES ? outAll : outAll.slice(), threads, tiles, code: gen.code };
