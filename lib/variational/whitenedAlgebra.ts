@@ -55,10 +55,16 @@ export class WhitenedState {
   varTerm = new Float64Array(0);
   /** dK_Zx of the last backward pass, unpadded. shape: [M, B] */
   dKzx = new Float64Array(0);
+  /** dF/dL and dF/dK_ZZ of the last backward pass. shapes: [M, M] */
+  readonly dL: Mat;
+  readonly dKzz: Mat;
   /** Bumped by every forward pass: a backward pass that finds another value was overtaken. */
   generation = 0;
 
-  constructor(readonly M: number) {}
+  constructor(readonly M: number) {
+    this.dL = mat(M, M);
+    this.dKzz = mat(M, M);
+  }
 
   /** Sizes the buffers for B columns (they grow, never shrink). */
   resize(B: number): void {
@@ -145,7 +151,7 @@ export function whitenedForward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Arr
   s.Y.set(mem.subarray(XY, XY + M * ld));
 }
 
-/** The backward pass's results: dm, dL for q(u'), dK_Zx (in the state's buffer) and dK_ZZ. */
+/** The backward pass's results: dm, dL for q(u'), dK_Zx and dK_ZZ (dL, dK_Zx and dK_ZZ in the state's buffers, rewritten by its next backward pass). */
 export interface WhitenedGradients {
   /** dF/dm. shape: [M] */
   dm: Float64Array;
@@ -185,7 +191,8 @@ export function whitenedBackward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Ar
     dm[k] = t;
   }
   transposeInto(mem, XA, ld, mem, AT, ldt, M, B); // A^T [B, M]
-  const dL = mat(M, M);
+  const dL = s.dL;
+  dL.data.fill(0);
   if (viaE) {
     // C = tril(A G A^T), mirrored to the full symmetric matrix.
     mem.fill(0, CC, CC + MM);
@@ -240,7 +247,7 @@ export function whitenedBackward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Ar
     for (let j = 0; j <= i; j++) mem[r + j] = -mem[r + j];
     mem.fill(0, r + i + 1, r + M);
   }
-  const dKzz = mat(M, M);
+  const dKzz = s.dKzz;
   choleskyBackwardInto(mem, M, LZT, E, SCR, dKzz.data);
   return { dm, dL, dKzx: dKzx.subarray(0, M * B), dKzz };
 }
