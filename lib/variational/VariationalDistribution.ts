@@ -62,10 +62,13 @@ export abstract class VariationalDistribution extends Module {
     return 0.5 * s;
   }
 
-  /** Adds -scale * dKL/d(m, L) into dMean and dRoot (in place). */
-  addKLGradient(q: number, scale: number, dMean: Float64Array, dRoot: Mat): void {
-    const m = this.meanF64(q);
-    const L = this.rootF64(q);
+  /**
+   * Adds -scale * dKL/d(m, L) into dMean and dRoot (in place); `current`
+   * passes member q's mean and root when the caller already holds them.
+   */
+  addKLGradient(q: number, scale: number, dMean: Float64Array, dRoot: Mat, current?: { mean: Float64Array; root: Mat }): void {
+    const m = current?.mean ?? this.meanF64(q);
+    const L = current?.root ?? this.rootF64(q);
     const M = this.numInducingPoints;
     for (let i = 0; i < M; i++) {
       dMean[i] -= scale * m[i];

@@ -252,7 +252,7 @@ export class VariationalStrategy extends Module {
     const M = this.numInducingPoints;
     const { dm, dL, dKzx, dKzz } = whitenedBackward(s.state, s.Lz, s.L, s.m, gMu, gVar);
     const dist = this.variationalDistribution;
-    dist.addKLGradient(s.q, klScale, dm, dL);
+    dist.addKLGradient(s.q, klScale, dm, dL, { mean: s.m, root: s.L });
     dist.backward(s.q, dm, dL);
     s.Kzx.backward({ kind: "dense", M: dKzx });
     // The derivative tolerates f32: on the webgpu backend it runs in WGSL, unlike K_ZZ's values.
