@@ -308,14 +308,16 @@ function formulaRuntime(plan: RuntimePlan, plainBase64: string, symBase64: strin
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** Independent f64x2 chains (2 columns each) per loop step: value kernels hide exp latency with more; gradient kernels keep more live values. */
-function chainsFor(kind: WasmKernelKind, formula: Formula, fma: boolean): number {
+function chainsFor(kind: WasmKernelKind, formula: Formula, fma: boolean, T: number): number {
   const gradient = kind.startsWith("bilinear");
   if (gradient) return 2;
   const wide = formula.factors.some((f) => f.dims > 8);
   // Fused multiply-adds halve the polynomials' latency, so fewer chains hide
   // it, with fewer spills: 4 (2 where each term has its own exp) beat 8 (4)
-  // by 1.1-1.3x, measured in bench/README.
-  if (fma) return formula.terms.length > 1 || wide ? 2 : 4;
+  // by 1.1-1.3x, measured in bench/README. With several right-hand sides the
+  // per-column accumulators (spilled either way) are shared by more pairs
+  // per step: a sum of terms takes 4 chains there too (11 columns: 1.2x).
+  if (fma) return (formula.terms.length > 1 && T < 2) || wide ? 2 : 4;
   return formula.factors.length > 1 || wide ? 4 : 8;
 }
 
@@ -330,7 +332,7 @@ export function formulaSource(formula: Formula, kind: WasmKernelKind | "blockSum
   // One term: its coefficient multiplies the sum once, not every pair.
   const coefOutside = formula.terms.length === 1 && !kind.startsWith("bilinear");
   const fma = wasmFmaEnabled();
-  const chains = chainsFor(moduleKind, formula, fma);
+  const chains = chainsFor(moduleKind, formula, fma, T);
   const plainKind: WasmKernelKind = kind === "matmulSymmetric" ? "matmul" : kind === "bilinearLowRankSymmetric" ? "bilinearLowRank" : moduleKind;
   const plainBytes = formulaKernelModule(formula, plainKind, T, chains, coefOutside, fma);
   const symBytes = symmetricKind ? formulaKernelModule(formula, moduleKind, T, chains, coefOutside, fma) : null;
