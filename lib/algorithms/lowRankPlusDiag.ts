@@ -14,19 +14,24 @@ export class LowRankPlusDiag {
   private readonly capL: Mat;
   /** 1 / D. shape: [n] */
   private readonly invDiag: Float64Array;
-  /** D^{-1} L. shape: [n, k] */
-  private readonly scaledL: Mat;
+  /**
+   * (D^{-1} L)^T, kept transposed: both products of solve() then read it row
+   * by row as it lies (copied into the GEMM arena, not transposed on every
+   * CG iteration). shape: [k, n]
+   */
+  private readonly scaledLT: Mat;
 
   /** L shape: [n, k]; diag shape: [n], all > 0. */
   constructor(readonly L: Mat, readonly diag: Float64Array) {
     const n = L.rows, k = L.cols;
     this.invDiag = diag.map((v) => 1 / v);
-    const scaled = new Float64Array(n * k);
-    for (let i = 0; i < n; i++) for (let q = 0; q < k; q++) scaled[i * k + q] = L.data[i * k + q] * this.invDiag[i];
-    this.scaledL = mat(n, k, scaled);
     // The products here and in solve() run on the WebAssembly GEMM (matrix.ts); the
     // capacitance is symmetric, so only its lower triangle is computed (half the work).
-    const cap = weightedGramLower(transposeMat(L), this.invDiag);
+    const LT = transposeMat(L);
+    const cap = weightedGramLower(LT, this.invDiag);
+    const inv = this.invDiag;
+    for (let q = 0; q < k; q++) for (let i = 0; i < n; i++) LT.data[q * n + i] *= inv[i];
+    this.scaledLT = LT;
     for (let q = 0; q < k; q++) {
       for (let r = 0; r < q; r++) cap.data[r * k + q] = cap.data[q * k + r];
       cap.data[q * k + q] += 1;
@@ -46,27 +51,30 @@ export class LowRankPlusDiag {
     const inv = this.invDiag;
     for (let i = 0; i < n; i++) for (let c = 0; c < t; c++) out.data[i * t + c] = B.data[i * t + c] * inv[i];
     if (k === 0) return out;
+    const ST = this.scaledLT.data;
     if (t >= 4) {
-      const solved = choleskySolve(this.capL, matmulTransposedLeft(this.scaledL, B)); // [k, t]
-      const correction = matmulMat(this.scaledL, solved).data; // D^{-1} L (...) [n, t]
-      for (let p = 0; p < n * t; p++) out.data[p] -= correction[p];
+      // (D^{-1} L)^T B [k, t], then its D^{-1} L (...) as ((...)^T (D^{-1} L)^T)^T [t, n]
+      const solved = choleskySolve(this.capL, matmulMat(this.scaledLT, B));
+      const correctionT = matmulTransposedLeft(solved, this.scaledLT).data;
+      for (let i = 0; i < n; i++) for (let c = 0; c < t; c++) out.data[i * t + c] -= correctionT[c * n + i];
       return out;
     }
     // A column or three (CG on one right-hand side): the GEMM would copy D^{-1} L in for nothing.
-    const S = this.scaledL.data;
     const inner = mat(k, t);
-    for (let i = 0; i < n; i++) {
+    for (let q = 0; q < k; q++) {
+      const row = q * n;
       for (let c = 0; c < t; c++) {
-        const v = B.data[i * t + c];
-        if (v !== 0) for (let q = 0; q < k; q++) inner.data[q * t + c] += S[i * k + q] * v;
+        let sum = 0;
+        for (let i = 0; i < n; i++) sum += ST[row + i] * B.data[i * t + c];
+        inner.data[q * t + c] = sum;
       }
     }
     const solved = choleskySolve(this.capL, inner).data;
-    for (let i = 0; i < n; i++) {
+    for (let q = 0; q < k; q++) {
+      const row = q * n;
       for (let c = 0; c < t; c++) {
-        let sum = 0;
-        for (let q = 0; q < k; q++) sum += S[i * k + q] * solved[q * t + c];
-        out.data[i * t + c] -= sum;
+        const sq = solved[q * t + c];
+        if (sq !== 0) for (let i = 0; i < n; i++) out.data[i * t + c] -= ST[row + i] * sq;
       }
     }
     return out;
