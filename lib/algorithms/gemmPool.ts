@@ -14,7 +14,7 @@
 // after GOOD_TO_LOWER products in a row that did not wait that long. Every
 // PROBE_EVERY-th product between the floor and the threshold runs on every
 // thread anyway, so the threshold comes down again once the machine is
-// quiet.
+// quiet; a probe that waited doubles that interval (up to PROBE_EVERY_MAX).
 //
 // Control block (the first CONTROL_BYTES of the memory):
 //   bytes 0-7   claim word: job sequence << 32 | piece count << 16 | next piece
@@ -37,8 +37,14 @@ export const PARALLEL_MIN_WORK = 1 << 19;
 const PARALLEL_MAX_THRESHOLD = 1 << 30;
 /** Products in a row without a long wait before the threshold halves. */
 const GOOD_TO_LOWER = 16;
-/** Of the products between the floor and the threshold, every this many runs threaded (a probe). */
-const PROBE_EVERY = 32;
+/** Of the products between the floor and the threshold, every this many runs threaded (a probe)... */
+export const PROBE_EVERY = 32;
+/**
+ * ... at first: a probe that waited doubles the interval up to this (on a
+ * machine busier than its cores a probe can wait a whole time slice for a
+ * descheduled worker), a probe that did not resets it.
+ */
+const PROBE_EVERY_MAX = 1024;
 /** Pieces per thread: spare pieces let a thread that starts late still help. */
 const PIECES_PER_THREAD = 4;
 const SEQ = 2, DONE = 3, PARAMS = 4;
@@ -79,6 +85,8 @@ export interface GemmPool {
   goodStreak: number;
   /** Products kept on one thread by the threshold alone (counts towards the next probe). */
   heldBack: number;
+  /** The current probe interval (PROBE_EVERY .. PROBE_EVERY_MAX). */
+  probeEvery: number;
 }
 
 /** Starts the worker threads up to pool.threads - 1 (each joins when it is ready). */
@@ -128,7 +136,8 @@ export function parallelGemm(
   pool: GemmPool, run: GemmRun, mem: Float64Array,
   n: number, m: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number,
 ): boolean {
-  if (!worthThreads(pool, n * m * k)) return false;
+  const go = worthThreads(pool, n * m * k);
+  if (go === "no") return false;
   // Split the longer side, in whole 4-row tiles or 4-column strips.
   const rowUnits = Math.ceil(n / 4), colUnits = m >> 2;
   const byRows = rowUnits >= colUnits;
@@ -137,7 +146,7 @@ export function parallelGemm(
   if (pieces < 2) return false;
   const pieceSize = 4 * Math.ceil(units / pieces);
   const count = Math.ceil((byRows ? n : m & ~3) / pieceSize);
-  runPooled(pool, run, mem, [n, m, k, a, lda, b, ldb, c, ldc, byRows ? BY_ROWS : BY_COLUMNS, pieceSize], alpha, count);
+  runPooled(pool, run, mem, [n, m, k, a, lda, b, ldb, c, ldc, byRows ? BY_ROWS : BY_COLUMNS, pieceSize], alpha, count, go === "probe");
   return true;
 }
 
@@ -150,19 +159,22 @@ export function parallelTrianglePieces(
   n: number, m: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number,
 ): boolean {
   const { count, work } = trianglePieces(layout, pieceSize, n, m, k);
-  if (count < 2 || count > 0xffff || !worthThreads(pool, work)) return false;
-  runPooled(pool, run, mem, [n, m, k, a, lda, b, ldb, c, ldc, layout, pieceSize], alpha, count);
+  if (count < 2 || count > 0xffff) return false;
+  const go = worthThreads(pool, work);
+  if (go === "no") return false;
+  runPooled(pool, run, mem, [n, m, k, a, lda, b, ldb, c, ldc, layout, pieceSize], alpha, count, go === "probe");
   return true;
 }
 
-/** Whether a product of `work` multiply-adds goes to the threads (the adaptive threshold, with its probes). */
-function worthThreads(pool: GemmPool, work: number): boolean {
-  if (pool.threads < 2 || work < PARALLEL_MIN_WORK) return false;
-  return work >= pool.minWork || ++pool.heldBack % PROBE_EVERY === 0;
+/** Whether a product of `work` multiply-adds goes to the threads: above the adaptive threshold, as a probe below it, or not. */
+function worthThreads(pool: GemmPool, work: number): "yes" | "probe" | "no" {
+  if (pool.threads < 2 || work < PARALLEL_MIN_WORK) return "no";
+  if (work >= pool.minWork) return "yes";
+  return ++pool.heldBack % pool.probeEvery === 0 ? "probe" : "no";
 }
 
-/** Publishes a product of `count` pieces, works pieces until none is left, waits for the rest, adapts the threshold. */
-function runPooled(pool: GemmPool, run: GemmRun, mem: Float64Array, params: number[], alpha: number, count: number): void {
+/** Publishes a product of `count` pieces, works pieces until none is left, waits for the rest, adapts the threshold and the probe interval. */
+function runPooled(pool: GemmPool, run: GemmRun, mem: Float64Array, params: number[], alpha: number, count: number, probe: boolean): void {
   ensureWorkers(pool);
   const buf = pool.memory.buffer;
   const i32 = new Int32Array(buf, 0, CONTROL_BYTES / 4);
@@ -183,6 +195,7 @@ function runPooled(pool: GemmPool, run: GemmRun, mem: Float64Array, params: numb
     Atomics.wait(i32, DONE, done, 5);
   }
   const waited = performance.now() - t1, own = t1 - t0;
+  if (probe) pool.probeEvery = waited > own ? Math.min(PROBE_EVERY_MAX, pool.probeEvery * 2) : PROBE_EVERY;
   if (waited > own) {
     pool.minWork = Math.min(PARALLEL_MAX_THRESHOLD, Math.max(PARALLEL_MIN_WORK, pool.minWork) * 4);
     pool.goodStreak = 0;

@@ -20,7 +20,7 @@
 import { Code, F64, I32, Simd, V128, buildModule, uleb } from "../reductions/wasm/binary";
 import { type GemmRun, PACK_BYTES, gemmBlock, gemmJs } from "./gemmBlock";
 import {
-  CONTROL_BYTES, type GemmPool, LOWER_B_BLOCKS, type PieceLayout, UPPER_A_LOWER_C_PANELS, ensureWorkers, gemmThreadCount, parallelGemm,
+  CONTROL_BYTES, type GemmPool, LOWER_B_BLOCKS, PROBE_EVERY, type PieceLayout, UPPER_A_LOWER_C_PANELS, ensureWorkers, gemmThreadCount, parallelGemm,
   parallelTrianglePieces, trianglePieces, trianglePiece, workerStats,
 } from "./gemmPool";
 
@@ -252,7 +252,7 @@ function kernel(): Kernel | null {
     const module = new wasmApi.Module(sharedMemoryModule());
     const memory = new wasmApi.Memory({ initial: Math.ceil(base / 65536) + 1, maximum: MAX_PAGES, shared: true });
     const run = new wasmApi.Instance(module, { env: { mem: memory } }).exports.run as GemmRun;
-    const pool: GemmPool = { memory, module, base, packAt: CONTROL_BYTES, packBytes: PACK_BYTES, threads, workers: [], seq: 0, minWork: 0, goodStreak: 0, heldBack: 0 };
+    const pool: GemmPool = { memory, module, base, packAt: CONTROL_BYTES, packBytes: PACK_BYTES, threads, workers: [], seq: 0, minWork: 0, goodStreak: 0, heldBack: 0, probeEvery: PROBE_EVERY };
     wasm = { memory, run, base, pool };
   } catch {
     // No shared WebAssembly memory here: a private one, one thread.
@@ -269,7 +269,7 @@ function kernel(): Kernel | null {
 
 /**
  * Threads the GEMM may use (the main thread included); returns the previous
- * value. Also resets the adaptive threshold to its floor. For comparing one
+ * value. Also resets the adaptive threshold to its floor (and the probe interval). For comparing one
  * thread with many in tests and benchmarks.
  */
 export function setGemmThreads(threads: number): number {
@@ -278,6 +278,7 @@ export function setGemmThreads(threads: number): number {
   const before = pool.threads;
   pool.minWork = 0;
   pool.goodStreak = 0;
+  pool.probeEvery = PROBE_EVERY;
   // At most one thread per packing strip reserved at start.
   pool.threads = Math.max(1, Math.min(Math.floor(threads), (pool.base - pool.packAt) / PACK_BYTES));
   return before;
