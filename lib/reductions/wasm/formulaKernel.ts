@@ -88,7 +88,7 @@ export function wasmUnsupportedReason(formula: Formula): string | null {
 
 interface PairLocals {
   s: number[];
-  /** x_k - y_k per factor and dimension (sqdist / sinsq, gradients only). */
+  /** Gradients only, per factor and dimension: (x_k - y_k)^2 for sqdist, x_k - y_k for sinsq. */
   du: number[][];
   /** sin(du), cos(du) per sinsq dimension (gradients only). */
   sn: number[][];
@@ -305,7 +305,7 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
         }
         c.localSet(s);
       } else {
-        const scratchDu = gradient ? -1 : v128();
+        const scratchDu = v128();
         const halfAngle = f.statistic === "sinsq" && !gradient;
         if (halfAngle) c.localGet(weightSum[fi]);
         for (let k = 0; k < f.dims; k++) {
@@ -316,12 +316,21 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
             if (k > 0) c.mulAdd(() => c.localGet(s)).localSet(s);
             else c.simd(Simd.f64x2Mul).localSet(s);
             continue;
-          } else if (f.statistic === "sqdist") {
-            const du = gradient ? v128() : scratchDu;
-            L.du[fi].push(du);
+          } else if (f.statistic === "sqdist" && gradient) {
+            // The squares are kept: s is their sum, and the per-dimension accumulators
+            // take g dk/ds du_k^2 from them (one product fewer per dimension than from du).
+            const sq = v128();
+            L.du[fi].push(sq);
             xOperand(fi, k, chain);
             column(yCol[fi][k], chain);
-            c.simd(Simd.f64x2Sub).localTee(du).localGet(du);
+            c.simd(Simd.f64x2Sub).localTee(scratchDu).localGet(scratchDu).simd(Simd.f64x2Mul).localTee(sq);
+            if (k > 0) c.localGet(s).simd(Simd.f64x2Add);
+            c.localSet(s);
+            continue;
+          } else if (f.statistic === "sqdist") {
+            xOperand(fi, k, chain);
+            column(yCol[fi][k], chain);
+            c.simd(Simd.f64x2Sub).localTee(scratchDu).localGet(scratchDu);
             if (k > 0) c.mulAdd(() => c.localGet(s)).localSet(s);
             else c.simd(Simd.f64x2Mul).localSet(s);
             continue;
@@ -467,7 +476,7 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
         c.localGet(g).localGet(L.dk[fi]).simd(Simd.f64x2Mul).localSet(gd);
         for (let k = 0; k < f.dims; k++) {
           const du = L.du[fi][k];
-          if (f.statistic === "sqdist") addTo(slots.perDim + k, () => c.localGet(gd).localGet(du).simd(Simd.f64x2Mul).localGet(du));
+          if (f.statistic === "sqdist") addTo(slots.perDim + k, () => c.localGet(gd).localGet(du));
           else {
             const sn = L.sn[fi][k], cs = L.cs[fi][k];
             // w_k sin(2 du) du = 2 w_k sin(du) cos(du) du
@@ -561,19 +570,21 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
           const w = v128();
           if (kind === "bilinearDense") column(rowOut, chain);
           else {
+            // w = U_i . W_j (+ W_i . U_j): a product, then fused multiply-adds (into w, not a loop-carried sum).
             ui.forEach((l, t) => {
               c.localGet(l);
               column(vCol[t], chain);
-              c.simd(Simd.f64x2Mul);
-              if (t > 0) c.simd(Simd.f64x2Add);
+              if (t === 0) c.simd(Simd.f64x2Mul);
+              else c.mulAdd(() => c.localGet(w));
+              c.localSet(w);
             });
             wi.forEach((l, t) => {
               c.localGet(l);
               column(ctCol[t], chain);
-              c.simd(Simd.f64x2Mul).simd(Simd.f64x2Add);
+              c.mulAdd(() => c.localGet(w)).localSet(w);
             });
           }
-          c.localSet(w);
+          if (kind === "bilinearDense") c.localSet(w);
           emitGradient(L, w);
         });
       }
