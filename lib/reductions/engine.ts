@@ -86,11 +86,13 @@ function pick(options: ReductionOptions): ExecutorName {
 /**
  * Tiles of a symmetric K(x, x) reduction: row counts a multiple of the
  * kernels' column step. The dense-weight gradient pass (n <= a few
- * thousand) also caps them at 64 rows, so its diagonal blocks (each
- * evaluated in full) stay a small share of the pairs.
+ * thousand) also caps them at 32 rows, so its diagonal blocks (each
+ * evaluated in full) stay a small share of the pairs (measured, one
+ * thread, Scale(RBF) ARD d = 10: n = 354 0.80 -> 0.74 ms, n = 800 3.6 ->
+ * 3.4 ms against 64 rows) and two threads get tiles of similar cost.
  */
 const SYMMETRIC_TILES = { rowMultiple: SYMMETRIC_ROW_MULTIPLE };
-const SYMMETRIC_DENSE_TILES = { ...SYMMETRIC_TILES, maxTileRows: 4 * SYMMETRIC_ROW_MULTIPLE };
+const SYMMETRIC_DENSE_TILES = { ...SYMMETRIC_TILES, maxTileRows: 2 * SYMMETRIC_ROW_MULTIPLE };
 
 /**
  * The executor for a reduction: under "webgpu", WGSL when the formula has it
