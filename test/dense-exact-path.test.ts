@@ -9,7 +9,7 @@ import * as assert from "node:assert/strict";
 import { test } from "node:test";
 import * as gp from "../lib";
 import { choleskyInverseBlocked, lowerInverseInPlace } from "../lib/algorithms/choleskyInverse";
-import { choleskyWithJitter } from "../lib/algorithms/cholesky";
+import { choleskyWithJitter, factorStillInArena } from "../lib/algorithms/cholesky";
 import { type Mat, mat } from "../lib/algorithms/matrix";
 import { arena, paddedStride } from "../lib/algorithms/wasmGemm";
 import { NotPSDError } from "../lib/errors";
@@ -100,6 +100,20 @@ test("blocked Cholesky inverse equals the dot-product version and inverts A, at 
     const formula = want.data.map((w, p) => s * (v[Math.floor(p / n)] * v[p % n] - w));
     assert.ok(relDiff(weights.data, formula) < 1e-11, `n ${n} weights: ${relDiff(weights.data, formula)}`);
     for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) assert.equal(weights.data[i * n + j], weights.data[j * n + i]);
+  }
+});
+
+test("the inverse right after the blocked Cholesky reads L where the factorisation left it: equal bit for bit to copying L in", () => {
+  for (const n of [100, 353]) {
+    const A = spd(n, 70 + n, 1);
+    const L = choleskyWithJitter(A).L;
+    assert.ok(factorStillInArena(L), "nothing used the arena since the factorisation");
+    const inPlace = choleskyInverseBlocked(L)!;
+    assert.ok(!factorStillInArena(L), "the inverse used the arena");
+    arena(1);
+    const copied = choleskyInverseBlocked(L)!;
+    assert.deepEqual(inPlace.data, copied.data);
+    assert.ok(relDiff(inPlace.data, choleskyInversePlain(L).data) < 1e-11);
   }
 });
 

@@ -6,7 +6,7 @@ import { NotPSDError, ShapeError } from "../errors";
 import { type Mat, dotAt, mat } from "./matrix";
 import { transposeInto, transposeLower } from "./transpose";
 import { solveLowerInPlace, solveUpperInPlace, substituteLowerBlock } from "./triangularKernels";
-import { WASM_MIN_WORK, arena, gemm, paddedStride, putRows, takeRows } from "./wasmGemm";
+import { WASM_MIN_WORK, arena, arenaCalls, gemm, paddedStride, putRows, takeRows } from "./wasmGemm";
 
 /** Jitter added to the diagonal, in order, when plain Cholesky fails. */
 export const JITTER_LADDER = [1e-6, 1e-5, 1e-4] as const;
@@ -67,7 +67,20 @@ function tryCholeskyBlocked(a: Mat, jitter: number): { L: Mat } | { failedAt: nu
   }
   const L = mat(n, n);
   for (let i = 0; i < n; i++) L.data.set(mem.subarray(l + i * ld, l + i * ld + i + 1), i * n);
+  lastBlocked = { L, arenaCalls: arenaCalls() };
   return { L };
+}
+
+/** The last factor tryCholeskyBlocked returned, and the arena's call count when it did. */
+let lastBlocked: { L: Mat; arenaCalls: number } | null = null;
+
+/**
+ * Whether the arena still holds L's lower triangle at offset 0 with row
+ * stride paddedStride(n), as the blocked Cholesky that made L left it (no
+ * arena() call since): the Cholesky inverse then skips copying it in.
+ */
+export function factorStillInArena(L: Mat): boolean {
+  return lastBlocked !== null && lastBlocked.L === L && lastBlocked.arenaCalls === arenaCalls();
 }
 
 /** Plain Cholesky; returns the failing pivot index instead of throwing. */

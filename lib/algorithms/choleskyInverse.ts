@@ -6,6 +6,7 @@
 // (lib/mlls/choleskyInverse.ts) does the same n^3 / 3 as dot products and
 // stays for small n and for when the arena is unavailable.
 
+import { factorStillInArena } from "./cholesky";
 import { type Mat, mat } from "./matrix";
 import { transposeLower } from "./transpose";
 import { substituteLowerBlock } from "./triangularKernels";
@@ -76,6 +77,8 @@ export interface RankOneMinusInverse {
  */
 export function choleskyInverseBlocked(L: Mat, into?: Float64Array, rankOne?: RankOneMinusInverse): Mat | null {
   const n = L.rows, ld = paddedStride(n), block = n * ld;
+  // The blocked Cholesky leaves L where it is needed (offset 0, stride ld): checked before arena() counts this call.
+  const inPlace = factorStillInArena(L);
   const mem = arena(4 * block);
   if (!mem) return null;
   const l = 0, x = block, xt = 2 * block, out = 3 * block;
@@ -84,7 +87,7 @@ export function choleskyInverseBlocked(L: Mat, into?: Float64Array, rankOne?: Ra
   zeroDiagonalBlocksBelow(mem, n, xt, ld);
   zeroLowerBlocks(mem, n, out, ld);
   const Ld = L.data;
-  for (let i = 0; i < n; i++) mem.set(Ld.subarray(i * n, i * n + i + 1), l + i * ld);
+  if (!inPlace) for (let i = 0; i < n; i++) mem.set(Ld.subarray(i * n, i * n + i + 1), l + i * ld);
   lowerInverseInPlace(mem, n, l, x, ld);
   transposeLower(mem, x, ld, mem, xt, ld, n);
   lowerGramOfTriangle(mem, n, xt, x, out, ld);

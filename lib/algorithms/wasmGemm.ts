@@ -239,6 +239,13 @@ interface Kernel {
 }
 
 let wasm: Kernel | null | undefined;
+/** Counts arena() calls: a caller that left data in the arena knows it is still there while this is unchanged. */
+let arenaGeneration = 0;
+
+/** The number of arena() calls so far (see arenaGeneration). */
+export function arenaCalls(): number {
+  return arenaGeneration;
+}
 let view = new Float64Array(0);
 
 /** The compiled kernel, or null where WebAssembly SIMD is unavailable. */
@@ -329,6 +336,7 @@ export function takeRows(mem: Float64Array, off: number, ld: number, rows: numbe
 export function arena(size: number): Float64Array | null {
   const k = kernel();
   if (!k) return null;
+  arenaGeneration++;
   const bytes = k.base + size * 8;
   if (bytes > k.base + ARENA_MAX_BYTES) return null;
   const have = k.memory.buffer.byteLength;
