@@ -170,8 +170,9 @@ export interface WhitenedGradients {
  */
 export function whitenedBackward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Array, gMu: Float64Array, gVar: Float64Array): WhitenedGradients {
   const M = s.M, B = s.B, ld = s.ld, ldt = paddedStride(M), MM = M * M, viaE = s.throughY;
-  const LZT = 0, LL = MM, LUT = 2 * MM, CC = 3 * MM, LTC = 4 * MM, E = 5 * MM, SCR = 6 * MM;
-  const XA = 7 * MM, D = XA + M * ld, AT = D + M * ld, WT = AT + B * ldt, XW = WT + B * ldt;
+  // The Cholesky backward's scratch reuses C's place: it runs last.
+  const LZT = 0, LL = MM, LUT = 2 * MM, CC = 3 * MM, LTC = 4 * MM, E = 5 * MM, SCR = CC;
+  const XA = 6 * MM, D = XA + M * ld, AT = D + M * ld, WT = AT + B * ldt, XW = WT + B * ldt;
   const mem = workspace(viaE ? WT : XW + M * ld);
   mem.fill(0, LZT, LZT + MM);
   transposeLower(Lz.data, 0, M, mem, LZT, M, M); // Lz^T, upper
