@@ -35,7 +35,7 @@ function assertLowerClose(got: ArrayLike<number>, want: Mat, tol: number, what: 
 }
 
 test("lower-triangle products and the lower-part back substitution match full textbook products, on the arena with padded strides", () => {
-  for (const n of [1, 5, 33, 70]) {
+  for (const n of [1, 5, 33, 70, 300]) {
     const k = n + 19, lda = k + 3, ldb = n + 5;
     const A = randomMat(n, k, 10 + n), B = randomMat(k, n, 20 + n);
     const mem = arena(n * lda + k * ldb + 4 * n * n) as Float64Array;
@@ -112,7 +112,7 @@ function reference(Lz: Mat, L: Mat, m: Float64Array, Kzx: Mat, gMu: Float64Array
 
 test("whitenedForward / whitenedBackward match the textbook formulas (both routes to dLz, panel-straddling sizes)", () => {
   // [M, B]: 2M <= B goes through E, 2M > B directly.
-  for (const [M, B] of [[1, 3], [7, 37], [33, 66], [45, 130], [70, 101], [100, 37]]) {
+  for (const [M, B] of [[1, 3], [7, 37], [33, 66], [45, 130], [70, 101], [100, 37], [264, 530], [300, 140]]) {
     const Lz = lowerFactor(M, 100 + M), L = lowerFactor(M, 200 + M);
     for (let q = 0; q < M * M; q++) L.data[q] *= 0.5;
     const m = randomMat(1, M, 300 + M).data, Kzx = randomMat(M, B, 400 + M);
