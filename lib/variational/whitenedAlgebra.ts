@@ -18,10 +18,11 @@
 //               m dm^T + 2 (L (L^T C) - C) (M^3 / 2: only lower triangles are
 //               formed), with W directly (M^2 B / 2)
 //             dK_ZZ = choleskyBackward(Lz, dLz)        (5/6 M^3)
-// The two routes cost the same M^2 B terms; with 2M <= B the one through Y
-// and E is cheaper, and its full product Y = S A runs faster (and splits
-// over threads better) than the triangular products L^T A and L W it
-// replaces; with larger M its M^3 terms outweigh that.
+// The route through Y and E takes five M^2 B / 2 products where the one
+// through W takes six, for 7/6 M^3 of smaller ones: cheaper when 2M < B,
+// about even at 2M = B, where its full product Y = S A (faster than the
+// triangular L^T A and L W it replaces, and better split over threads)
+// decides; with larger M (M = B = 1,024) the M^3 terms outweigh it.
 // Matrices are row-major; [M, B] blocks have row stride ld = paddedStride(B),
 // M x M ones stride M (the triangular kernels' convention).
 
