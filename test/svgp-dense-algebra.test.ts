@@ -4,7 +4,8 @@
 // column at a time, the Cholesky backward formula L^{-T} Phi(L^T Lbar) L^{-1}
 // symmetrised. Sizes straddle the 32-row panels and the 4-wide tiles, and
 // cover both routes to dLz (through E when 2M <= B, directly otherwise).
-// Also: a backward pass whose buffers were reused by a later forward pass
+// Also: the same in column chunks under a small workspace limit, and a
+// backward pass whose buffers were reused by a later forward pass
 // recomputes instead of reading the later batch.
 
 import * as assert from "node:assert/strict";
@@ -12,8 +13,8 @@ import { test } from "node:test";
 import * as gp from "../lib";
 import { type Mat, mat } from "../lib/algorithms/matrix";
 import { lowerGramOfLower, lowerPanelProduct, solveUpperLowerPart, upperTimesLowerPanels } from "../lib/algorithms/lowerTriangleProducts";
-import { arena } from "../lib/algorithms/wasmGemm";
-import { WhitenedState, whitenedBackward, whitenedForward } from "../lib/variational/whitenedAlgebra";
+import { arena, paddedStride } from "../lib/algorithms/wasmGemm";
+import { WhitenedState, chunkColumns, whitenedBackward, whitenedForward } from "../lib/variational/whitenedAlgebra";
 import { product, randomMat, substituteLower, substituteUpper, transposed, triangle } from "./helpers/denseReference";
 import { relErr } from "./helpers/reference";
 
@@ -131,6 +132,22 @@ test("whitenedForward / whitenedBackward match the textbook formulas (both route
     assert.ok(relErr(g.dL.data, want.dL) < 1e-12, `dL ${what}`);
     assert.ok(relErr(g.dKzx, want.dKzx.data) < 1e-12, `dKzx ${what}`);
     assert.ok(relErr(g.dKzz.data, want.dKzz) < 1e-11, `dKzz ${what}: ${relErr(g.dKzz.data, want.dKzz)}`);
+
+    // Workspace limits that force column chunks of 24 (the last one short).
+    if (B < 30) continue;
+    const viaE = 2 * M <= B, ldt = paddedStride(M);
+    const fixedF = (viaE ? 4 : 2) * M * M, perF = 2 * M;
+    const fixedB = (viaE ? 6 : 4) * M * M, perB = viaE ? 2 * M + ldt : 3 * M + 2 * ldt;
+    const limitF = fixedF + perF * 40, limitB = fixedB + perB * 40;
+    assert.equal(chunkColumns(B, fixedF, perF, limitF), 24);
+    assert.equal(chunkColumns(B, fixedB, perB, limitB), 24);
+    const chunked = new WhitenedState(M);
+    whitenedForward(chunked, Lz, L, m, Kzx.data, B, limitF);
+    assert.ok(relErr(chunked.meanTerm, want.meanTerm) < 1e-12 && relErr(chunked.varTerm, want.varTerm) < 1e-12, `chunked forward ${what}`);
+    const gc = whitenedBackward(chunked, Lz, L, m, gMu, gVar, limitB);
+    assert.ok(relErr(gc.dm, want.dm) < 1e-12 && relErr(gc.dL.data, want.dL) < 1e-12, `chunked dm, dL ${what}`);
+    assert.ok(relErr(gc.dKzx, want.dKzx.data) < 1e-12, `chunked dKzx ${what}`);
+    assert.ok(relErr(gc.dKzz.data, want.dKzz) < 1e-11, `chunked dKzz ${what}`);
   }
 });
 
