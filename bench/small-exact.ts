@@ -9,9 +9,12 @@
 //                 354 training / 88 test points, standardised)
 //   n = 800       seeded synthetic data (diabetes has only 442 points)
 // For each n, gplab, gplab with its dense GEMM on one thread (what the GEMM's
-// worker threads bring) and GPyTorch alternate (--repeats fits each), so all
-// see the same machine load. Per-iteration times are the medians over every
-// iteration of every timed fit (fit's onProgress clock for gplab). After
+// worker threads bring), gplab all on one thread and GPyTorch alternate
+// (--repeats fits each), so all see the same machine load. Per-iteration
+// times are the medians over every iteration of every timed fit (fit's
+// onProgress clock for gplab), also as CPU seconds; ratioCpuOneThread
+// compares gplab on one thread with the peer in CPU time, which a machine
+// busier than its cores disturbs least (use it with --peer-threads 1). After
 // the fit both predict at the test points; the JSON line carries the largest
 // mean and variance differences (the two must agree to 1e-6).
 // --lbfgs also fits n = 354 with { optimizer: "lbfgs" } until its loss is
@@ -66,20 +69,50 @@ function makeModel(data: Dataset) {
   return { model, likelihood, mll: new gp.mlls.ExactMarginalLogLikelihood(likelihood, model) };
 }
 
-/** One Adam fit from the defaults: per-iteration seconds (onProgress clock), the fit's seconds, the model. */
+/**
+ * One Adam fit from the defaults: per-iteration seconds (onProgress clock)
+ * and CPU seconds (the process's, worker threads included), the fit's
+ * seconds, the model.
+ */
 async function gplabFit(data: Dataset, iterations: number, lr: number) {
   const { model, mll } = makeModel(data);
   const stamps: number[] = [];
+  const cpuStamps: number[] = [];
   const t0 = performance.now();
-  const run = await gp.train.fit(model, mll, { iterations, lr, live: false, onProgress: (p) => stamps.push(p.seconds) });
+  const c0 = process.cpuUsage();
+  const run = await gp.train.fit(model, mll, {
+    iterations, lr, live: false,
+    onProgress: (p) => {
+      stamps.push(p.seconds);
+      const c = process.cpuUsage(c0);
+      cpuStamps.push((c.user + c.system) / 1e6);
+    },
+  });
   const seconds = (performance.now() - t0) / 1000;
   const perIteration = stamps.map((s, i) => s - (i ? stamps[i - 1] : 0));
-  return { model, run, seconds, perIteration };
+  const cpuPerIteration = cpuStamps.slice(1).map((s, i) => s - cpuStamps[i]);
+  return { model, run, seconds, perIteration, cpuPerIteration };
+}
+
+/** f with the GEMM and the fused reductions on one thread. */
+async function onOneThread<T>(f: () => Promise<T>): Promise<T> {
+  const before = setGemmThreads(1);
+  const env = process.env.GPLAB_THREADS;
+  process.env.GPLAB_THREADS = "1";
+  try {
+    return await f();
+  } finally {
+    setGemmThreads(before);
+    if (env === undefined) delete process.env.GPLAB_THREADS;
+    else process.env.GPLAB_THREADS = env;
+  }
 }
 
 interface PeerResult {
   medianSecondsPerIteration: number;
   medianSecondsPerFit: number;
+  /** CPU seconds (time.process_time) per iteration. */
+  medianCpuSecondsPerIteration: number;
   /** The loss at the last iteration (before its step). */
   lastIterationLoss: number;
   mean: number[];
@@ -106,7 +139,11 @@ async function sizeCase(n: number, iterations: number, repeats: number, lr: numb
   const data = dataset(n);
   await gplabFit(data, Math.min(iterations, 5), lr); // warm-up (JIT, WebAssembly compilation, arena growth)
   const gplabIterations: number[] = [];
+  const gplabCpu: number[] = [];
   const gplabFits: number[] = [];
+  const oneIterations: number[] = [];
+  const oneCpu: number[] = [];
+  const peerCpu: number[] = [];
   let last: Awaited<ReturnType<typeof gplabFit>> | null = null;
   let peerResult: PeerResult | { skipped: string } | null = null;
   const peerIterations: number[] = [];
@@ -115,6 +152,7 @@ async function sizeCase(n: number, iterations: number, repeats: number, lr: numb
   for (let r = 0; r < repeats; r++) {
     last = await gplabFit(data, iterations, lr);
     gplabIterations.push(...last.perIteration);
+    gplabCpu.push(...last.cpuPerIteration);
     gplabFits.push(last.seconds);
     const before = setGemmThreads(1);
     try {
@@ -122,11 +160,15 @@ async function sizeCase(n: number, iterations: number, repeats: number, lr: numb
     } finally {
       setGemmThreads(before);
     }
+    const one = await onOneThread(() => gplabFit(data, iterations, lr));
+    oneIterations.push(...one.perIteration);
+    oneCpu.push(...one.cpuPerIteration);
     if (withPeer && !(peerResult && "skipped" in peerResult)) {
       peerResult = peer(data, iterations, 1, lr);
       if (!("skipped" in peerResult)) {
         peerIterations.push(peerResult.medianSecondsPerIteration);
         peerFits.push(peerResult.medianSecondsPerFit);
+        peerCpu.push(peerResult.medianCpuSecondsPerIteration);
       }
     }
   }
@@ -135,8 +177,9 @@ async function sizeCase(n: number, iterations: number, repeats: number, lr: numb
   const line: Record<string, unknown> = {
     bench: "small-exact", n, d: D, data: data.label, iterations, repeats, lr,
     threads: gp.backend.info().threads, loadAverage1m: os.loadavg()[0],
-    gplab: { medianSecondsPerIteration: median(gplabIterations), medianSecondsPerFit: median(gplabFits), lastIterationLoss: fitted.run.history[fitted.run.history.length - 1].loss },
+    gplab: { medianSecondsPerIteration: median(gplabIterations), medianCpuSecondsPerIteration: median(gplabCpu), medianSecondsPerFit: median(gplabFits), lastIterationLoss: fitted.run.history[fitted.run.history.length - 1].loss },
     gplabGemmOneThread: { medianSecondsPerIteration: median(oneThreadIterations) },
+    gplabOneThread: { medianSecondsPerIteration: median(oneIterations), medianCpuSecondsPerIteration: median(oneCpu) },
   };
   if (peerResult && "skipped" in peerResult) line.gpytorch = peerResult;
   else if (peerResult) {
@@ -147,9 +190,11 @@ async function sizeCase(n: number, iterations: number, repeats: number, lr: numb
     // Per-iteration: the median of each peer fit's median (the peer reports per fit).
     line.gpytorch = {
       version: p.version, torch: p.torch, dtype: "float64", threads: p.threads,
-      medianSecondsPerIteration: median(peerIterations), medianSecondsPerFit: median(peerFits), lastIterationLoss: p.lastIterationLoss,
+      medianSecondsPerIteration: median(peerIterations), medianSecondsPerFit: median(peerFits), medianCpuSecondsPerIteration: median(peerCpu), lastIterationLoss: p.lastIterationLoss,
     };
     line.ratioPerIteration = median(gplabIterations) / median(peerIterations);
+    // Both on one thread, CPU time: what a busy machine disturbs least (preemption does not count).
+    line.ratioCpuOneThread = median(oneCpu) / median(peerCpu);
     line.ratioPerFit = median(gplabFits) / median(peerFits);
     line.maxMeanDiff = dMean;
     line.maxVarianceDiff = dVar;
