@@ -122,6 +122,8 @@ class CellRunner {
   private droppedLateErrors = 0;
   /** Set on interrupt, cleared when the next cell starts; read by every await in cell code. */
   private readonly interrupted = new Int32Array(new SharedArrayBuffer(4));
+  /** How many interrupts the watcher thread has read from the pipe. */
+  private readonly interruptsReceived = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(
     private readonly preloaded: Preloaded,
@@ -150,7 +152,7 @@ class CellRunner {
       return value;
     };
     const reductionFlag = preloaded.gp?.reductions?.interruptFlag;
-    watchInterruptPipe(reductionFlag instanceof Int32Array ? [this.interrupted, reductionFlag] : [this.interrupted]);
+    watchInterruptPipe(reductionFlag instanceof Int32Array ? [this.interrupted, reductionFlag] : [this.interrupted], this.interruptsReceived);
   }
 
   /**
@@ -247,7 +249,7 @@ class CellRunner {
       if (!request.silent) this.deliverHeldLateErrors(request.requestId);
       this.runningExecute = request.requestId;
       try {
-        const outcome = await requestContext.run(request.requestId, () => this.execute(request.code, request.silent));
+        const outcome = await requestContext.run(request.requestId, () => this.execute(request.code, request.silent, request.interruptsBefore));
         this.displayIdsShownBy.delete(request.requestId);
         const expressions = Object.entries(request.userExpressions ?? {});
         const userExpressions = outcome.error || expressions.length === 0 ? undefined : await this.evaluateUserExpressions(expressions);
@@ -258,8 +260,8 @@ class CellRunner {
     }
   }
 
-  private async execute(code: string, silent: boolean): Promise<{ result?: { data: MimeBundle; metadata: Record<string, unknown> }; error?: ErrorContent }> {
-    this.clearInterruptFlags();
+  private async execute(code: string, silent: boolean, interruptsBefore: number): Promise<{ result?: { data: MimeBundle; metadata: Record<string, unknown> }; error?: ErrorContent }> {
+    this.clearStaleInterrupts(interruptsBefore);
     const compiled = this.compiler.compile(code);
     if (!compiled.ok) {
       const [first] = compiled.diagnostics;
@@ -324,6 +326,24 @@ class CellRunner {
 
   private flushPendingOutputs(): Promise<void> {
     return output.drained();
+  }
+
+  /**
+   * Clears the flags an earlier cell's interrupt left, but not one meant for
+   * this cell: the request and the interrupt travel on different channels, so
+   * an interrupt sent just after the request (while this process was busy,
+   * or still starting) may be read before the request. `interruptsBefore`
+   * says how many were sent before the request; waits (at most a second) for
+   * the watcher to have read those, so none of them lands on this cell later.
+   */
+  private clearStaleInterrupts(interruptsBefore: number): void {
+    const deadline = Date.now() + 1000;
+    let received = Atomics.load(this.interruptsReceived, 0);
+    while (received < interruptsBefore && Date.now() < deadline) {
+      Atomics.wait(this.interruptsReceived, 0, received, 50);
+      received = Atomics.load(this.interruptsReceived, 0);
+    }
+    if (received <= interruptsBefore) this.clearInterruptFlags();
   }
 
   private clearInterruptFlags(): void {

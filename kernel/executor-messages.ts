@@ -15,7 +15,15 @@ export type UserExpressionResult =
 
 /** protocol process -> cell runner */
 export type RunnerRequest =
-  | { kind: "execute"; requestId: number; code: string; silent: boolean; userExpressions: Record<string, string> }
+  | {
+      kind: "execute";
+      requestId: number;
+      code: string;
+      silent: boolean;
+      userExpressions: Record<string, string>;
+      /** How many interrupts this runner had been sent before this request: those were for earlier cells. */
+      interruptsBefore: number;
+    }
   | { kind: "complete"; requestId: number; code: string; cursorPos: number }
   | { kind: "inspect"; requestId: number; code: string; cursorPos: number; detailLevel: number };
 

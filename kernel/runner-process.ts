@@ -35,7 +35,7 @@ export function runnerNodeFlags(): string[] {
 
 type DoneEvent = Extract<RunnerEvent, { kind: "execute_done" | "complete_done" | "inspect_done" }>;
 type OutputEvent = Exclude<RunnerEvent, DoneEvent | { kind: "ready" | "cell_started" }>;
-type RequestBody = RunnerRequest extends infer R ? (R extends unknown ? Omit<R, "requestId"> : never) : never;
+type RequestBody = RunnerRequest extends infer R ? (R extends unknown ? Omit<R, "requestId" | "interruptsBefore"> : never) : never;
 
 export interface RunnerReady {
   banner: string;
@@ -55,6 +55,8 @@ export class RunnerProcess extends EventEmitter {
   /** The execute request whose code is running (compiled and started), if any. */
   private runningRequest: number | null = null;
   private escalateWhenStarted = false;
+  /** Interrupts written to the current runner's pipe (a fresh runner starts at 0). */
+  private interruptsSent = 0;
   private stopping = false;
   private startupFailures = 0;
   /** Set once the runner cannot be started: every request then fails with this. */
@@ -75,6 +77,7 @@ export class RunnerProcess extends EventEmitter {
     if (stdio[INTERRUPT_PIPE_FD] !== "pipe") throw new Error("the interrupt pipe must be fd 4");
     const child = spawn(process.execPath, [...runnerNodeFlags(), script], { cwd: this.cwd, stdio: [...stdio], env: process.env });
     this.child = child;
+    this.interruptsSent = 0;
     child.stdout!.on("data", (chunk) => process.stderr.write(chunk));
     child.stderr!.on("data", (chunk) => process.stderr.write(chunk));
     child.stdin!.on("error", () => undefined);
@@ -128,11 +131,18 @@ export class RunnerProcess extends EventEmitter {
   request(body: RequestBody, onSent?: (requestId: number) => void): Promise<DoneEvent> {
     const requestId = this.nextRequestId++;
     onSent?.(requestId);
+    // Interrupts sent before this request were for earlier cells; any sent
+    // from now on (also while it waits for a starting runner) are for this one.
+    const childAtRequest = this.child;
+    const interruptsAtRequest = this.interruptsSent;
     return new Promise((resolve) => {
       this.pending.set(requestId, { resolve, kind: body.kind });
       if (this.brokenReason) return this.failPending(this.brokenReason);
       void this.ready.then(
-        () => this.child.send({ ...body, requestId } as RunnerRequest),
+        () => {
+          const interruptsBefore = this.child === childAtRequest ? interruptsAtRequest : 0;
+          this.child.send({ ...body, requestId, interruptsBefore } as RunnerRequest);
+        },
         () => undefined,
       );
     });
@@ -161,6 +171,7 @@ export class RunnerProcess extends EventEmitter {
   interrupt(): void {
     if (!this.executing()) return;
     this.interruptPipe().write("!");
+    this.interruptsSent += 1;
     this.clearInterruptTimer();
     if (this.runningRequest !== null) {
       this.escalate();

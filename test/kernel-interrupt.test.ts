@@ -2,6 +2,9 @@
 // a prompt all stop within 2 s, and the kernel keeps its state.
 import { after, before, describe, test } from "node:test";
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { resultText, run, startKernel, LaunchedKernel } from "./kernel/harness";
 import type { ExecuteOutcome } from "../kernel/kernel-client";
 
@@ -90,6 +93,32 @@ describe("kernel interrupts", () => {
     const { outcome } = await interruptAfter(slowToCompile, 50);
     assert.equal(outcome.reply.content.ename, "InterruptedError");
     assert.equal(resultText(await run(kernel, "(globalThis as any).compiledCellRan === true")), "false");
+    assert.equal(resultText(await run(kernel, "kept")), "7", "no restart: state kept");
+  });
+
+  test("an interrupt that reaches the runner before the cell it was sent for still stops that cell", async () => {
+    // A timer of an earlier cell keeps the runner's main thread busy, so the
+    // next request waits in its queue while the interrupt (on its own pipe and
+    // thread) is read at once: the interrupt must not be taken for a stale one.
+    // Files say when the busy spell starts, so the order is certain.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gplab-interrupt-"));
+    const go = path.join(dir, "go"), started = path.join(dir, "started");
+    const armed = await run(kernel, `
+      import * as fs from "node:fs";
+      const watchGo = setInterval(() => {
+        if (!fs.existsSync(${JSON.stringify(go)})) return;
+        clearInterval(watchGo);
+        fs.writeFileSync(${JSON.stringify(started)}, "");
+        const t3 = Date.now(); while (Date.now() - t3 < 2000) {}
+      }, 10); 1`);
+    assert.equal(resultText(armed), "1", JSON.stringify(armed.reply.content));
+    fs.writeFileSync(go, "");
+    while (!fs.existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 10));
+    const { outcome } = await interruptAfter("(globalThis as any).queuedCellRan = true; 5", 50);
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert.equal(outcome.reply.content.ename, "InterruptedError", JSON.stringify(outcome.reply.content));
+    assert.equal(resultText(await run(kernel, "(globalThis as any).queuedCellRan === true")), "false");
+    // The interrupt was used up: the cells after it run, with their state.
     assert.equal(resultText(await run(kernel, "kept")), "7", "no restart: state kept");
   });
 
