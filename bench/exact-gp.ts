@@ -20,6 +20,7 @@
 //
 //   npm run bench -- exact-gp [--n 5000,10000] [--repeats 5] [--baseline-repeats 5 at N <= 5,000, else 2] [--configs gplab,sum,baseline] [--lr 0.1]
 //                             [--rank auto | 200,300 (the preconditioner rank of gplab and sum, each in turn)]
+//                             [--solve-tolerance 1e-3 (CG tolerance of the y solve in training, gplab and sum; default: the library's)]
 
 import { execFileSync } from "node:child_process";
 import * as os from "node:os";
@@ -54,6 +55,8 @@ interface Result {
   medianCpuSeconds: number;
   /** CG iterations of each timed iteration. */
   cgIterations: number[];
+  /** The y solve's CG tolerance when --solve-tolerance set it (null: the library's training default). */
+  solveTolerance: number | null;
   preconditionerRank: number;
   /** -loss = MLL / n after the last timed iteration. */
   mllPerN: number;
@@ -80,13 +83,15 @@ function covarModule(config: Config): gp.kernels.Kernel {
   return config === "sum" ? rbf.add(new gp.kernels.ScaleKernel(new gp.kernels.MaternKernel({ nu: 2.5, ardNumDims: D }))) : rbf;
 }
 
-async function runCase(config: Config, n: number, repeats: number, lr: number, rankOption: string): Promise<Result> {
+async function runCase(config: Config, n: number, repeats: number, lr: number, rankOption: string, solveTolerance: number | null): Promise<Result> {
   // Honours GPLAB_BACKEND (e.g. webgpu on a GPU host); on CPUs the executor stays "fused".
   await gp.backend.ready();
   const { x, y } = dataset(n);
   const likelihood = new gp.likelihoods.GaussianLikelihood();
   const solve: gp.algorithms.SolveOptions =
-    config === "baseline" ? { preconditionerRank: 15, cgTolerance: 1e-2, probeCgTolerance: 1e-2 } : rankOption === "auto" ? {} : { preconditionerRank: Number(rankOption) };
+    config === "baseline"
+      ? { preconditionerRank: 15, cgTolerance: 1e-2, probeCgTolerance: 1e-2 }
+      : { ...(rankOption === "auto" ? {} : { preconditionerRank: Number(rankOption) }), ...(solveTolerance === null ? {} : { cgTolerance: solveTolerance }) };
   const model = new gp.models.ExactGP({ rows: n, cols: D, data: x }, y, likelihood, {
     meanModule: new gp.means.ConstantMean(),
     covarModule: covarModule(config),
@@ -155,6 +160,7 @@ async function runCase(config: Config, n: number, repeats: number, lr: number, r
     maxSeconds: Math.max(...seconds),
     medianCpuSeconds: median(cpuSeconds),
     cgIterations,
+    solveTolerance: config === "baseline" ? 1e-2 : solveTolerance,
     preconditionerRank: rank,
     mllPerN: value,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
@@ -167,9 +173,11 @@ async function main(): Promise<void> {
   const lr = Number(arg("lr", "0.1"));
   // Preconditioner rank of the gplab and sum configurations ("auto", or a number; comma-separated: each in turn).
   const ranks = arg("rank", "auto").split(",");
+  const tolArg = arg("solve-tolerance", "");
+  const solveTolerance = tolArg === "" ? null : Number(tolArg);
   const child = arg("case", "");
   if (child) {
-    console.log(JSON.stringify(await runCase(child as Config, Number(arg("n", "5000")), repeats, lr, ranks[0])));
+    console.log(JSON.stringify(await runCase(child as Config, Number(arg("n", "5000")), repeats, lr, ranks[0], solveTolerance)));
     return;
   }
   const sizes = arg("n", "5000,10000").split(",").map(Number);
@@ -181,7 +189,7 @@ async function main(): Promise<void> {
         if (config === "baseline" && rank !== ranks[0]) continue;
         // The baseline takes ~20x longer: above N = 5,000 it gets 2 timed iterations unless told otherwise.
         const r = config === "baseline" ? Number(arg("baseline-repeats", n <= 5000 ? String(repeats) : "2")) : repeats;
-        const args = [__filename, "--case", config, "--n", String(n), "--repeats", String(r), "--lr", String(lr), "--rank", rank];
+        const args = [__filename, "--case", config, "--n", String(n), "--repeats", String(r), "--lr", String(lr), "--rank", rank, ...(tolArg ? ["--solve-tolerance", tolArg] : [])];
         const env = config === "baseline" ? { ...process.env, GPLAB_FUSED_WASM: "0" } : process.env;
         const out = execFileSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], env });
         process.stdout.write(out.trim().split("\n").filter((l) => l.startsWith("{")).join("\n") + "\n");
