@@ -4,10 +4,11 @@
 //
 // When every factor of the formula reads a distance (sqdist, sinsq: the
 // stationary kernels and their sums and products), the statistic of every
-// pair (x_i, x_i) is exactly 0, so the diagonal is one value and its
-// gradient comes from the single pair (x_0, x_0) with weight sum_i w_i. Otherwise the bilinear-derivative reduction runs on diagonal
-// blocks of CHUNK x CHUNK pairs with weights diag(w): O(n * CHUNK) pair
-// evaluations and O(CHUNK^2) memory.
+// pair (x_i, x_i) is exactly 0 (both sides are the same features), so the
+// diagonal is one value and its gradient comes from the single pair
+// (x_0, x_0) with weight sum_i w_i. Otherwise the bilinear-derivative
+// reduction runs on diagonal blocks of CHUNK x CHUNK pairs with weights
+// diag(w): O(n * CHUNK) pair evaluations and O(CHUNK^2) memory.
 
 import type { Mat } from "../algorithms/matrix";
 import { ShapeError } from "../errors";
