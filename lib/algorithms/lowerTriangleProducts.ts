@@ -7,6 +7,7 @@
 // ignore them). Row-major, offsets and strides in elements; the
 // variational strategy's backward pass and the Cholesky backward use them.
 
+import { substituteUpperBlock } from "./triangularKernels";
 import { gemm } from "./wasmGemm";
 
 /** Panel height: the entries computed above the diagonal cost NB / n of the work. */
@@ -66,11 +67,7 @@ export function solveUpperLowerPart(mem: Float64Array, n: number, u: number, y: 
   for (let i1 = n; i1 > 0; i1 -= NB) {
     const i0 = Math.max(0, i1 - NB);
     gemm(mem, i1 - i0, i1, n - i1, u + i0 * n + i1, n, y + i1 * n, n, y + i0 * n, n, -1);
-    // Inside the panel, bottom row first; each row is divided by its pivot, as in the textbook loop.
-    for (let i = i1 - 1; i >= i0; i--) {
-      gemm(mem, 1, i1, i1 - i - 1, u + i * n + i + 1, n, y + (i + 1) * n, n, y + i * n, n, -1);
-      const d = mem[u + i * n + i], yi = y + i * n;
-      for (let j = 0; j < i1; j++) mem[yi + j] /= d;
-    }
+    // Inside the panel: the plain upper substitution on its diagonal block, columns [0, i1) only.
+    substituteUpperBlock(mem, i1 - i0, i1, u + i0 * n + i0, n, y + i0 * n, n);
   }
 }

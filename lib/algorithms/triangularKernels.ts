@@ -35,7 +35,7 @@ export function substituteLowerBlock(mem: Float64Array, p: number, t: number, tr
 }
 
 /** The upper-triangular counterpart: X[0:p, 0:t] := U^{-1} X, bottom row first. */
-function substituteUpperBlock(mem: Float64Array, p: number, t: number, tri: number, ldu: number, x: number, ld: number): void {
+export function substituteUpperBlock(mem: Float64Array, p: number, t: number, tri: number, ldu: number, x: number, ld: number): void {
   for (let r1 = p; r1 > 0; r1 -= STEP) {
     const r0 = Math.max(0, r1 - STEP);
     gemm(mem, r1 - r0, t, p - r1, tri + r0 * ldu + r1, ldu, x + r1 * ld, ld, x + r0 * ld, ld, -1);
