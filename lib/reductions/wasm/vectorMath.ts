@@ -1,13 +1,14 @@
 // f64x2 elementary functions for the WebAssembly SIMD kernels: exp, log,
 // sin / cos. Each works lane-wise on a v128 local and writes another; the
 // caller hands in scratch locals. Accuracy (checked against Math.* in
-// test/reductions-wasm.test.ts): exp 2.3e-17 |x| / ln 2 + 3e-16 relative
+// test/reductions-wasm.test.ts): exp 2.3e-17 |x| / ln 2 + 4e-16 relative
 // (2.4e-14 at |x| = 709, 1e-15 for |x| < 20; 0 below -708.74): its range
 // reduction is one fused step, a product fewer (the kernels' throughput is
 // bound by products) for error only where exp is far from 1. log ~2 ulp for normal positive
 // inputs, sin / cos ~1 ulp for |x| < 1e6 (Cody-Waite range reduction by
-// pi / 2). Algorithms: fdlibm's (Horner polynomials after range reduction),
-// written out for two lanes. With c.fma the Horner steps and the range
+// pi / 2). Algorithms: after the range reduction a rational function for
+// exp (fitted here: scripts/fit-exp-rational.py), fdlibm's Horner
+// polynomials for log, sin and cos, written out for two lanes. With c.fma the Horner steps and the range
 // reductions are fused multiply-adds (relaxed SIMD).
 
 import { type Code, Simd } from "./binary";
@@ -29,18 +30,20 @@ const ROUND_MAGIC = 6755399441055744;
 /** ROUND_MAGIC + 1023: the low bits of x + this hold k + 1023, the biased exponent of 2^k. */
 const ROUND_MAGIC_BIASED = ROUND_MAGIC + 1023;
 /**
- * exp(r) on |r| <= ln 2 / 2 as 1 + r + c2 r^2 + ... + c10 r^10: near-minimax
- * in relative error (c0 = c1 = 1 fixed, so exp(0) = 1 exactly; the rest
- * fitted by iteratively reweighted least squares at 200-bit precision on
- * Chebyshev nodes). Max relative error 3e-16 in double Horner with FMA,
- * against 9e-15 for the degree-11 Taylor polynomial it replaced. Degree 9
- * (1.7e-14, one product fewer, 1.04x) was tried: near r = 0 it moved an
- * SVGP ELBO with an ill-conditioned K_ZZ by 1e-9 against GPyTorch.
+ * exp(r) on |r| <= ln 2 / 2 as the rational (E + r O) / (E - r O), with
+ * E = 1 + e1 r^2 + e2 r^4 and O = 1/2 + o1 r^2 + o2 r^4: exp(r) exp(-r) = 1
+ * holds by construction, so only E / O ~ r coth(r / 2) is fitted (Lawson
+ * iteration in 60-digit arithmetic, scripts/fit-exp-rational.py: the relative
+ * error of exp equioscillates, 8.4e-19; in doubles 3.5e-16, mean 6e-17). At r = 0 it is 1 / 1, exactly 1.
+ * Against the degree-10 polynomial it replaced (4.8e-16 in doubles, 10 fused steps) it
+ * takes 6 multiply-class instructions and one division: the kernels are
+ * bound by the two multiply pipes, and the division runs on the divide /
+ * square-root unit beside them; E and O are independent, a shorter chain.
+ * Degree (2, 1), a product fewer, is 1.1e-14: too far (a 1.7e-14 exp moved
+ * an SVGP ELBO with an ill-conditioned K_ZZ by 1e-9 against GPyTorch).
  */
-const EXP_POLY = [
-  1, 1, 0.49999999999998324, 0.1666666666661151, 0.04166666666813768, 0.008333333370893137, 0.0013888888516001246,
-  0.00019841185201750829, 2.480193185600087e-5, 2.7635006556348396e-6, 2.7476781238480344e-7,
-];
+const EXP_E = [1, 0.11110779925952044, 0.0009917323544683546];
+const EXP_O = [0.5, 0.013887232963095773, 3.304120798370079e-5];
 
 /**
  * out = exp(x) lane-wise; x and `scratch` are clobbered. `nonPositive`: the
@@ -50,7 +53,7 @@ const EXP_POLY = [
  * (one maxpd each; max and min carry an 8-instruction NaN fix-up), and k
  * found by the round-to-integer magic number, whose bits also give 2^k with
  * one shift (no nearest, truncation and widening). 2^k multiplies the
- * polynomial, so the underflow to 0 below EXP_LO needs no mask (and the
+ * rational, so the underflow to 0 below EXP_LO needs no mask (and the
  * input need not stay live to the end). NaN stays NaN: pmax keeps it, and
  * NaN times 2^k is NaN.
  */
@@ -77,11 +80,14 @@ export function emitExp(c: Code, x: number, out: number, scratch: number, nonPos
     k();
     c.f64x2Const(LN2_LO).simd(Simd.f64x2Mul).simd(Simd.f64x2Sub).localSet(x);
   }
-  // p(r) by Horner
-  const top = EXP_POLY.length - 1;
-  c.f64x2Const(EXP_POLY[top]);
-  for (let q = top - 1; q >= 0; q--) c.localGet(x).mulAdd(() => c.f64x2Const(EXP_POLY[q]));
-  // p * 2^k, 2^k from n's bits shifted left by 52: (k + 1023) << 52 (magic's
+  // z = r^2 into out; r O(z) into x; E(z) into out (Horner, two fused steps each).
+  c.localGet(x).localGet(x).simd(Simd.f64x2Mul).localSet(out);
+  c.localGet(out).localGet(out).f64x2Const(EXP_O[2]).mulAdd(() => c.f64x2Const(EXP_O[1])).mulAdd(() => c.f64x2Const(EXP_O[0]));
+  c.localGet(x).simd(Simd.f64x2Mul).localSet(x);
+  c.localGet(out).localGet(out).f64x2Const(EXP_E[2]).mulAdd(() => c.f64x2Const(EXP_E[1])).mulAdd(() => c.f64x2Const(EXP_E[0])).localSet(out);
+  // (E + r O) / (E - r O): two adds and a division, no product.
+  c.localGet(out).localGet(x).simd(Simd.f64x2Add).localGet(out).localGet(x).simd(Simd.f64x2Sub).simd(Simd.f64x2Div);
+  // times 2^k, 2^k from n's bits shifted left by 52: (k + 1023) << 52 (magic's
   // own mantissa bit shifts out). At k = -1023 that is +0.
   c.localGet(scratch).i32Const(52).simd(Simd.i64x2Shl).simd(Simd.f64x2Mul).localSet(out);
 }
