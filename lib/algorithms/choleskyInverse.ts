@@ -61,6 +61,43 @@ function zeroDiagonalBlocksBelow(mem: Float64Array, n: number, at: number, ld: n
   }
 }
 
+/** Edge of the square tiles of writeSymmetric: a tile of rows and its mirrored tile of columns stay in L1. */
+const TILE = 16;
+
+/**
+ * V = C, or s (v v^T - C) with `rankOne`, both triangles, from the lower
+ * triangle of the symmetric C at `c` (row stride ld): one pass tile by tile,
+ * each entry written to (a, b) and (b, a) while its tile is in cache (a
+ * row-wise pass and then a transposing one read V's lower triangle twice).
+ * shapes: C [n, n] at c -> V [n, n]
+ */
+function writeSymmetric(mem: Float64Array, c: number, ld: number, V: Float64Array, n: number, rankOne?: RankOneMinusInverse): void {
+  const v = rankOne?.v, s = rankOne?.s ?? 1;
+  for (let i0 = 0; i0 < n; i0 += TILE) {
+    const i1 = Math.min(n, i0 + TILE);
+    for (let j0 = 0; j0 <= i0; j0 += TILE) {
+      const j1 = Math.min(i1, j0 + TILE);
+      for (let a = i0; a < i1; a++) {
+        const row = c + a * ld, bEnd = Math.min(j1, a + 1);
+        if (v) {
+          const va = v[a];
+          for (let b = j0; b < bEnd; b++) {
+            const w = s * (va * v[b] - mem[row + b]);
+            V[a * n + b] = w;
+            V[b * n + a] = w;
+          }
+        } else {
+          for (let b = j0; b < bEnd; b++) {
+            const w = mem[row + b];
+            V[a * n + b] = w;
+            V[b * n + a] = w;
+          }
+        }
+      }
+    }
+  }
+}
+
 /** Optional last step of choleskyInverseBlocked: write s (v v^T - A^{-1}) instead of A^{-1} (the exact MLL's gradient weights). */
 export interface RankOneMinusInverse {
   /** shape: [n] */
@@ -92,15 +129,6 @@ export function choleskyInverseBlocked(L: Mat, into?: Float64Array, rankOne?: Ra
   transposeLower(mem, x, ld, mem, xt, ld, n);
   lowerGramOfTriangle(mem, n, xt, x, out, ld);
   const inv = mat(n, n, into?.subarray(0, n * n));
-  const V = inv.data;
-  if (rankOne) {
-    const { v, s } = rankOne;
-    for (let a = 0; a < n; a++) {
-      const row = out + a * ld, va = v[a];
-      for (let b = 0; b <= a; b++) V[a * n + b] = s * (va * v[b] - mem[row + b]);
-    }
-  } else for (let a = 0; a < n; a++) V.set(mem.subarray(out + a * ld, out + a * ld + a + 1), a * n);
-  // The upper triangle from the lower one.
-  transposeLower(V, 0, n, V, 0, n, n);
+  writeSymmetric(mem, out, ld, inv.data, n, rankOne);
   return inv;
 }

@@ -10,12 +10,13 @@
 // row stride n (or ldl where given), the [n, t] blocks a stride ld >= t
 // (see paddedStride); offsets are in elements.
 
-import { gemm } from "./wasmGemm";
+import { STEP_ROWS } from "./substitutionStep";
+import { gemm, substitutionStep } from "./wasmGemm";
 
 /** Panel height: the diagonal blocks cost NB / n of a solve. */
 const NB = 32;
 /** Rows per substitution step inside a diagonal block (the GEMM kernel's register tile). */
-const STEP = 4;
+const STEP = STEP_ROWS;
 
 /**
  * X[0:p, 0:t] := T^{-1} X for the p x p lower triangle T at tri (row stride
@@ -26,6 +27,8 @@ export function substituteLowerBlock(mem: Float64Array, p: number, t: number, tr
   for (let r0 = 0; r0 < p; r0 += STEP) {
     const r1 = Math.min(p, r0 + STEP);
     gemm(mem, r1 - r0, t, r0, tri + r0 * ldl, ldl, x, ld, x + r0 * ld, ld, -1);
+    // The step's own triangle in one WebAssembly call; the same operations in JS off the arena.
+    if (substitutionStep(mem, r1 - r0, t, tri + r0 * ldl + r0, ldl, x + r0 * ld, ld)) continue;
     for (let i = r0; i < r1; i++) {
       gemm(mem, 1, t, i - r0, tri + i * ldl + r0, ldl, x + r0 * ld, ld, x + i * ld, ld, -1);
       const d = mem[tri + i * ldl + i], xi = x + i * ld;

@@ -19,6 +19,7 @@
 
 import { Code, F64, I32, Simd, V128, buildModule, uleb } from "../reductions/wasm/binary";
 import { type GemmRun, PACK_BYTES, gemmBlock, gemmJs } from "./gemmBlock";
+import { STEP_ROWS, substitutionStepModule } from "./substitutionStep";
 import {
   CONTROL_BYTES, type GemmPool, LOWER_B_BLOCKS, PROBE_EVERY, type PieceLayout, UPPER_A_LOWER_C_PANELS, ensureWorkers, gemmThreadCount, parallelGemm,
   parallelTrianglePieces, trianglePieces, trianglePiece, workerStats,
@@ -215,8 +216,7 @@ const wasmApi = (globalThis as unknown as {
  * The module with its memory import declared shared (limits flag 3, with
  * maximum), as worker threads need; buildModule declares a private one.
  */
-function sharedMemoryModule(): Uint8Array {
-  const bytes = gemmModule();
+function sharedMemoryModule(bytes: Uint8Array): Uint8Array {
   const plain = [0x02, 0x00, 1];
   const shared = [0x02, 0x03, 1, ...uleb(MAX_PAGES)];
   // The import section is the second section: id 2, size, count 1, "env", "mem", kind + limits.
@@ -229,9 +229,14 @@ function sharedMemoryModule(): Uint8Array {
   return Uint8Array.from([...bytes.subarray(0, at), ...section, ...bytes.subarray(at + 2 + head.length + plain.length)]);
 }
 
+/** A substitution step's entry (substitutionStep.ts): t, x, ld, tri, ldt, addresses and strides in bytes. */
+type StepRun = (t: number, x: number, ld: number, tri: number, ldt: number) => void;
+
 interface Kernel {
   memory: WasmMemory;
   run: GemmRun;
+  /** The substitution steps for 1 .. STEP_ROWS rows. */
+  steps: StepRun[];
   /** Byte offset of arena element 0. */
   base: number;
   /** The worker pool on the shared memory (null: private memory, one thread). */
@@ -248,6 +253,12 @@ export function arenaCalls(): number {
 }
 let view = new Float64Array(0);
 
+/** The substitution steps for 1 .. STEP_ROWS rows on `memory` (`declare` makes a module's memory import match it). */
+function stepRuns(declare: (bytes: Uint8Array) => Uint8Array, memory: WasmMemory): StepRun[] {
+  const api = wasmApi!;
+  return Array.from({ length: STEP_ROWS }, (_, r) => new api.Instance(new api.Module(declare(substitutionStepModule(r + 1))), { env: { mem: memory } }).exports.run as StepRun);
+}
+
 /** The compiled kernel, or null where WebAssembly SIMD is unavailable. */
 function kernel(): Kernel | null {
   if (wasm !== undefined) return wasm;
@@ -256,17 +267,18 @@ function kernel(): Kernel | null {
   // At least two packing strips, so that setGemmThreads(2) works on one core too (tests).
   const base = CONTROL_BYTES + Math.max(2, threads) * PACK_BYTES;
   try {
-    const module = new wasmApi.Module(sharedMemoryModule());
+    const module = new wasmApi.Module(sharedMemoryModule(gemmModule()));
     const memory = new wasmApi.Memory({ initial: Math.ceil(base / 65536) + 1, maximum: MAX_PAGES, shared: true });
     const run = new wasmApi.Instance(module, { env: { mem: memory } }).exports.run as GemmRun;
+    const steps = stepRuns((bytes) => sharedMemoryModule(bytes), memory);
     const pool: GemmPool = { memory, module, base, packAt: CONTROL_BYTES, packBytes: PACK_BYTES, threads, workers: [], seq: 0, minWork: 0, goodStreak: 0, heldBack: 0, probeEvery: PROBE_EVERY };
-    wasm = { memory, run, base, pool };
+    wasm = { memory, run, steps, base, pool };
   } catch {
     // No shared WebAssembly memory here: a private one, one thread.
     try {
       const memory = new wasmApi.Memory({ initial: Math.ceil(base / 65536) + 1 });
       const run = new wasmApi.Instance(new wasmApi.Module(gemmModule()), { env: { mem: memory } }).exports.run as GemmRun;
-      wasm = { memory, run, base, pool: null };
+      wasm = { memory, run, steps: stepRuns((bytes) => bytes, memory), base, pool: null };
     } catch {
       wasm = null;
     }
@@ -365,6 +377,21 @@ export function gemm(
     return;
   }
   gemmJs(mem, n, m, k, a, lda, b, ldb, c, ldc, alpha, 0);
+}
+
+/**
+ * One step of a blocked forward substitution (substitutionStep.ts) in the
+ * arena: rows [0, rows) of X (rows <= STEP_ROWS), which have taken every
+ * update from outside the step, := T^{-1} X for the rows x rows lower
+ * triangle T at tri. Offsets and row strides in elements. False (nothing
+ * done) when `mem` is not the arena (the caller then runs the JS loops).
+ * shapes: T [rows, rows] at tri (row stride ldt), X [rows, t] at x (row stride ld)
+ */
+export function substitutionStep(mem: Float64Array, rows: number, t: number, tri: number, ldt: number, x: number, ld: number): boolean {
+  const w = wasm;
+  if (!w || mem !== view || mem.buffer !== w.memory.buffer || rows < 1 || rows > STEP_ROWS) return false;
+  if (t > 0) w.steps[rows - 1](t, w.base + x * 8, ld * 8, w.base + tri * 8, ldt * 8);
+  return true;
 }
 
 /**

@@ -1,0 +1,106 @@
+// The blocked forward substitution's innermost step in WebAssembly
+// (lib/algorithms/substitutionStep.ts): on the arena it must give exactly
+// what the JavaScript steps give on a plain array (same operations in the
+// same order), and textbook substitution to rounding, for every step height
+// (1 to 4 rows), odd and even column counts, padded strides and triangles
+// read in place from a larger factor; the Cholesky and the inverse that use
+// it keep matching their references at n = 1, 7, 100, 800.
+
+import * as assert from "node:assert/strict";
+import { test } from "node:test";
+import { choleskyWithJitter } from "../lib/algorithms/cholesky";
+import { mat } from "../lib/algorithms/matrix";
+import { substituteLowerBlock } from "../lib/algorithms/triangularKernels";
+import { arena, substitutionStep } from "../lib/algorithms/wasmGemm";
+import { choleskyInverse, choleskyInversePlain } from "../lib/mlls/choleskyInverse";
+import { centredRng, randomMat, substituteLower } from "./helpers/denseReference";
+import { relErr } from "./helpers/reference";
+
+/** A p x p lower triangle with pivots in [1, 2) and small entries below (well conditioned), at stride ldt. */
+function triangle(p: number, ldt: number, seed: number): Float64Array {
+  const r = centredRng(seed), T = new Float64Array(p * ldt).fill(Number.NaN); // NaN above: must never be read
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j < i; j++) T[i * ldt + j] = r() / Math.sqrt(p);
+    T[i * ldt + i] = 1.5 + r();
+  }
+  return T;
+}
+
+test("the WebAssembly substitution step equals the JS steps bit for bit and textbook substitution to rounding", () => {
+  let seed = 1700, steps = 0;
+  for (const p of [1, 2, 3, 4, 5, 7, 8, 32]) {
+    for (const t of [1, 2, 3, 5, 36, 37, 354]) {
+      const ldt = p + 3, ld = t + (t % 2) + 6; // padded strides, odd and even
+      const T = triangle(p, ldt, seed++);
+      const B = randomMat(p, t, seed++);
+      // In the arena: T at 0, X after it (offsets odd in elements, so rows are not 16-byte aligned).
+      const x = p * ldt + 1;
+      const mem = arena(x + p * ld)!;
+      assert.ok(mem, "the WebAssembly arena is available here");
+      mem.set(T, 0);
+      for (let i = 0; i < p; i++) mem.set(B.data.subarray(i * t, (i + 1) * t), x + i * ld);
+      substituteLowerBlock(mem, p, t, 0, ldt, x, ld);
+      // The same on a plain array: the gemm calls and the step's loops run in JS.
+      const plain = new Float64Array(x + p * ld);
+      plain.set(T, 0);
+      for (let i = 0; i < p; i++) plain.set(B.data.subarray(i * t, (i + 1) * t), x + i * ld);
+      assert.equal(substitutionStep(plain, Math.min(p, 4), t, 0, ldt, x, ld), false, "off the arena the step declines");
+      substituteLowerBlock(plain, p, t, 0, ldt, x, ld);
+      const L = mat(p, p);
+      for (let i = 0; i < p; i++) for (let j = 0; j <= i; j++) L.data[i * p + j] = T[i * ldt + j];
+      const want = substituteLower(L, B).data;
+      const got = new Float64Array(p * t), js = new Float64Array(p * t);
+      for (let i = 0; i < p; i++) {
+        got.set(mem.subarray(x + i * ld, x + i * ld + t), i * t);
+        js.set(plain.subarray(x + i * ld, x + i * ld + t), i * t);
+      }
+      for (let k = 0; k < got.length; k++) assert.ok(Object.is(got[k], js[k]), `p ${p}, t ${t}: entry ${k} is ${got[k]} on the arena, ${js[k]} in JS`);
+      const err = relErr(got, want);
+      assert.ok(err < 1e-13, `p ${p}, t ${t}: ${err} from textbook substitution`);
+      steps++;
+    }
+  }
+  assert.equal(steps, 56);
+});
+
+test("the step leaves the columns after t and the rows' padding alone", () => {
+  const p = 4, t = 5, ldt = 4, ld = 9;
+  const T = triangle(p, ldt, 17);
+  const x = 16;
+  const mem = arena(x + p * ld)!;
+  mem.set(T, 0);
+  mem.fill(7, x, x + p * ld);
+  assert.ok(substitutionStep(mem, p, t, 0, ldt, x, ld));
+  for (let i = 0; i < p; i++) for (let c = t; c < ld; c++) assert.equal(mem[x + i * ld + c], 7, `row ${i}, column ${c}`);
+});
+
+test("Cholesky and its inverse (both on the step) against the textbook loops at n = 1, 7, 100, 800", () => {
+  for (const n of [1, 7, 100, 800]) {
+    // A = B B^T / n + I: symmetric positive definite, condition number ~10.
+    const B = randomMat(n, n, 40 + n), A = mat(n, n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j <= i; j++) {
+        let s = 0;
+        for (let k = 0; k < n; k++) s += B.data[i * n + k] * B.data[j * n + k];
+        A.data[i * n + j] = A.data[j * n + i] = s / n + (i === j ? 1 : 0);
+      }
+    }
+    const { L, jitter } = choleskyWithJitter(A);
+    assert.equal(jitter, 0);
+    // Textbook Cholesky, column by column.
+    const R = new Float64Array(n * n);
+    for (let j = 0; j < n; j++) {
+      let d = A.data[j * n + j];
+      for (let k = 0; k < j; k++) d -= R[j * n + k] ** 2;
+      R[j * n + j] = Math.sqrt(d);
+      for (let i = j + 1; i < n; i++) {
+        let s = A.data[i * n + j];
+        for (let k = 0; k < j; k++) s -= R[i * n + k] * R[j * n + k];
+        R[i * n + j] = s / R[j * n + j];
+      }
+    }
+    assert.ok(relErr(L.data, R) < 1e-13, `n ${n}: Cholesky ${relErr(L.data, R)}`);
+    const inv = choleskyInverse(L).data, ref = choleskyInversePlain(L).data;
+    assert.ok(relErr(inv, ref) < 1e-12, `n ${n}: inverse ${relErr(inv, ref)}`);
+  }
+});
