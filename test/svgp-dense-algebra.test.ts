@@ -13,8 +13,8 @@ import { test } from "node:test";
 import * as gp from "../lib";
 import { type Mat, mat } from "../lib/algorithms/matrix";
 import { lowerGramOfLower, lowerPanelProduct, solveUpperLowerPart, upperTimesLowerPanels } from "../lib/algorithms/lowerTriangleProducts";
-import { arena, paddedStride } from "../lib/algorithms/wasmGemm";
-import { WhitenedState, chunkColumns, whitenedBackward, whitenedForward } from "../lib/variational/whitenedAlgebra";
+import { arena, gemmThreads, paddedStride, setGemmThreads } from "../lib/algorithms/wasmGemm";
+import { WhitenedState, backwardWorkspace, chunkColumns, forwardWorkspace, whitenedBackward, whitenedForward } from "../lib/variational/whitenedAlgebra";
 import { product, randomMat, substituteLower, substituteUpper, transposed, triangle } from "./helpers/denseReference";
 import { relErr } from "./helpers/reference";
 
@@ -135,9 +135,8 @@ test("whitenedForward / whitenedBackward match the textbook formulas (both route
 
     // Workspace limits that force column chunks of 24 (the last one short).
     if (B < 30) continue;
-    const viaE = 2 * M <= B, ldt = paddedStride(M);
-    const fixedF = (viaE ? 4 : 2) * M * M, perF = 2 * M;
-    const fixedB = (viaE ? 6 : 4) * M * M, perB = viaE ? 2 * M + ldt : 3 * M + 2 * ldt;
+    const { fixed: fixedF, perColumn: perF } = forwardWorkspace(M, B);
+    const { fixed: fixedB, perColumn: perB } = backwardWorkspace(M, B);
     const limitF = fixedF + perF * 40, limitB = fixedB + perB * 40;
     assert.equal(chunkColumns(B, fixedF, perF, limitF), 24);
     assert.equal(chunkColumns(B, fixedB, perB, limitB), 24);
@@ -170,4 +169,37 @@ test("a backward pass whose buffers a later forward pass reused gives the gradie
   interleaved.marginalsF64(x2, { withGradient: true });
   first.backward?.(gMu, gVar, 0.5);
   assert.ok(relErr(grads(interleaved), grads(fresh)) < 1e-12);
+});
+
+test("the forward and backward passes on the GEMM pool's threads equal one thread bit for bit, and the workers took pieces", async () => {
+  setGemmThreads(Math.max(2, gemmThreads().threads));
+  gemmThreads({ start: true });
+  for (let t = 0; t < 400 && gemmThreads().workersReady < 1; t++) await new Promise((r) => setTimeout(r, 25));
+  const piecesBefore = gemmThreads().workerPieces;
+  // Both routes (2M <= B and 2M > B), with chunks large enough to be pooled.
+  for (const [M, B] of [[96, 530], [200, 260]]) {
+    const Lz = lowerFactor(M, 700 + M), L = lowerFactor(M, 800 + M);
+    const m = randomMat(1, M, 900 + M).data, Kzx = randomMat(M, B, 1000 + M);
+    const gMu = randomMat(1, B, 1100 + B).data, gVar = randomMat(1, B, 1200 + B).data;
+    const run = (threads: number) => {
+      const before = setGemmThreads(threads);
+      try {
+        const s = new WhitenedState(M);
+        whitenedForward(s, Lz, L, m, Kzx.data, B);
+        const g = whitenedBackward(s, Lz, L, m, gMu, gVar);
+        return [s.unpaddedA().data, s.meanTerm.slice(), s.varTerm.slice(), g.dm, g.dL.data.slice(), g.dKzx.slice(), g.dKzz.data.slice()];
+      } finally {
+        setGemmThreads(before);
+      }
+    };
+    // Under load the worker may not get to claim a piece in one run: a few tries.
+    let threaded = run(2);
+    for (let t = 0; t < 20 && gemmThreads().workerPieces === piecesBefore; t++) threaded = run(2);
+    const single = run(1);
+    const names = ["A", "meanTerm", "varTerm", "dm", "dL", "dKzx", "dKzz"];
+    threaded.forEach((t, q) => {
+      for (let i = 0; i < t.length; i++) if (!Object.is(t[i], single[q][i])) assert.fail(`M ${M}, B ${B}: ${names[q]}[${i}] is ${t[i]} threaded, ${single[q][i]} on one thread`);
+    });
+  }
+  assert.ok(gemmThreads().workerPieces > piecesBefore, "the worker thread ran pieces of the passes");
 });

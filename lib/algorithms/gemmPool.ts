@@ -22,15 +22,18 @@
 //   bytes 16-59 the product: n m k a lda b ldb c ldc layout pieceSize (i32)
 //   bytes 64-71 alpha (f64)
 //   bytes 80-83 pieces worked by worker threads, 84-87 workers ready
+//   bytes 128-511 a task job's parameters (TASK_PARAMS f64s)
 // A piece is claimed by compare-exchange on the claim word, so a thread that
 // read a finished job's word can never claim a piece of the next job.
 
 import * as os from "node:os";
 import * as path from "node:path";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { type GemmRun, gemmBlock } from "./gemmBlock";
 
-export const CONTROL_BYTES = 128;
+export const CONTROL_BYTES = 512;
+/** Byte offset and f64 count of a task job's parameters in the control block. */
+export const TASK_PARAMS_AT = 128, TASK_PARAMS = 48;
 /** Below this many multiply-adds a product stays on one thread (~50 us of work), at least. */
 export const PARALLEL_MIN_WORK = 1 << 19;
 /** The most the adaptive threshold rises to (~0.1 s of work). */
@@ -87,15 +90,57 @@ export interface GemmPool {
   heldBack: number;
   /** The current probe interval (PROBE_EVERY .. PROBE_EVERY_MAX). */
   probeEvery: number;
+  /** While a task job runs: its GEMM calls on the main thread stay there. */
+  busy?: boolean;
+}
+
+/**
+ * A task job's piece: `params` are the job's parameters (TASK_PARAMS_AT),
+ * `mem` the calling thread's arena view, on which its `gemm` calls run on
+ * that thread alone. Each piece must write only its own outputs, so that
+ * results do not depend on which thread ran it.
+ */
+export type PoolTask = (mem: Float64Array, params: Float64Array, piece: number) => void;
+/** Where a worker finds task `id`: the module's export `name`. */
+export interface TaskSource { id: number; module: string; name: string }
+const taskSources: TaskSource[] = [];
+const taskFunctions: PoolTask[] = [];
+/** One port per worker, on which later registrations reach it. */
+const taskPorts: MessagePort[] = [];
+
+/**
+ * Registers `fn`, the export `name` of the module `module` (its compiled
+ * file: __filename), as a task the pool's threads can run (runTask); returns
+ * its id. A worker loads the module the first time it meets the task.
+ */
+export function poolTask(module: string, name: string, fn: PoolTask): number {
+  const found = taskSources.find((t) => t.module === module && t.name === name);
+  if (found) return found.id;
+  const source = { id: taskSources.length, module, name };
+  taskSources.push(source);
+  taskFunctions.push(fn);
+  for (const port of taskPorts) port.postMessage(source);
+  return source.id;
+}
+
+/** The main thread's task `id`. */
+export function taskFunction(id: number): PoolTask {
+  const fn = taskFunctions[id];
+  if (!fn) throw new Error(`no GEMM pool task ${id}`);
+  return fn;
 }
 
 /** Starts the worker threads up to pool.threads - 1 (each joins when it is ready). */
 export function ensureWorkers(pool: GemmPool): void {
   while (pool.workers.length < pool.threads - 1) {
     const index = pool.workers.length + 1;
+    const { port1, port2 } = new MessageChannel();
     const w = new Worker(path.join(__dirname, "gemmWorker.js"), {
-      workerData: { memory: pool.memory, module: pool.module, base: pool.base, pack: pool.packAt + index * pool.packBytes },
+      workerData: { memory: pool.memory, module: pool.module, base: pool.base, pack: pool.packAt + index * pool.packBytes, tasks: taskSources.slice(), port: port2 },
+      transferList: [port2],
     });
+    port1.unref();
+    taskPorts.push(port1);
     w.unref();
     w.on("error", (err) => {
       // A failed worker is dropped: the main thread claims whatever it would have.
@@ -120,6 +165,8 @@ export function ensureWorkers(pool: GemmPool): void {
  */
 export const BY_COLUMNS = 0, BY_ROWS = 1, LOWER_B_BLOCKS = 2, UPPER_A_LOWER_C_PANELS = 3;
 export type PieceLayout = typeof BY_COLUMNS | typeof BY_ROWS | typeof LOWER_B_BLOCKS | typeof UPPER_A_LOWER_C_PANELS;
+/** Layout slot of a task job (pieces of a registered PoolTask; params: task id). */
+const TASK = 4;
 
 /** The pieces of a triangular layout, and their multiply-adds (roughly). */
 export function trianglePieces(layout: PieceLayout, pieceSize: number, n: number, m: number, k: number): { count: number; work: number } {
@@ -168,13 +215,30 @@ export function parallelTrianglePieces(
 
 /** Whether a product of `work` multiply-adds goes to the threads: above the adaptive threshold, as a probe below it, or not. */
 function worthThreads(pool: GemmPool, work: number): "yes" | "probe" | "no" {
-  if (pool.threads < 2 || work < PARALLEL_MIN_WORK) return "no";
+  if (pool.threads < 2 || work < PARALLEL_MIN_WORK || pool.busy) return "no";
   if (work >= pool.minWork) return "yes";
   return ++pool.heldBack % pool.probeEvery === 0 ? "probe" : "no";
 }
 
-/** Publishes a product of `count` pieces, works pieces until none is left, waits for the rest, adapts the threshold and the probe interval. */
-function runPooled(pool: GemmPool, run: GemmRun, mem: Float64Array, params: number[], alpha: number, count: number, probe: boolean): void {
+/**
+ * Runs the `count` pieces of task `id` with `params` (at most TASK_PARAMS)
+ * on the pool's threads, the calling thread included; returns when all are
+ * done. The threshold does not apply: a task is a whole pass of work, and a
+ * thread that starts late finds fewer pieces left.
+ */
+export function runTaskPooled(pool: GemmPool, run: GemmRun, mem: Float64Array, id: number, params: ArrayLike<number>, count: number): void {
+  if (params.length > TASK_PARAMS) throw new Error(`a pool task takes at most ${TASK_PARAMS} parameters, got ${params.length}`);
+  new Float64Array(pool.memory.buffer, TASK_PARAMS_AT, params.length).set(params);
+  pool.busy = true;
+  try {
+    runPooled(pool, run, mem, [id, 0, 0, 0, 0, 0, 0, 0, 0, TASK, 0], 0, count, null);
+  } finally {
+    pool.busy = false;
+  }
+}
+
+/** Publishes a product of `count` pieces, works pieces until none is left, waits for the rest, adapts the threshold and the probe interval (not for a task: probe null). */
+function runPooled(pool: GemmPool, run: GemmRun, mem: Float64Array, params: number[], alpha: number, count: number, probe: boolean | null): void {
   ensureWorkers(pool);
   const buf = pool.memory.buffer;
   const i32 = new Int32Array(buf, 0, CONTROL_BYTES / 4);
@@ -195,6 +259,7 @@ function runPooled(pool: GemmPool, run: GemmRun, mem: Float64Array, params: numb
     Atomics.wait(i32, DONE, done, 5);
   }
   const waited = performance.now() - t1, own = t1 - t0;
+  if (probe === null) return;
   if (probe) pool.probeEvery = waited > own ? Math.min(PROBE_EVERY_MAX, pool.probeEvery * 2) : PROBE_EVERY;
   if (waited > own) {
     pool.minWork = Math.min(PARALLEL_MAX_THRESHOLD, Math.max(PARALLEL_MIN_WORK, pool.minWork) * 4);
@@ -223,9 +288,13 @@ export function workPieces(i32: Int32Array, claim: BigInt64Array, work: (piece: 
   }
 }
 
-/** Runs piece `piece` of the product described in the control block. */
-export function runPiece(run: GemmRun, mem: Float64Array, base: number, pack: number, i32: Int32Array, piece: number): void {
+/** Runs piece `piece` of the product (or task: `task` finds it by id) described in the control block. */
+export function runPiece(run: GemmRun, mem: Float64Array, base: number, pack: number, i32: Int32Array, piece: number, task: (id: number) => PoolTask = taskFunction): void {
   const [n, m, k, a, lda, b, ldb, c, ldc, layout, size] = i32.subarray(PARAMS, PARAMS + 11);
+  if (layout === TASK) {
+    task(n)(mem, new Float64Array(i32.buffer, TASK_PARAMS_AT, TASK_PARAMS), piece);
+    return;
+  }
   const alpha = new Float64Array(i32.buffer, 64, 1)[0];
   if (layout === BY_ROWS || layout === BY_COLUMNS) {
     const s = piece * size;

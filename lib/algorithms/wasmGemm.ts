@@ -21,8 +21,8 @@ import { Code, F64, I32, Simd, V128, buildModule, uleb } from "../reductions/was
 import { type GemmRun, PACK_BYTES, gemmBlock, gemmJs } from "./gemmBlock";
 import { STEP_ROWS, substitutionStepModule } from "./substitutionStep";
 import {
-  CONTROL_BYTES, type GemmPool, LOWER_B_BLOCKS, PROBE_EVERY, type PieceLayout, UPPER_A_LOWER_C_PANELS, ensureWorkers, gemmThreadCount, parallelGemm,
-  parallelTrianglePieces, trianglePieces, trianglePiece, workerStats,
+  CONTROL_BYTES, type GemmPool, LOWER_B_BLOCKS, PROBE_EVERY, type PieceLayout, TASK_PARAMS, UPPER_A_LOWER_C_PANELS, ensureWorkers, gemmThreadCount, parallelGemm,
+  parallelTrianglePieces, runTaskPooled, taskFunction, trianglePieces, trianglePiece, workerStats,
 } from "./gemmPool";
 
 export { gemmJs };
@@ -239,7 +239,9 @@ interface Kernel {
   steps: StepRun[];
   /** Byte offset of arena element 0. */
   base: number;
-  /** The worker pool on the shared memory (null: private memory, one thread). */
+  /** Byte offset of this thread's packing strip. */
+  pack: number;
+  /** The worker pool on the shared memory (null: private memory, one thread, or a worker thread). */
   pool: GemmPool | null;
 }
 
@@ -272,13 +274,13 @@ function kernel(): Kernel | null {
     const run = new wasmApi.Instance(module, { env: { mem: memory } }).exports.run as GemmRun;
     const steps = stepRuns((bytes) => sharedMemoryModule(bytes), memory);
     const pool: GemmPool = { memory, module, base, packAt: CONTROL_BYTES, packBytes: PACK_BYTES, threads, workers: [], seq: 0, minWork: 0, goodStreak: 0, heldBack: 0, probeEvery: PROBE_EVERY };
-    wasm = { memory, run, steps, base, pool };
+    wasm = { memory, run, steps, base, pack: CONTROL_BYTES, pool };
   } catch {
     // No shared WebAssembly memory here: a private one, one thread.
     try {
       const memory = new wasmApi.Memory({ initial: Math.ceil(base / 65536) + 1 });
       const run = new wasmApi.Instance(new wasmApi.Module(gemmModule()), { env: { mem: memory } }).exports.run as GemmRun;
-      wasm = { memory, run, steps: stepRuns((bytes) => bytes, memory), base, pool: null };
+      wasm = { memory, run, steps: stepRuns((bytes) => bytes, memory), base, pack: CONTROL_BYTES, pool: null };
     } catch {
       wasm = null;
     }
@@ -360,6 +362,40 @@ export function arena(size: number): Float64Array | null {
 }
 
 /**
+ * On a GEMM worker thread: `gemm` on this thread's arena view runs `run` (this
+ * thread's instance of the kernel) with its own packing strip, never the pool.
+ */
+export function bindThreadKernel(memory: WasmMemory | { buffer: ArrayBufferLike }, run: GemmRun, base: number, pack: number): void {
+  wasm = { memory: memory as WasmMemory, run, steps: stepRuns((bytes) => sharedMemoryModule(bytes), memory as WasmMemory), base, pack, pool: null };
+  threadArena();
+}
+
+/** On a worker thread: the arena view, renewed when the main thread has grown the memory. */
+export function threadArena(): Float64Array {
+  const w = wasm;
+  if (!w) throw new Error("threadArena: no GEMM kernel bound to this thread");
+  if (view.buffer !== w.memory.buffer || w.base + view.length * 8 < w.memory.buffer.byteLength) view = new Float64Array(w.memory.buffer, w.base);
+  return view;
+}
+
+/**
+ * Runs pieces 0..count-1 of the pool task `id` (registered with poolTask)
+ * with `params`: on every thread when `pooled`, `mem` is the arena and the
+ * pool has more than one, else in order on this thread. A piece's GEMM calls
+ * run on the thread that runs the piece.
+ */
+export function runTask(mem: Float64Array, id: number, params: number[] | Float64Array, count: number, pooled = true): void {
+  if (params.length > TASK_PARAMS) throw new Error(`a pool task takes at most ${TASK_PARAMS} parameters, got ${params.length}`);
+  const w = wasm;
+  if (pooled && count > 1 && w?.pool && !w.pool.busy && w.pool.threads > 1 && mem === view && mem.buffer === w.memory.buffer) {
+    runTaskPooled(w.pool, w.run, mem, id, params, count);
+    return;
+  }
+  const fn = taskFunction(id), p = Float64Array.from(params);
+  for (let piece = 0; piece < count; piece++) fn(mem, p, piece);
+}
+
+/**
  * C += alpha * A B on one Float64Array (offsets and row strides in elements).
  * shapes: A [n, k], B [k, m], C [n, m]. `mem` must be the arena for the
  * WebAssembly kernel (large products then run on every thread); any other
@@ -373,7 +409,7 @@ export function gemm(
   const w = wasm;
   if (w && mem === view && mem.buffer === w.memory.buffer) {
     if (w.pool && parallelGemm(w.pool, w.run, mem, n, m, k, a, lda, b, ldb, c, ldc, alpha)) return;
-    gemmBlock(w.run, mem, w.base, CONTROL_BYTES, n, m, k, a, lda, b, ldb, c, ldc, alpha);
+    gemmBlock(w.run, mem, w.base, w.pack, n, m, k, a, lda, b, ldb, c, ldc, alpha);
     return;
   }
   gemmJs(mem, n, m, k, a, lda, b, ldb, c, ldc, alpha, 0);

@@ -42,10 +42,13 @@ export class Adam {
     const eps = this.options.eps ?? 1e-8;
     this.t++;
     const bc1 = 1 - b1 ** this.t, bc2 = 1 - b2 ** this.t;
-    for (let i = 0; i < x.length; i++) {
-      this.m[i] = b1 * this.m[i] + (1 - b1) * grad[i];
-      this.v[i] = b2 * this.v[i] + (1 - b2) * grad[i] * grad[i];
-      x[i] -= (this.options.lr / bc1) * this.m[i] / (Math.sqrt(this.v[i] / bc2) + eps);
+    // Locals, so the loop reads no properties (66,000 values a step for an SVGP at M = 256).
+    const m = this.m, v = this.v, lr = this.options.lr, n = x.length;
+    for (let i = 0; i < n; i++) {
+      const g = grad[i];
+      m[i] = b1 * m[i] + (1 - b1) * g;
+      v[i] = b2 * v[i] + (1 - b2) * g * g;
+      x[i] -= (lr / bc1) * m[i] / (Math.sqrt(v[i] / bc2) + eps);
     }
   }
 }

@@ -33,7 +33,8 @@ import { lowerGramOfLower, lowerPanelProduct, solveUpperLowerPart } from "../alg
 import { type Mat, mat } from "../algorithms/matrix";
 import { transposeInto, transposeLower } from "../algorithms/transpose";
 import { solveLowerInPlace, solveUpperInPlace, triangularMatmulInto } from "../algorithms/triangularKernels";
-import { arena, gemm, paddedStride } from "../algorithms/wasmGemm";
+import { poolTask } from "../algorithms/gemmPool";
+import { arena, gemm, gemmThreads, paddedStride, runTask } from "../algorithms/wasmGemm";
 
 /** The arena with room for `size` f64s, or (no WebAssembly, or too large) a plain array: the kernels take either. */
 export function workspace(size: number): Float64Array {
@@ -118,6 +119,37 @@ export function chunkColumns(B: number, fixed: number, perColumn: number, limit:
   return Math.max(8, Math.floor((limit - fixed) / perColumn / 8) * 8 - 16);
 }
 
+/** n rounded up to whole 64-byte lines of f64s. */
+const up8 = (n: number) => Math.ceil(n / 8) * 8;
+
+/**
+ * Columns per piece of a pass over w columns: with the GEMM on several
+ * threads, two pieces per thread (a thread that starts late still finds
+ * work), else one piece (every piece repeats the solves' many small
+ * diagonal-block steps); a multiple of DM_BLOCK columns. A column's results
+ * do not depend on its piece, and dm sums fixed blocks of DM_BLOCK columns,
+ * so results are the same on any number of threads.
+ */
+function pieceColumns(M: number, w: number): number {
+  const threads = (M * M * w) / 2 >= POOLED_MIN_WORK ? gemmThreads().threads : 1;
+  return DM_BLOCK * Math.ceil(w / DM_BLOCK / (threads > 1 ? 2 * threads : 1));
+}
+/** Below this many multiply-adds in a pass's solve, it runs as one piece. */
+const POOLED_MIN_WORK = 1 << 19;
+/** dm = A gMu is summed over blocks of this many columns, then over the blocks in order. */
+const DM_BLOCK = 32;
+
+/** The f64s of whitenedForward's workspace: `fixed`, plus `perColumn` a column of the batch (see chunkColumns). */
+export function forwardWorkspace(M: number, B: number): { fixed: number; perColumn: number } {
+  return { fixed: (2 * M <= B ? 4 : 2) * M * M + up8(M) + 16, perColumn: 2 * M + 2 };
+}
+
+/** The f64s of whitenedBackward's workspace: `fixed`, plus `perColumn` a column of the batch. */
+export function backwardWorkspace(M: number, B: number): { fixed: number; perColumn: number } {
+  const viaE = 2 * M <= B, ldt = paddedStride(M);
+  return { fixed: (viaE ? 6 : 4) * M * M + 2 * up8(M) + 16, perColumn: 4 * M + 2 + (viaE ? 1 : 2) * ldt + Math.ceil(up8(M) / DM_BLOCK) };
+}
+
 /** Copies columns [c0, c0 + w) of a row-major [rows, cols] block into mem at off with row stride ld. */
 function putColumns(mem: Float64Array, off: number, ld: number, src: Float64Array, srcLd: number, rows: number, c0: number, w: number): void {
   for (let k = 0; k < rows; k++) mem.set(src.subarray(k * srcLd + c0, k * srcLd + c0 + w), off + k * ld);
@@ -129,6 +161,42 @@ function takeColumns(mem: Float64Array, off: number, ld: number, dst: Float64Arr
 }
 
 /**
+ * One piece of the forward pass: columns [c0, c0 + pw) of the chunk.
+ * params: M, w, pw, ld, LZ, LUT, SS, XA, XY, MV, MT, VT, throughY — offsets
+ * of Lz, L^T, S [M, M], A, Y (or W) [M, ld], m [M], meanTerm, varTerm [w].
+ * Every column's results come from that column alone.
+ */
+export function forwardColumns(mem: Float64Array, params: Float64Array, piece: number): void {
+  const [M, w, pw, ld, LZ, LUT, SS, XA, XY, MV, MT, VT, throughY] = params;
+  const c0 = piece * pw, cw = Math.min(pw, w - c0);
+  if (cw <= 0) return;
+  solveLowerInPlace(mem, M, cw, LZ, XA + c0, ld);
+  for (let k = 0; k < M; k++) mem.fill(0, XY + k * ld + c0, XY + k * ld + c0 + cw);
+  if (throughY) gemm(mem, M, cw, M, SS, M, XA + c0, ld, XY + c0, ld);
+  else triangularMatmulInto(mem, M, cw, LUT, false, XA + c0, XY + c0, ld);
+  const mt = MT + c0, vt = VT + c0;
+  mem.fill(0, mt, mt + cw);
+  mem.fill(0, vt, vt + cw);
+  for (let k = 0; k < M; k++) {
+    const a = XA + k * ld + c0, y = XY + k * ld + c0, mk = mem[MV + k];
+    if (throughY) {
+      for (let i = 0; i < cw; i++) {
+        const ai = mem[a + i];
+        mem[mt + i] += ai * mk;
+        mem[vt + i] += ai * (mem[y + i] - ai);
+      }
+    } else {
+      for (let i = 0; i < cw; i++) {
+        const ai = mem[a + i], wi = mem[y + i];
+        mem[mt + i] += ai * mk;
+        mem[vt + i] += wi * wi - ai * ai;
+      }
+    }
+  }
+}
+const FORWARD_TASK = poolTask(__filename, "forwardColumns", forwardColumns);
+
+/**
  * Fills `s` (A, Y, meanTerm, varTerm) for K_Zx [M, B] (row-major).
  * shapes: Lz, L [M, M] lower (their upper triangles are not read), m [M]
  */
@@ -138,8 +206,9 @@ export function whitenedForward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Arr
   s.generation++;
   s.throughY = 2 * M <= B;
   const ld = s.ld, MM = M * M, throughY = s.throughY;
-  const LUT = 0, LZ = MM, LL = 2 * MM, SS = 3 * MM, X0 = throughY ? 4 * MM : 2 * MM;
-  const bc = chunkColumns(B, X0, 2 * M, limit);
+  const { fixed, perColumn } = forwardWorkspace(M, B);
+  const bc = chunkColumns(B, fixed, perColumn, limit);
+  const LUT = 0, LZ = MM, LL = 2 * MM, SS = 3 * MM, MV = throughY ? 4 * MM : 2 * MM, MT = MV + up8(M), VT = MT + up8(bc), X0 = VT + up8(bc);
   const mem = workspace(X0 + 2 * M * paddedStride(bc));
   mem.fill(0, LUT, LUT + MM);
   transposeLower(L.data, 0, M, mem, LUT, M, M);
@@ -149,32 +218,13 @@ export function whitenedForward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Arr
     for (let i = 0; i < M; i++) mem.set(L.data.subarray(i * M, i * M + i + 1), LL + i * M);
     covarianceInto(mem, M, LL, LUT, SS);
   }
-  const mt = s.meanTerm, vt = s.varTerm;
-  mt.fill(0);
-  vt.fill(0);
+  mem.set(m, MV);
   for (let c0 = 0; c0 < B; c0 += bc) {
-    const w = Math.min(bc, B - c0), ldc = paddedStride(w), XA = X0, XY = X0 + M * ldc;
+    const w = Math.min(bc, B - c0), ldc = paddedStride(w), XA = X0, XY = X0 + M * ldc, pw = pieceColumns(M, w);
     putColumns(mem, XA, ldc, Kzx, B, M, c0, w);
-    solveLowerInPlace(mem, M, w, LZ, XA, ldc);
-    mem.fill(0, XY, XY + M * ldc);
-    if (throughY) gemm(mem, M, w, M, SS, M, XA, ldc, XY, ldc);
-    else triangularMatmulInto(mem, M, w, LUT, false, XA, XY, ldc);
-    for (let k = 0; k < M; k++) {
-      const a = XA + k * ldc, y = XY + k * ldc, mk = m[k];
-      if (throughY) {
-        for (let i = 0; i < w; i++) {
-          const ai = mem[a + i];
-          mt[c0 + i] += ai * mk;
-          vt[c0 + i] += ai * (mem[y + i] - ai);
-        }
-      } else {
-        for (let i = 0; i < w; i++) {
-          const ai = mem[a + i], wi = mem[y + i];
-          mt[c0 + i] += ai * mk;
-          vt[c0 + i] += wi * wi - ai * ai;
-        }
-      }
-    }
+    runTask(mem, FORWARD_TASK, [M, w, pw, ldc, LZ, LUT, SS, XA, XY, MV, MT, VT, throughY ? 1 : 0], Math.ceil(w / pw));
+    s.meanTerm.set(mem.subarray(MT, MT + w), c0);
+    s.varTerm.set(mem.subarray(VT, VT + w), c0);
     takeColumns(mem, XA, ldc, s.A, ld, M, c0, w);
     takeColumns(mem, XY, ldc, s.Y, ld, M, c0, w);
   }
@@ -193,6 +243,50 @@ export interface WhitenedGradients {
 }
 
 /**
+ * One piece of the backward pass: columns [c0, c0 + pw) of the chunk.
+ * params: M, w, pw, ld, ldt, viaE, LL, LZT, MV, GMU, GVAR, DMP, XA, XY, D, DA, AT, WT —
+ * offsets of L, Lz^T [M, M], m [M], gMu, gVar [w], dm's partial sums
+ * [blocks of DM_BLOCK columns, up8(M)], A, Y (or W), D = A G, dA [M, ld],
+ * A^T, W^T [w, ldt]. Writes the piece's blocks of dm = A gMu, D = A G, A^T
+ * (and W^T), and dK_Zx = Lz^{-T} dA in DA.
+ */
+export function backwardColumns(mem: Float64Array, params: Float64Array, piece: number): void {
+  const [M, w, pw, ld, ldt, viaE, LL, LZT, MV, GMU, GVAR, DMP, XA, XY, D, DA, AT, WT] = params;
+  const c0 = piece * pw, cw = Math.min(pw, w - c0);
+  if (cw <= 0) return;
+  const gmu = GMU + c0, gvar = GVAR + c0, M8 = up8(M);
+  for (let k = 0; k < M; k++) {
+    const a = XA + k * ld + c0, d = D + k * ld + c0;
+    for (let b0 = 0; b0 < cw; b0 += DM_BLOCK) {
+      const b1 = Math.min(cw, b0 + DM_BLOCK);
+      let t = 0;
+      for (let i = b0; i < b1; i++) {
+        const ai = mem[a + i];
+        t += ai * mem[gmu + i];
+        mem[d + i] = ai * mem[gvar + i];
+      }
+      mem[DMP + ((c0 + b0) / DM_BLOCK) * M8 + k] = t;
+    }
+  }
+  transposeInto(mem, XA + c0, ld, mem, AT + c0 * ldt, ldt, M, cw);
+  // Y: formed in the forward pass, or Y = L W (into dA's place) from W.
+  let y = XY + c0;
+  if (!viaE) {
+    transposeInto(mem, XY + c0, ld, mem, WT + c0 * ldt, ldt, M, cw);
+    for (let k = 0; k < M; k++) mem.fill(0, DA + k * ld + c0, DA + k * ld + c0 + cw);
+    triangularMatmulInto(mem, M, cw, LL, true, XY + c0, DA + c0, ld);
+    y = DA + c0;
+  }
+  // dA = m gMu^T + 2 (Y - A) G, then dK_Zx = Lz^{-T} dA.
+  for (let k = 0; k < M; k++) {
+    const da = DA + k * ld + c0, a = XA + k * ld + c0, yk = y + k * ld, mk = mem[MV + k];
+    for (let i = 0; i < cw; i++) mem[da + i] = mk * mem[gmu + i] + 2 * (mem[yk + i] - mem[a + i]) * mem[gvar + i];
+  }
+  solveUpperInPlace(mem, M, cw, LZT, DA + c0, ld);
+}
+const BACKWARD_TASK = poolTask(__filename, "backwardColumns", backwardColumns);
+
+/**
  * Gradients of sum_i gMu_i meanTerm_i + gVar_i varTerm_i with respect to m,
  * L, K_Zx and K_ZZ (through Lz), from the state of the last forward pass.
  * shapes: gMu, gVar [B]
@@ -204,55 +298,37 @@ export function whitenedBackward(
   // Through E: Lz^T, L, L^T, C, L^T C, E; directly: Lz^T, L, 2 A G W^T, E. The Cholesky
   // backward's scratch reuses C's place: it runs last.
   const LZT = 0, LL = MM, CC = 2 * MM, E = 3 * MM, LUT = 4 * MM, LTC = 5 * MM, SCR = CC;
-  const X0 = viaE ? 6 * MM : 4 * MM;
-  // Per column: A, D (and W) rows, A^T (and W^T) rows.
-  const bc = chunkColumns(B, X0, viaE ? 2 * M + ldt : 3 * M + 2 * ldt, limit);
+  const { fixed, perColumn } = backwardWorkspace(M, B);
+  const bc = chunkColumns(B, fixed, perColumn, limit);
   const ldc = paddedStride(bc);
-  const XA = X0, D = XA + M * ldc, XW = D + M * ldc, AT = viaE ? XW : XW + M * ldc, WT = AT + bc * ldt;
+  const MV = viaE ? 6 * MM : 4 * MM, GMU = MV + up8(M), GVAR = GMU + up8(bc), DMP = GVAR + up8(bc), blocks = Math.ceil(bc / DM_BLOCK);
+  const XA = DMP + blocks * up8(M), XY = XA + M * ldc, D = XY + M * ldc, DA = D + M * ldc, AT = DA + M * ldc, WT = AT + bc * ldt;
   const mem = workspace(viaE ? WT : WT + bc * ldt);
-  mem.fill(0, 0, X0);
+  mem.fill(0, 0, MV);
   transposeLower(Lz.data, 0, M, mem, LZT, M, M); // Lz^T, upper
   for (let i = 0; i < M; i++) mem.set(L.data.subarray(i * M, i * M + i + 1), LL + i * M); // L, lower
   if (viaE) transposeLower(L.data, 0, M, mem, LUT, M, M); // L^T, upper
+  mem.set(m, MV);
 
   // Column chunks: dm, C (or 2 A G W^T) and the direct dLz accumulate; dK_Zx is per column.
   const dm = new Float64Array(M);
   const dKzx = s.dKzx;
   for (let c0 = 0; c0 < B; c0 += bc) {
-    const w = Math.min(bc, B - c0), ldw = paddedStride(w);
+    const w = Math.min(bc, B - c0), ldw = paddedStride(w), pw = pieceColumns(M, w);
     putColumns(mem, XA, ldw, s.A, ld, M, c0, w);
-    // dm += A gMu; D = A G (the left factor of C).
-    for (let k = 0; k < M; k++) {
-      const a = XA + k * ldw, d = D + k * ldw;
-      let t = 0;
-      for (let i = 0; i < w; i++) {
-        const ai = mem[a + i];
-        t += ai * gMu[c0 + i];
-        mem[d + i] = ai * gVar[c0 + i];
-      }
-      dm[k] += t;
-    }
-    transposeInto(mem, XA, ldw, mem, AT, ldt, M, w); // A^T [w, M]
+    putColumns(mem, XY, ldw, s.Y, ld, M, c0, w);
+    mem.set(gMu.subarray(c0, c0 + w), GMU);
+    mem.set(gVar.subarray(c0, c0 + w), GVAR);
+    const XD = D, XDA = DA; // at row stride ldw this chunk
+    runTask(mem, BACKWARD_TASK, [M, w, pw, ldw, ldt, viaE ? 1 : 0, LL, LZT, MV, GMU, GVAR, DMP, XA, XY, XD, XDA, AT, WT], Math.ceil(w / pw));
+    for (let b = 0; b < Math.ceil(w / DM_BLOCK); b++) for (let k = 0; k < M; k++) dm[k] += mem[DMP + b * up8(M) + k];
     if (viaE) {
-      lowerPanelProduct(mem, M, w, D, ldw, AT, ldt, CC, M, 1); // C += tril(A G A^T)
+      lowerPanelProduct(mem, M, w, XD, ldw, AT, ldt, CC, M, 1); // C += tril(A G A^T)
     } else {
-      // 2 tril(A G W^T) (= 2 tril(C L), as W = L^T A).
-      putColumns(mem, XW, ldw, s.Y, ld, M, c0, w);
-      transposeInto(mem, XW, ldw, mem, WT, ldt, M, w);
-      lowerPanelProduct(mem, M, w, D, ldw, WT, ldt, CC, M, 2);
-      // Y = L W, in D.
-      mem.fill(0, D, D + M * ldw);
-      triangularMatmulInto(mem, M, w, LL, true, XW, D, ldw);
+      lowerPanelProduct(mem, M, w, XD, ldw, WT, ldt, CC, M, 2); // 2 tril(A G W^T) (= 2 tril(C L), as W = L^T A)
+      lowerPanelProduct(mem, M, w, XDA, ldw, AT, ldt, E, M, 1); // E += tril(dK_Zx A^T)
     }
-    // dA = m gMu^T + 2 (Y - A) G, then dK_Zx = Lz^{-T} dA, in D.
-    const Y = viaE ? s.Y : mem;
-    for (let k = 0; k < M; k++) {
-      const d = D + k * ldw, a = XA + k * ldw, y = viaE ? k * ld + c0 : d, mk = m[k];
-      for (let i = 0; i < w; i++) mem[d + i] = mk * gMu[c0 + i] + 2 * (Y[y + i] - mem[a + i]) * gVar[c0 + i];
-    }
-    solveUpperInPlace(mem, M, w, LZT, D, ldw);
-    takeColumns(mem, D, ldw, dKzx, B, M, c0, w);
-    if (!viaE) lowerPanelProduct(mem, M, w, D, ldw, AT, ldt, E, M, 1); // E += tril(dK_Zx A^T)
+    takeColumns(mem, XDA, ldw, dKzx, B, M, c0, w);
   }
 
   const dL = s.dL;
