@@ -122,7 +122,7 @@ test("whitenedForward / whitenedBackward match the textbook formulas (both route
     const s = new WhitenedState(M);
     // Junk above the diagonals of the factors must not be read.
     const junk = (T: Mat) => mat(M, M, T.data.map((v, q) => (q % M > Math.floor(q / M) ? 99 : v)));
-    whitenedForward(s, junk(Lz), junk(L), m, Kzx.data, B);
+    whitenedForward(s, junk(Lz), junk(L), m, (out) => out.set(Kzx.data), B);
     const what = `M ${M}, B ${B}`;
     assert.ok(relErr(s.unpaddedA().data, want.A.data) < 1e-12, `A ${what}`);
     assert.ok(relErr(s.meanTerm, want.meanTerm) < 1e-12, `meanTerm ${what}`);
@@ -141,7 +141,8 @@ test("whitenedForward / whitenedBackward match the textbook formulas (both route
     assert.equal(chunkColumns(B, fixedF, perF, limitF), 24);
     assert.equal(chunkColumns(B, fixedB, perB, limitB), 24);
     const chunked = new WhitenedState(M);
-    whitenedForward(chunked, Lz, L, m, Kzx.data, B, limitF);
+    // K_Zx written by a callback: into the workspace when it fits (it does not, here).
+    whitenedForward(chunked, Lz, L, m, (out) => out.set(Kzx.data), B, limitF);
     assert.ok(relErr(chunked.meanTerm, want.meanTerm) < 1e-12 && relErr(chunked.varTerm, want.varTerm) < 1e-12, `chunked forward ${what}`);
     const gc = whitenedBackward(chunked, Lz, L, m, gMu, gVar, limitB);
     assert.ok(relErr(gc.dm, want.dm) < 1e-12 && relErr(gc.dL.data, want.dL) < 1e-12, `chunked dm, dL ${what}`);

@@ -7,25 +7,39 @@
 // ignore them). Row-major, offsets and strides in elements; the
 // variational strategy's backward pass and the Cholesky backward use them.
 
+import { poolTask } from "./gemmPool";
 import { substituteUpperBlock } from "./triangularKernels";
-import { gemm } from "./wasmGemm";
+import { gemm, runTask } from "./wasmGemm";
 
 /** Panel height: the entries computed above the diagonal cost NB / n of the work. */
 const NB = 32;
+/** Below this many multiply-adds a product's panels run in order on the calling thread. */
+const POOLED_MIN_WORK = 1 << 19;
+
+/**
+ * Panel `piece` of lowerPanelProduct, the last (widest) panel first.
+ * params: n, k, a, lda, b, ldb, out, ldo, alpha, aLower
+ */
+export function lowerPanel(mem: Float64Array, params: Float64Array, piece: number): void {
+  const [n, k, a, lda, b, ldb, out, ldo, alpha, aLower] = params;
+  const i0 = (Math.ceil(n / NB) - 1 - piece) * NB, i1 = Math.min(n, i0 + NB);
+  gemm(mem, i1 - i0, i1, aLower ? i1 : k, a + i0 * lda, lda, b, ldb, out + i0 * ldo, ldo, alpha);
+}
+const LOWER_PANEL_TASK = poolTask(__filename, "lowerPanel", lowerPanel);
 
 /**
  * The lower block triangle of out += alpha A B. With `aLower` (A lower
  * triangular, k = n, zeros above its diagonal) panel rows [i0, i1) stop at
- * term i1: n^3 / 3 multiply-adds instead of n^3 / 2.
+ * term i1: n^3 / 3 multiply-adds instead of n^3 / 2. Large products take
+ * their panels on every thread of the GEMM pool (each panel is one GEMM on
+ * one thread, so results do not depend on the thread count).
  * shapes: A [n, k] at a (row stride lda), B [k, n] at b (ldb), out [n, n] at out (ldo)
  */
 export function lowerPanelProduct(
   mem: Float64Array, n: number, k: number, a: number, lda: number, b: number, ldb: number, out: number, ldo: number, alpha: number, aLower = false,
 ): void {
-  for (let i0 = 0; i0 < n; i0 += NB) {
-    const i1 = Math.min(n, i0 + NB);
-    gemm(mem, i1 - i0, i1, aLower ? i1 : k, a + i0 * lda, lda, b, ldb, out + i0 * ldo, ldo, alpha);
-  }
+  const work = (n * n * (aLower ? n / 3 : k)) / 2;
+  runTask(mem, LOWER_PANEL_TASK, [n, k, a, lda, b, ldb, out, ldo, alpha, aLower ? 1 : 0], Math.ceil(n / NB), work >= POOLED_MIN_WORK);
 }
 
 /**

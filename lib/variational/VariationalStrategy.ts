@@ -235,7 +235,7 @@ export class VariationalStrategy extends Module {
     if (mx.length !== B) throw new ShapeError(`the mean module returned ${mx.length} values for ${B} inputs`);
     const m = this.variationalDistribution.meanF64(q);
     const L = this.variationalDistribution.rootF64(q);
-    whitenedForward(state, Lz, L, m, Kzx.rowsF64(Int32Array.from({ length: M }, (_, i) => i)).data, B);
+    whitenedForward(state, Lz, L, m, (out) => Kzx.denseF64Into(out), B);
     const mu = new Float64Array(B);
     const variance = new Float64Array(B);
     for (let i = 0; i < B; i++) {

@@ -197,10 +197,14 @@ export function forwardColumns(mem: Float64Array, params: Float64Array, piece: n
 const FORWARD_TASK = poolTask(__filename, "forwardColumns", forwardColumns);
 
 /**
- * Fills `s` (A, Y, meanTerm, varTerm) for K_Zx [M, B] (row-major).
+ * Fills `s` (A, Y, meanTerm, varTerm) for K_Zx [M, B] (row-major), given or
+ * written by `Kzx(out)` into the workspace (the fused reductions write the
+ * shared arena in place: no [M, B] array a step).
  * shapes: Lz, L [M, M] lower (their upper triangles are not read), m [M]
  */
-export function whitenedForward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Array, Kzx: Float64Array, B: number, limit = WORKSPACE_LIMIT): void {
+export function whitenedForward(
+  s: WhitenedState, Lz: Mat, L: Mat, m: Float64Array, Kzx: Float64Array | ((out: Float64Array) => void), B: number, limit = WORKSPACE_LIMIT,
+): void {
   const M = s.M;
   s.resize(B);
   s.generation++;
@@ -209,7 +213,19 @@ export function whitenedForward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Arr
   const { fixed, perColumn } = forwardWorkspace(M, B);
   const bc = chunkColumns(B, fixed, perColumn, limit);
   const LUT = 0, LZ = MM, LL = 2 * MM, SS = 3 * MM, MV = throughY ? 4 * MM : 2 * MM, MT = MV + up8(M), VT = MT + up8(bc), X0 = VT + up8(bc);
-  const mem = workspace(X0 + 2 * M * paddedStride(bc));
+  const size = X0 + 2 * M * paddedStride(bc);
+  // K_Zx after the workspace when it fits there, else in an array of its own.
+  const KZX = size, inPlace = typeof Kzx === "function" && size + M * B <= limit;
+  const mem = workspace(inPlace ? size + M * B : size);
+  let kzx = 0, src = mem;
+  if (typeof Kzx !== "function") src = Kzx;
+  else if (inPlace) {
+    Kzx(mem.subarray(KZX, KZX + M * B));
+    kzx = KZX;
+  } else {
+    src = new Float64Array(M * B);
+    Kzx(src);
+  }
   mem.fill(0, LUT, LUT + MM);
   transposeLower(L.data, 0, M, mem, LUT, M, M);
   mem.set(Lz.data, LZ); // only its lower triangle is read
@@ -221,7 +237,7 @@ export function whitenedForward(s: WhitenedState, Lz: Mat, L: Mat, m: Float64Arr
   mem.set(m, MV);
   for (let c0 = 0; c0 < B; c0 += bc) {
     const w = Math.min(bc, B - c0), ldc = paddedStride(w), XA = X0, XY = X0 + M * ldc, pw = pieceColumns(M, w);
-    putColumns(mem, XA, ldc, Kzx, B, M, c0, w);
+    putColumns(mem, XA, ldc, src, B, M, kzx + c0, w);
     runTask(mem, FORWARD_TASK, [M, w, pw, ldc, LZ, LUT, SS, XA, XY, MV, MT, VT, throughY ? 1 : 0], Math.ceil(w / pw));
     s.meanTerm.set(mem.subarray(MT, MT + w), c0);
     s.varTerm.set(mem.subarray(VT, VT + w), c0);
