@@ -24,7 +24,10 @@
 // triangular L^T A and L W it replaces, and better split over threads)
 // decides; with larger M (M = B = 1,024) the M^3 terms outweigh it.
 // A batch whose workspace would not fit in the arena is taken in column
-// chunks (see WORKSPACE_LIMIT). Matrices are row-major; [M, B] blocks have
+// chunks (see WORKSPACE_LIMIT). The per-column work of each pass (the
+// solves, Y = S A or W = L^T A, the loops over columns) runs as one GEMM-pool
+// task whose pieces are column ranges, on every thread; a piece's GEMM calls
+// run on its own thread. Matrices are row-major; [M, B] blocks have
 // row stride ld = paddedStride(B), M x M ones stride M (the triangular
 // kernels' convention).
 
