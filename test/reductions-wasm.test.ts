@@ -356,6 +356,28 @@ describe("vector exp, log, sin, cos against Math", () => {
       assert.ok(Math.abs(tiny[7] / Math.exp(-708.5) - 1) < 3e-14, `exp(-708.5) = ${tiny[7]}`);
     }
   });
+  // Profiles' exp(-0.5 s), exp(-a), exp(-2 s) fold the power-of-two scale into exp's constants.
+  for (const fma of vectorModes) it(`exp(scale x) with scale = +-2^j folded in: the tolerances above on scale x, the same clamps, underflow and NaN${fma ? ", fused multiply-add" : ""}`, () => {
+    for (const scale of [-0.5, -1, -2, 0.25, 4]) {
+      const input = Float64Array.from([...grid(-700, 700, 4002), ...grid(-708.7, -700, 201), ...grid(700, 709, 201), ...grid(-0.35, 0.35, 401)].map((v) => v / scale));
+      const got = apply((c, x, out, s) => emitExp(c, x, out, s[0], false, scale), input, fma);
+      assert.ok(ulpErr(got, input, (v) => Math.exp(scale * v)) < 3e-14, `scale ${scale}: ${ulpErr(got, input, (v) => Math.exp(scale * v))}`);
+      const near = grid(-20, 20, 4001).map((v) => v / scale);
+      assert.ok(ulpErr(apply((c, x, out, s) => emitExp(c, x, out, s[0], false, scale), near, fma), near, (v) => Math.exp(scale * v)) < 2e-15, `scale ${scale} near 0`);
+      assert.equal(apply((c, x, out, s) => emitExp(c, x, out, s[0], false, scale), Float64Array.of(0, 0), fma)[0], 1);
+      for (const nonPositive of [true, false]) {
+        const far = Float64Array.of(-1e300, -Infinity, -1e4, -800, -709.5, -708.8, NaN, -708.5).map((v) => v / scale);
+        const tiny = apply((c, x, out, s) => emitExp(c, x, out, s[0], nonPositive, scale), far, fma);
+        assert.deepEqual(Array.from(tiny.subarray(0, 6)), [0, 0, 0, 0, 0, 0], `scale ${scale}`);
+        assert.ok(Number.isNaN(tiny[6]));
+        assert.ok(Math.abs(tiny[7] / Math.exp(-708.5) - 1) < 3e-14);
+      }
+      // Above the clamp: finite, exp(709).
+      const big = apply((c, x, out, s) => emitExp(c, x, out, s[0], false, scale), Float64Array.of(1e300, Infinity).map((v) => v / scale), fma);
+      assert.ok(Math.abs(big[0] / Math.exp(709) - 1) < 3e-14 && big[0] === big[1], `scale ${scale}: ${big[0]}`);
+    }
+    assert.throws(() => emitExp(new Code(fma), 0, 1, 2, false, 3), /not a power of two/);
+  });
   for (const fma of vectorModes) it(`log on (0, 1e300] to 1e-15 relative (absolute near 1); log 0 = -Infinity, log of negatives NaN${fma ? ", fused multiply-add" : ""}`, () => {
     const input = Float64Array.from([...grid(1e-6, 3, 10000), ...Array.from({ length: 2000 }, (_, i) => 10 ** (-300 + 0.3 * i))]);
     const got = apply((c, x, out, s) => emitLog(c, x, out, [s[0], s[1], s[2], s[3]]), input, fma);

@@ -9,7 +9,7 @@
 
 import type { Profile } from "../formula";
 import { type Code, Simd } from "./binary";
-import { emitExp, emitLog, emitSinCos } from "./vectorMath";
+import { emitExp, emitLog, emitSinCos, isExactExpScale } from "./vectorMath";
 
 export type Expr =
   | { op: "num"; value: number }
@@ -336,6 +336,22 @@ export function splitExponential(
   return parts ? { bindings: kept, ...parts } : null;
 }
 
+/** e as scale * rest with scale a power of two or its negative that exp can fold exactly (-0.5 * s, -a); else (1, e). */
+export function exactScaleOf(e: Expr): { scale: number; rest: Expr } {
+  if (e.op === "neg") {
+    const inner = exactScaleOf(e.a);
+    return { scale: -inner.scale, rest: inner.rest };
+  }
+  if (e.op === "*") {
+    const [num, rest] = e.a.op === "num" ? [e.a.value, e.b] : e.b.op === "num" ? [e.b.value, e.a] : [NaN, e];
+    if (isExactExpScale(num)) {
+      const inner = exactScaleOf(rest);
+      if (isExactExpScale(num * inner.scale)) return { scale: num * inner.scale, rest: inner.rest };
+    }
+  }
+  return { scale: 1, rest: e };
+}
+
 /** Emits trees as f64x2 code: names resolve to v128 locals, `fresh` hands out scratch locals. */
 export class ExpressionEmitter {
   /** Names known to be >= 0 (the statistic of sqdist, square roots): exp of minus them needs no upper clamp. */
@@ -426,10 +442,12 @@ export class ExpressionEmitter {
         c.simd(fn === "sqrt" ? Simd.f64x2Sqrt : fn === "abs" ? Simd.f64x2Abs : fn === "min" ? Simd.f64x2Min : Simd.f64x2Max);
         return;
       case "exp": {
+        // exp(c e) with c = +-2^j: c goes into exp's constants (no product or negation per pair).
+        const { scale, rest } = exactScaleOf(args[0]);
         const x = this.fresh(), out = this.fresh();
-        this.push(args[0], names);
+        this.push(rest, names);
         c.localSet(x);
-        emitExp(c, x, out, this.fresh(), signOf(args[0], this.nonNegative) === "nonPositive");
+        emitExp(c, x, out, this.fresh(), signOf(args[0], this.nonNegative) === "nonPositive", scale);
         c.localGet(out);
         return;
       }

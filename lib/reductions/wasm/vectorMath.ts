@@ -46,8 +46,21 @@ const EXP_E = [1, 0.11110779925952044, 0.0009917323544683546];
 const EXP_O = [0.5, 0.013887232963095773, 3.304120798370079e-5];
 
 /**
- * out = exp(x) lane-wise; x and `scratch` are clobbered. `nonPositive`: the
- * caller knows x <= 0 (exp(-s / 2)), so the upper clamp is left out.
+ * Whether emitExp can fold `scale` into its constants exactly: +-2^j with
+ * |j| <= 8 (the profiles' exp(-s / 2), exp(-a), exp(-2 s)). Multiplying a
+ * double by a power of two is exact away from overflow and underflow, which
+ * the range of j keeps the constants (down to EXP_O[2] 2^-40) clear of.
+ */
+export function isExactExpScale(scale: number): boolean {
+  const j = Math.log2(Math.abs(scale));
+  return Number.isInteger(j) && Math.abs(j) <= 8;
+}
+
+/**
+ * out = exp(scale x) lane-wise; x and `scratch` are clobbered. `nonPositive`:
+ * the caller knows scale x <= 0 (exp(-s / 2)), so the upper clamp is left
+ * out. `scale` (see isExactExpScale) costs nothing: exp(-0.5 s) without the
+ * product -0.5 s.
  *
  * Written for V8's code generator, which runs it once per pair: pmax / pmin
  * (one maxpd each; max and min carry an 8-instruction NaN fix-up), and k
@@ -57,12 +70,20 @@ const EXP_O = [0.5, 0.013887232963095773, 3.304120798370079e-5];
  * input need not stay live to the end). NaN stays NaN: pmax keeps it, and
  * NaN times 2^k is NaN.
  */
-export function emitExp(c: Code, x: number, out: number, scratch: number, nonPositive = false): void {
-  c.localGet(x).f64x2Const(EXP_LO).simd(Simd.f64x2Pmax);
-  if (!nonPositive) c.f64x2Const(EXP_MAX).simd(Simd.f64x2Pmin);
+export function emitExp(c: Code, x: number, out: number, scratch: number, nonPositive = false, scale = 1): void {
+  if (!isExactExpScale(scale)) throw new RangeError(`emitExp: scale ${scale} is not a power of two (up to 2^8) or its negative`);
+  // Computes exp(scale x) with the scale folded into the constants: every
+  // constant below times a power of two is exact, so this is the same
+  // arithmetic as exp(y) on y = scale x, rounded the same way, minus the
+  // product (or negation) that would form y.
+  const [lo, hi] = scale > 0 ? [EXP_LO / scale, EXP_MAX / scale] : [EXP_MAX / scale, EXP_LO / scale];
+  // Clamp scale x to [EXP_LO, EXP_MAX] (x to [lo, hi]); pmax / pmin keep NaN.
+  c.localGet(x);
+  if (scale > 0 || !nonPositive) c.f64x2Const(lo).simd(Simd.f64x2Pmax);
+  if (scale < 0 || !nonPositive) c.f64x2Const(hi).simd(Simd.f64x2Pmin);
   c.localSet(x);
-  // n = x / ln 2 + biased magic: k + 1023 sits in n's low bits, and k = n - biased magic.
-  c.localGet(x).f64x2Const(LOG2E).mulAdd(() => c.f64x2Const(ROUND_MAGIC_BIASED)).localSet(scratch);
+  // n = scale x / ln 2 + biased magic: k + 1023 sits in n's low bits, and k = n - biased magic.
+  c.localGet(x).f64x2Const(LOG2E * scale).mulAdd(() => c.f64x2Const(ROUND_MAGIC_BIASED)).localSet(scratch);
   // r = x - k ln 2 (stored in x)
   const k = () => c.localGet(scratch).f64x2Const(ROUND_MAGIC_BIASED).simd(Simd.f64x2Sub);
   if (c.fma) {
@@ -70,21 +91,24 @@ export function emitExp(c: Code, x: number, out: number, scratch: number, nonPos
     // (at most 2.4e-14 at |x| = 709, 1e-15 for |x| < 20), a product fewer
     // than Cody-Waite's two-part constant.
     k();
-    c.f64x2Const(Math.LN2).negMulAdd(() => c.localGet(x));
+    c.f64x2Const(Math.LN2 / scale).negMulAdd(() => c.localGet(x));
     c.localSet(x);
   } else {
     // x - k ln2_hi is exact (ln2_hi has trailing zeros), then - k ln2_lo.
     c.localGet(x);
     k();
-    c.f64x2Const(LN2_HI).simd(Simd.f64x2Mul).simd(Simd.f64x2Sub);
+    c.f64x2Const(LN2_HI / scale).simd(Simd.f64x2Mul).simd(Simd.f64x2Sub);
     k();
-    c.f64x2Const(LN2_LO).simd(Simd.f64x2Mul).simd(Simd.f64x2Sub).localSet(x);
+    c.f64x2Const(LN2_LO / scale).simd(Simd.f64x2Mul).simd(Simd.f64x2Sub).localSet(x);
   }
-  // z = r^2 into out; r O(z) into x; E(z) into out (Horner, two fused steps each).
+  // x now holds r / scale. z = x^2 into out; r O into x; E into out (Horner, two
+  // fused steps each; coefficients times powers of scale, so in r's terms
+  // E = 1 + e1 r^2 + e2 r^4 and r O = r (o0 + o1 r^2 + o2 r^4)).
+  const s2 = scale * scale;
   c.localGet(x).localGet(x).simd(Simd.f64x2Mul).localSet(out);
-  c.localGet(out).localGet(out).f64x2Const(EXP_O[2]).mulAdd(() => c.f64x2Const(EXP_O[1])).mulAdd(() => c.f64x2Const(EXP_O[0]));
+  c.localGet(out).localGet(out).f64x2Const(EXP_O[2] * scale * s2 * s2).mulAdd(() => c.f64x2Const(EXP_O[1] * scale * s2)).mulAdd(() => c.f64x2Const(EXP_O[0] * scale));
   c.localGet(x).simd(Simd.f64x2Mul).localSet(x);
-  c.localGet(out).localGet(out).f64x2Const(EXP_E[2]).mulAdd(() => c.f64x2Const(EXP_E[1])).mulAdd(() => c.f64x2Const(EXP_E[0])).localSet(out);
+  c.localGet(out).localGet(out).f64x2Const(EXP_E[2] * s2 * s2).mulAdd(() => c.f64x2Const(EXP_E[1] * s2)).mulAdd(() => c.f64x2Const(EXP_E[0])).localSet(out);
   // (E + r O) / (E - r O): two adds and a division, no product.
   c.localGet(out).localGet(x).simd(Simd.f64x2Add).localGet(out).localGet(x).simd(Simd.f64x2Sub).simd(Simd.f64x2Div);
   // times 2^k, 2^k from n's bits shifted left by 52: (k + 1023) << 52 (magic's
