@@ -146,6 +146,101 @@ describe("conjugate gradients with per-column tolerances", () => {
   });
 });
 
+describe("conjugate gradients: the preconditioner runs on the columns still iterating", () => {
+  // A = D^{1/2} Q diag(lambda) Q^T D^{1/2} with eight distinct eigenvalues and P = D:
+  // P^{-1} A is similar to Q diag(lambda) Q^T, so CG ends in eight iterations and a
+  // column's Lanczos tridiagonal then has exactly the eigenvalues lambda.
+  const rand = rng(34);
+  const n = 60;
+  const distinct = [1, 1.2, 1.5, 2, 3, 5, 10, 30];
+  const lambda = Array.from({ length: n }, (_, i) => distinct[i % 8]);
+  // Q: Gram-Schmidt of a random matrix (columns orthonormal).
+  const Q = randomMat(n, n, rand);
+  for (let j = 0; j < n; j++) {
+    for (let k = 0; k < j; k++) {
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += Q.data[i * n + j] * Q.data[i * n + k];
+      for (let i = 0; i < n; i++) Q.data[i * n + j] -= dot * Q.data[i * n + k];
+    }
+    let norm = 0;
+    for (let i = 0; i < n; i++) norm += Q.data[i * n + j] ** 2;
+    for (let i = 0; i < n; i++) Q.data[i * n + j] /= Math.sqrt(norm);
+  }
+  const d = Float64Array.from({ length: n }, () => 0.5 + 2 * rand());
+  const A = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += Q.data[i * n + k] * lambda[k] * Q.data[j * n + k];
+      A[i * n + j] = Math.sqrt(d[i] * d[j]) * s;
+    }
+  }
+  const B = randomMat(n, 3, rand);
+  // Column 0 is a loose solve, 1 and 2 are tracked (probe-like), 1 to the end of the Krylov space.
+  const tolerance = Float64Array.of(0.2, 1e-6, 0.02);
+  const products: number[] = [];
+  const solves: number[] = [];
+  const r = conjugateGradients(
+    (v) => {
+      products.push(v.cols);
+      return denseTimes(A, n, v);
+    },
+    B,
+    { tolerance, maxIterations: 50, tridiagonalColumns: [1, 2] },
+    (v) => {
+      solves.push(v.cols);
+      return mat(v.rows, v.cols, v.data.map((x, i) => x / d[Math.floor(i / v.cols)]));
+    },
+  );
+
+  it("every column meets its tolerance against the dense system", () => {
+    assert.ok(r.converged);
+    const AX = denseTimes(A, n, r.solution);
+    for (let c = 0; c < 3; c++) {
+      let res = 0, norm = 0;
+      for (let i = 0; i < n; i++) {
+        res += (B.data[i * 3 + c] - AX.data[i * 3 + c]) ** 2;
+        norm += B.data[i * 3 + c] ** 2;
+      }
+      assert.ok(Math.sqrt(res / norm) < tolerance[c] * 1.001, `column ${c}: ${Math.sqrt(res / norm)} vs ${tolerance[c]}`);
+    }
+  });
+
+  it("P^{-1} is applied once before the first product and then only to the columns of the next product", () => {
+    assert.deepEqual(solves, products, `solves ${solves} products ${products}`);
+    assert.deepEqual(products, [3, 3, 3, 3, 2, 2, 1, 1], "eight distinct eigenvalues: eight iterations; column 0 leaves after four, column 2 after six");
+  });
+
+  it("returns P^{-1} B", () => {
+    for (let i = 0; i < n * 3; i++) assert.ok(Math.abs(r.preconditionedRhs.data[i] - B.data[i] / d[Math.floor(i / 3)]) < 1e-15);
+  });
+
+  it("a converged column's tridiagonal has the eigenvalues of P^{-1} A; a stopped one's lie inside them", () => {
+    // Power sums trace(T^k) = sum_j lambda_j^k (k = 1..8) fix the eight eigenvalues.
+    const full = r.tridiagonals[0];
+    assert.equal(full.diag.length, 8);
+    const T = Array.from({ length: 8 }, (_, i) => Array.from({ length: 8 }, (_, j) => (i === j ? full.diag[i] : Math.abs(i - j) === 1 ? full.offDiag[Math.min(i, j)] : 0)));
+    let power = T.map((row) => row.slice());
+    for (let k = 1; k <= 8; k++) {
+      const trace = power.reduce((s, row, i) => s + row[i], 0);
+      const expected = distinct.reduce((s, l) => s + l ** k, 0);
+      assert.ok(Math.abs(trace - expected) < 1e-8 * expected, `trace(T^${k}) ${trace} vs ${expected}`);
+      power = power.map((row) => T[0].map((_, j) => row.reduce((s, v, q) => s + v * T[q][j], 0)));
+    }
+    const early = r.tridiagonals[1];
+    assert.equal(early.diag.length, 6);
+    // Every Ritz value is in [1, 30]: T - I and 30 I - T are positive semidefinite (Sturm: no negative pivots).
+    for (const [shift, sign] of [[1, 1], [30, -1]] as const) {
+      let pivot = 1;
+      for (let i = 0; i < early.diag.length; i++) {
+        const e2 = i > 0 ? early.offDiag[i - 1] ** 2 : 0;
+        pivot = sign * (early.diag[i] - shift) - e2 / pivot;
+        assert.ok(pivot > -1e-9, `Ritz value outside the spectrum (shift ${shift})`);
+      }
+    }
+  });
+});
+
 describe("automatic preconditioner rank", () => {
   it("is 3 sqrt(n) clamped to [15, 400] and never above n; a number is used as given", () => {
     

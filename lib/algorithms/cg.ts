@@ -24,6 +24,8 @@ export interface CGResult {
   converged: boolean;
   /** For each requested column: diagonal and off-diagonal of its Lanczos tridiagonal. */
   tridiagonals: { diag: Float64Array; offDiag: Float64Array }[];
+  /** P^{-1} B, the first preconditioned residual (B itself without a preconditioner). shape: [n, t] */
+  preconditionedRhs: Mat;
 }
 
 /**
@@ -39,10 +41,12 @@ export function conjugateGradients(
   const n = B.rows, t = B.cols;
   const X = mat(n, t);
   const R = mat(n, t, B.data.slice());
-  let Z = precondition(R);
-  const P = mat(n, t, Z.data.slice());
+  const first = precondition(R);
+  // Kept for the caller; R changes in place below, so an identity preconditioner's answer is copied.
+  const Z0 = first === R ? mat(n, t, R.data.slice()) : first;
+  const P = mat(n, t, Z0.data.slice());
   const bNorm = columnNorms(B);
-  const rz = columnDots(R, Z);
+  const rz = columnDots(R, Z0);
   const active = new Uint8Array(t).fill(1);
   for (let c = 0; c < t; c++) if (bNorm[c] === 0) active[c] = 0;
   const tracked = options.tridiagonalColumns ?? [];
@@ -67,19 +71,26 @@ export function conjugateGradients(
       }
     }
     const rNorm = columnNorms(R);
-    Z = precondition(R);
-    const rzNew = columnDots(R, Z);
-    const beta = new Float64Array(t);
+    // Columns that converge here need no new direction: test them before preconditioning,
+    // so P^{-1} runs on the columns still iterating only (none after the last iteration).
+    const stepped = active.slice();
     for (let c = 0; c < t; c++) {
       if (!active[c]) continue;
       relRes[c] = rNorm[c] / bNorm[c];
-      beta[c] = rz[c] > 0 ? rzNew[c] / rz[c] : 0;
+      if (relRes[c] < tolerance[c] || pAp[c] <= 0) active[c] = 0;
+    }
+    const Z = preconditionActive(precondition, R, active);
+    const rzNew = columnDots(R, Z);
+    const beta = new Float64Array(t);
+    for (let c = 0; c < t; c++) {
+      if (!stepped[c]) continue;
+      // A column's last beta is never read by its tridiagonal (lanczosFromCG): 0 once it stopped.
+      beta[c] = active[c] && rz[c] > 0 ? rzNew[c] / rz[c] : 0;
       const k = tracked.indexOf(c);
       if (k >= 0) {
         alphas[k].push(alpha[c]);
         betas[k].push(beta[c]);
       }
-      if (relRes[c] < tolerance[c] || pAp[c] <= 0) active[c] = 0;
       rz[c] = rzNew[c];
     }
     for (let i = 0; i < n; i++) {
@@ -90,7 +101,7 @@ export function conjugateGradients(
   }
   const converged = !active.some((a) => a);
   const tridiagonals = tracked.map((_, k) => lanczosFromCG(alphas[k], betas[k]));
-  return { solution: X, iterations, relativeResiduals: relRes, converged, tridiagonals };
+  return { solution: X, iterations, relativeResiduals: relRes, converged, tridiagonals, preconditionedRhs: Z0 };
 }
 
 /**
@@ -109,6 +120,26 @@ function applyActive(apply: (v: Mat) => Mat, P: Mat, active: Uint8Array): Mat {
   const Ap = apply(packed);
   const out = mat(n, t);
   for (let i = 0; i < n; i++) for (let q = 0; q < a; q++) out.data[i * t + cols[q]] = Ap.data[i * a + q];
+  return out;
+}
+
+/**
+ * P^{-1} R for the columns still iterating, zero elsewhere: the preconditioner
+ * solve costs in proportion to its columns too, and stopped columns never
+ * read theirs.
+ */
+function preconditionActive(precondition: (v: Mat) => Mat, R: Mat, active: Uint8Array): Mat {
+  const n = R.rows, t = R.cols;
+  const cols: number[] = [];
+  for (let c = 0; c < t; c++) if (active[c]) cols.push(c);
+  if (cols.length === t) return precondition(R);
+  const out = mat(n, t);
+  const a = cols.length;
+  if (a === 0) return out;
+  const packed = mat(n, a);
+  for (let i = 0; i < n; i++) for (let q = 0; q < a; q++) packed.data[i * a + q] = R.data[i * t + cols[q]];
+  const Zp = precondition(packed);
+  for (let i = 0; i < n; i++) for (let q = 0; q < a; q++) out.data[i * t + cols[q]] = Zp.data[i * a + q];
   return out;
 }
 

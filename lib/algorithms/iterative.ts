@@ -78,7 +78,9 @@ export function iterativeSolve(target: IterativeTarget, rhs: Mat | null, wantLog
     for (let c = 0; c < p; c++) probeSolves.data[i * p + c] = cg.solution.data[i * (t + p) + t + c];
   }
   let logdet = Number.NaN;
-  const pz = pre && p > 0 ? pre.solve(probes) : probes;
+  // P^{-1} z is the probe columns of CG's first preconditioned residual (B's columns t.. are the probes).
+  const pz = mat(n, p);
+  for (let i = 0; i < n; i++) for (let c = 0; c < p; c++) pz.data[i * p + c] = cg.preconditionedRhs.data[i * (t + p) + t + c];
   if (wantLogdet) {
     // ||P^{-1/2} z||^2 e1^T log(T) e1, averaged, estimates log det(P^{-1} A).
     let sum = 0;
