@@ -12,6 +12,7 @@ import * as assert from "node:assert/strict";
 import { test } from "node:test";
 import * as gp from "../lib";
 import { type Mat, mat } from "../lib/algorithms/matrix";
+import { solveUpperColumns, triangularMatmulColumns } from "../lib/algorithms/columnTasks";
 import { lowerGramOfLower, lowerPanelProduct, solveUpperLowerPart, upperTimesLowerPanels } from "../lib/algorithms/lowerTriangleProducts";
 import { arena, gemmThreads, paddedStride, setGemmThreads } from "../lib/algorithms/wasmGemm";
 import { WhitenedState, backwardWorkspace, chunkColumns, forwardWorkspace, whitenedBackward, whitenedForward } from "../lib/variational/whitenedAlgebra";
@@ -203,4 +204,47 @@ test("the forward and backward passes on the GEMM pool's threads equal one threa
     });
   }
   assert.ok(gemmThreads().workerPieces > piecesBefore, "the worker thread ran pieces of the passes");
+});
+
+test("column-split triangular solves and products (columnTasks) match textbook loops, and equal one thread bit for bit on two", async () => {
+  setGemmThreads(Math.max(2, gemmThreads().threads));
+  gemmThreads({ start: true });
+  for (let t = 0; t < 400 && gemmThreads().workersReady < 1; t++) await new Promise((r) => setTimeout(r, 25));
+  // [n, t]: tiny (one piece), odd widths, and large enough to be split over threads.
+  for (const [n, t] of [[1, 1], [7, 13], [100, 37], [256, 256], [300, 141]]) {
+    const ld = paddedStride(t);
+    const L = lowerFactor(n, 1300 + n), X = randomMat(n, t, 1400 + t), O = randomMat(n, t, 1500 + t);
+    const runAll = (threads: number) => {
+      const before = setGemmThreads(threads);
+      try {
+        const mem = arena(n * n + 3 * n * ld) as Float64Array;
+        const tri = 0, x = n * n, out = x + n * ld, x2 = out + n * ld;
+        const put = (at: number, m: Mat) => { for (let i = 0; i < n; i++) mem.set(m.data.subarray(i * t, (i + 1) * t), at + i * ld); };
+        const take = (at: number) => Float64Array.from({ length: n * t }, (_, q) => mem[at + Math.floor(q / t) * ld + (q % t)]);
+        // U = L^T (upper): X := U^{-1} X.
+        mem.set(transposed(L).data, tri);
+        put(x, X);
+        solveUpperColumns(mem, n, t, tri, x, ld);
+        const solved = take(x);
+        // out += U X, then out += L X.
+        put(x2, X);
+        put(out, O);
+        triangularMatmulColumns(mem, n, t, tri, false, x2, out, ld);
+        const upper = take(out);
+        mem.set(L.data, tri);
+        put(out, O);
+        triangularMatmulColumns(mem, n, t, tri, true, x2, out, ld);
+        return [solved, upper, take(out)];
+      } finally {
+        setGemmThreads(before);
+      }
+    };
+    const two = runAll(2), one = runAll(1);
+    const plus = (a: Mat, b: Mat) => a.data.map((v, q) => v + b.data[q]);
+    const want = [substituteUpper(L, X).data, plus(product(transposed(L), X), O), plus(product(L, X), O)];
+    ["solveUpperColumns", "triangularMatmulColumns upper", "triangularMatmulColumns lower"].forEach((what, q) => {
+      assert.ok(relErr(two[q], want[q]) < 1e-12, `${what} n ${n}, t ${t}: ${relErr(two[q], want[q])}`);
+      for (let i = 0; i < two[q].length; i++) if (!Object.is(two[q][i], one[q][i])) assert.fail(`${what} n ${n}, t ${t}: entry ${i} differs between two threads and one`);
+    });
+  }
 });

@@ -13,10 +13,10 @@
 //   X = U^{-1} S             n^3 / 2  (S_ij = G_max(i,j),min(i,j) / 2)
 //   tril(U^{-1} X^T)         n^3 / 6  (= tril(L^{-T} S L^{-1}), S symmetric)
 
+import { solveUpperColumns } from "./columnTasks";
 import { type Mat, mat } from "./matrix";
 import { solveUpperLowerPart, upperTimesLowerPanels } from "./lowerTriangleProducts";
 import { transposeInto, transposeLower } from "./transpose";
-import { solveUpperInPlace } from "./triangularKernels";
 import { arena } from "./wasmGemm";
 
 /**
@@ -39,7 +39,7 @@ export function choleskyBackwardInto(mem: Float64Array, n: number, u: number, lb
     }
     mem[r + i] *= 0.5;
   }
-  solveUpperInPlace(mem, n, n, u, s, n);
+  solveUpperColumns(mem, n, n, u, s, n);
   transposeInto(mem, s, n, mem, lbar, n, n, n);
   solveUpperLowerPart(mem, n, u, lbar);
   for (let i = 0; i < n; i++) {

@@ -17,11 +17,17 @@ const NB = 32;
 const POOLED_MIN_WORK = 1 << 19;
 
 /**
- * Panel `piece` of lowerPanelProduct, the last (widest) panel first.
- * params: n, k, a, lda, b, ldb, out, ldo, alpha, aLower
+ * Panel `piece` of lowerPanelProduct (the last, widest panel first) or of
+ * upperTimesLowerPanels (upperTimesLower = 1; the first, longest first).
+ * params: n, k, a, lda, b, ldb, out, ldo, alpha, aLower, upperTimesLower
  */
 export function lowerPanel(mem: Float64Array, params: Float64Array, piece: number): void {
-  const [n, k, a, lda, b, ldb, out, ldo, alpha, aLower] = params;
+  const [n, k, a, lda, b, ldb, out, ldo, alpha, aLower, upperTimesLower] = params;
+  if (upperTimesLower) {
+    const i0 = piece * NB, i1 = Math.min(n, i0 + NB);
+    gemm(mem, i1 - i0, i1, n - i0, a + i0 * n + i0, n, b + i0 * n, n, out + i0 * n, n);
+    return;
+  }
   const i0 = (Math.ceil(n / NB) - 1 - piece) * NB, i1 = Math.min(n, i0 + NB);
   gemm(mem, i1 - i0, i1, aLower ? i1 : k, a + i0 * lda, lda, b, ldb, out + i0 * ldo, ldo, alpha);
 }
@@ -39,7 +45,7 @@ export function lowerPanelProduct(
   mem: Float64Array, n: number, k: number, a: number, lda: number, b: number, ldb: number, out: number, ldo: number, alpha: number, aLower = false,
 ): void {
   const work = (n * n * (aLower ? n / 3 : k)) / 2;
-  runTask(mem, LOWER_PANEL_TASK, [n, k, a, lda, b, ldb, out, ldo, alpha, aLower ? 1 : 0], Math.ceil(n / NB), work >= POOLED_MIN_WORK);
+  runTask(mem, LOWER_PANEL_TASK, [n, k, a, lda, b, ldb, out, ldo, alpha, aLower ? 1 : 0, 0], Math.ceil(n / NB), work >= POOLED_MIN_WORK);
 }
 
 /**
@@ -61,13 +67,11 @@ export function lowerGramOfLower(mem: Float64Array, n: number, l: number, lt: nu
  * (n^3 / 6 multiply-adds): row i of U starts at column i, so panel rows
  * [i0, i1) need U[i0:i1, i0:n] T[i0:n, 0:i1] only.
  * shapes: U [n, n] at u with zeros below the diagonal, T [n, n] at t with
- * zeros above it, out [n, n] at out; all row stride n
+ * zeros above it, out [n, n] at out; all row stride n. Large products take
+ * their panels on every thread (as lowerPanelProduct).
  */
 export function upperTimesLowerPanels(mem: Float64Array, n: number, u: number, t: number, out: number): void {
-  for (let i0 = 0; i0 < n; i0 += NB) {
-    const i1 = Math.min(n, i0 + NB);
-    gemm(mem, i1 - i0, i1, n - i0, u + i0 * n + i0, n, t + i0 * n, n, out + i0 * n, n);
-  }
+  runTask(mem, LOWER_PANEL_TASK, [n, n, u, n, t, n, out, n, 1, 0, 1], Math.ceil(n / NB), (n * n * n) / 6 >= POOLED_MIN_WORK);
 }
 
 /**

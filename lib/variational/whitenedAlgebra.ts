@@ -32,6 +32,7 @@
 // kernels' convention).
 
 import { choleskyBackwardInto } from "../algorithms/choleskyBackward";
+import { triangularMatmulColumns } from "../algorithms/columnTasks";
 import { lowerGramOfLower, lowerPanelProduct, solveUpperLowerPart } from "../algorithms/lowerTriangleProducts";
 import { type Mat, mat } from "../algorithms/matrix";
 import { transposeInto, transposeLower } from "../algorithms/transpose";
@@ -355,7 +356,7 @@ export function whitenedBackward(
   if (viaE) {
     // C mirrored to the full symmetric matrix; L^T C; dL = 2 tril(C L) = 2 tril((L^T C)^T).
     for (let i = 0; i < M; i++) for (let j = 0; j < i; j++) mem[CC + j * M + i] = mem[CC + i * M + j];
-    triangularMatmulInto(mem, M, M, LUT, false, CC, LTC, M);
+    triangularMatmulColumns(mem, M, M, LUT, false, CC, LTC, M);
     for (let i = 0; i < M; i++) for (let j = 0; j <= i; j++) dL.data[i * M + j] = 2 * mem[LTC + j * M + i];
     // E = m dm^T + 2 (L (L^T C) - C), lower block triangle only.
     lowerPanelProduct(mem, M, M, LL, M, LTC, M, E, M, 1, true);
