@@ -85,6 +85,17 @@ function featureMaps(kernel: Kernel, d: number): (Float64Array | null)[] {
   });
 }
 
+/** Shared memory for R's rows, reused call after call (the fused threads write it in place). */
+let scratch = new Float64Array(0);
+/** Larger R arrays are not kept (they would stay resident). */
+const MAX_SCRATCH = 2 ** 22;
+
+function rowsScratch(length: number): Float64Array {
+  if (length > MAX_SCRATCH) return new Float64Array(length);
+  if (scratch.length < length) scratch = new Float64Array(new SharedArrayBuffer(length * 8));
+  return scratch.subarray(0, length);
+}
+
 /**
  * d/dz of sum_ji G[j, i] k(z_j, x_i), k symmetric or not (z is the first argument).
  * shapes: z [n, d], x [m, d], G [n, m] -> [n, d]
@@ -103,7 +114,7 @@ export function inputGradient(kernel: Kernel, z: Mat, x: Mat, G: Float64Array): 
     if (!A || !R) return;
     // f64 on the CPU, except on the webgpu backend, whose kernel-hyperparameter gradients
     // are WGSL (f32) too; the tfjs executors' f32 is not wanted for these f64 parameters.
-    const r = pairwiseRows(R, allRows, { executor: defaultExecutor() === "webgpu" ? "webgpu" : "fused" }); // [n, m]
+    const r = pairwiseRows(R, allRows, { executor: defaultExecutor() === "webgpu" ? "webgpu" : "fused" }, { out: rowsScratch(n * m) }); // [n, m]
     const gu = featureGradient(f.statistic, f.dims, f.x, f.y, f.weights, G, r, n, m); // [n, dims]
     // Back to inputs: dz_j = A_f^T du_j.
     const D = f.dims;

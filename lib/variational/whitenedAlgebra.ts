@@ -45,6 +45,14 @@ export function workspace(size: number): Float64Array {
   return arena(size) ?? new Float64Array(size);
 }
 
+/**
+ * A zeroed array on shared memory: the reductions' worker threads read dK_Zx
+ * and dK_ZZ where they lie instead of a copy a step.
+ */
+function sharedF64(length: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(length * 8));
+}
+
 /** What the forward pass keeps for the backward pass of one latent: buffers reused step after step. */
 export class WhitenedState {
   /** Row stride of the [M, B] blocks. */
@@ -61,9 +69,9 @@ export class WhitenedState {
   meanTerm = new Float64Array(0);
   /** a_i^T (S - I) a_i. shape: [B] */
   varTerm = new Float64Array(0);
-  /** dK_Zx of the last backward pass, unpadded. shape: [M, B] */
+  /** dK_Zx of the last backward pass, unpadded, on shared memory. shape: [M, B] */
   dKzx = new Float64Array(0);
-  /** dF/dL and dF/dK_ZZ of the last backward pass. shapes: [M, M] */
+  /** dF/dL and dF/dK_ZZ (on shared memory) of the last backward pass. shapes: [M, M] */
   readonly dL: Mat;
   readonly dKzz: Mat;
   /** Bumped by every forward pass: a backward pass that finds another value was overtaken. */
@@ -71,7 +79,7 @@ export class WhitenedState {
 
   constructor(readonly M: number) {
     this.dL = mat(M, M);
-    this.dKzz = mat(M, M);
+    this.dKzz = mat(M, M, sharedF64(M * M));
   }
 
   /** Sizes the buffers for B columns (they grow, never shrink). */
@@ -85,7 +93,7 @@ export class WhitenedState {
       this.meanTerm = new Float64Array(B);
       this.varTerm = new Float64Array(B);
     }
-    if (this.dKzx.length < M * B) this.dKzx = new Float64Array(M * B);
+    if (this.dKzx.length < M * B) this.dKzx = sharedF64(M * B);
     this.ld = ld;
     this.B = B;
   }
