@@ -24,6 +24,7 @@ function diagonalBlock(f: Formula, r0: number, r1: number): Formula {
     ...fa,
     x: fa.x.subarray(r0 * fa.dims, r1 * fa.dims),
     y: fa.y.subarray(r0 * fa.dims, r1 * fa.dims),
+    scaledFrom: undefined,
   }));
   return { ...f, n: r1 - r0, m: r1 - r0, factors };
 }

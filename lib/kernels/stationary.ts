@@ -37,6 +37,9 @@ export function stationaryFormula(
     y: x1 === x2 ? undefined : scaledFeatures(x2, l),
     profile,
     params,
+    // One lengthscale: the features are the inputs times 1 / l, so a sum or
+    // product of such kernels on the same inputs has proportional distances.
+    scaledFrom: l.length === 1 ? { x: x1.data, y: x2.data, scale: 1 / l[0] } : undefined,
   };
   return KernelFormula.of(x1.rows, x2.rows, { ...factor, y: factor.y ?? factor.x }, (acc, slots) => {
     lengthscaleBackward(lengthscale, acc, slots.perDim, x1.cols);

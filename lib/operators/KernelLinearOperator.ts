@@ -101,6 +101,7 @@ export class KernelLinearOperator extends LinearOperator {
       ...fa,
       x: fa.y,
       y: fa.x,
+      scaledFrom: fa.scaledFrom && { x: fa.scaledFrom.y, y: fa.scaledFrom.x, scale: fa.scaledFrom.scale },
       table: fa.table && fa.tableSize ? transposeTable(fa.table, fa.tableSize) : fa.table,
     }));
     return new KernelLinearOperator(

@@ -62,6 +62,25 @@ export interface Factor {
   readonly profile: Profile;
   /** shape: [profile.numParams] */
   readonly params: Float64Array;
+  /**
+   * sqdist only, optional: the features are one scalar times shared source
+   * inputs, x = scale * source.x and y = scale * source.y (a stationary
+   * kernel over one lengthscale, scale = 1 / l). Factors with the same
+   * source arrays (the same objects) then have proportional squared
+   * distances, s_f = (scale_f / scale_g)^2 s_g, and an executor may compute
+   * one of them and scale it (see `proportionalDistances`).
+   */
+  readonly scaledFrom?: ScaledSource;
+}
+
+/** Source inputs of a sqdist factor's features: x = scale * x_source, y = scale * y_source. */
+export interface ScaledSource {
+  /** shape: [n, dims] row-major, the unscaled row inputs. */
+  readonly x: Float64Array;
+  /** shape: [m, dims] row-major, the unscaled column inputs. */
+  readonly y: Float64Array;
+  /** The scalar the features are these inputs times (1 / lengthscale). */
+  readonly scale: number;
 }
 
 /** One term coef · Π factors of a formula. */
@@ -149,6 +168,15 @@ export function validateFormula(formula: Formula): void {
     if (f.statistic === "table" && (!f.table || !f.tableSize || f.table.length !== f.tableSize ** 2)) {
       throw new ShapeError(`formula ${formula.name}: table factor ${i} needs a square table`);
     }
+    const src = f.scaledFrom;
+    if (src && (f.statistic !== "sqdist" || src.x.length !== n * f.dims || src.y.length !== m * f.dims || !(Number.isFinite(src.scale) && src.scale !== 0))) {
+      throw new ShapeError(`formula ${formula.name}: factor ${i}'s scaledFrom needs a sqdist factor, [${n}, ${f.dims}] and [${m}, ${f.dims}] sources and a finite nonzero scale`);
+    }
+    // A spot check that the features are what scaledFrom says (first and last rows): code that
+    // derives a formula with other features must drop or update scaledFrom.
+    if (src && !(scaledRowsAgree(f.x, src.x, src.scale, f.dims) && scaledRowsAgree(f.y, src.y, src.scale, f.dims))) {
+      throw new ShapeError(`formula ${formula.name}: factor ${i}'s features are not scaledFrom.scale times its source inputs; drop scaledFrom where features change`);
+    }
   });
   formula.terms.forEach((t) => {
     for (const fi of t.factors) {
@@ -157,21 +185,58 @@ export function validateFormula(formula: Formula): void {
   });
 }
 
+/**
+ * Squared distances one factor can take from another: `leader[f]` is the
+ * first earlier sqdist factor with the same `scaledFrom` source arrays
+ * (and width), -1 where there is none, and `ratio2[f]` = (scale_f /
+ * scale_leader)^2, so s_f = ratio2[f] * s_leader (1 where leader is -1).
+ */
+export function proportionalDistances(formula: Formula): { leader: number[]; ratio2: number[] } {
+  const leader = formula.factors.map(() => -1);
+  const ratio2 = formula.factors.map(() => 1);
+  formula.factors.forEach((f, fi) => {
+    const src = f.scaledFrom;
+    if (f.statistic !== "sqdist" || !src) return;
+    const g = formula.factors.findIndex((o, gi) => gi < fi && leader[gi] < 0 && o.statistic === "sqdist" && o.dims === f.dims && o.scaledFrom?.x === src.x && o.scaledFrom?.y === src.y);
+    if (g < 0) return;
+    leader[fi] = g;
+    ratio2[fi] = (src.scale / (formula.factors[g].scaledFrom as ScaledSource).scale) ** 2;
+  });
+  return { leader, ratio2 };
+}
+
+/** Whether the first and last rows of `features` are `scale` times those of `source` (to rounding). */
+function scaledRowsAgree(features: Float64Array, source: Float64Array, scale: number, dims: number): boolean {
+  const rows = features.length / dims;
+  for (const r of rows > 0 ? [0, rows - 1] : []) {
+    for (let k = r * dims; k < (r + 1) * dims; k++) {
+      const want = scale * source[k];
+      // (NaN inputs pass: they are the user's, and give NaN either way.)
+      if (Math.abs(features[k] - want) > 1e-13 * Math.abs(want)) return false;
+    }
+  }
+  return true;
+}
+
 /** Structural key: formulas with equal keys share generated code. */
 export function structureKey(formula: Formula): string {
   const factors = formula.factors.map((f) => `${f.statistic}:${f.dims}:${f.profile.name}:${f.tableSize ?? 0}`).join(",");
   const terms = formula.terms.map((t) => t.factors.join("*")).join("+");
-  return `${factors}|${terms}`;
+  const { leader } = proportionalDistances(formula);
+  return `${factors}|${terms}${leader.some((g) => g >= 0) ? `|s=${leader.join(",")}` : ""}`;
 }
 
 /**
  * All numeric parameters of a formula packed into one array, in the order the
  * generated code reads them: term coefficients, then each factor's profile
- * params, then sinsq weights.
+ * params, then sinsq weights, then the distance ratios^2 of the factors that
+ * have a leader in `proportionalDistances`.
  */
 export function packParams(formula: Formula): Float64Array {
   const values: number[] = formula.terms.map((t) => t.coef);
   for (const f of formula.factors) values.push(...f.params);
   for (const f of formula.factors) if (f.statistic === "sinsq") values.push(...(f.weights as Float64Array));
+  const { leader, ratio2 } = proportionalDistances(formula);
+  leader.forEach((g, fi) => g >= 0 && values.push(ratio2[fi]));
   return Float64Array.from(values);
 }

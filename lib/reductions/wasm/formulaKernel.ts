@@ -14,14 +14,15 @@
 //     [2 * dims, stride]; table: the table [size, size].
 //   X side, row mode: rows [rows, dims] (+ sinsq: [rows, 2 * dims] sin | cos).
 //   X side, column mode (entries): X^T like Y^T, paired lane by lane.
-//   P: packParams(formula) (term coefficients, profile params, sinsq weights).
+//   P: packParams(formula) (term coefficients, profile params, sinsq weights,
+//     proportional distances' ratios^2).
 // sinsq needs no sine in the pair loop: with both sides' sines and cosines
 // precomputed, value kernels read w sin^2(x - y) as w/2 - (w/2) (cos 2x cos 2y
 // + sin 2x sin 2y) (aux features of 2x), gradient kernels sin(x - y) =
 // sin x cos y - cos x sin y (aux features of x).
 
 import type { Formula, GradientLayout } from "../formula";
-import { gradientLayout } from "../formula";
+import { gradientLayout, proportionalDistances } from "../formula";
 import { Code, F64, I32, Simd, V128, buildModule } from "./binary";
 import { type Expr, ExpressionEmitter, PROFILE_S, type ParsedProfile, fold, hoistInvariants, isInvariant, parseProfile, profileParam, signOf, splitExponential } from "./profileExpression";
 import { emitExp } from "./vectorMath";
@@ -150,6 +151,12 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
   const coefs = formula.terms.map(() => splatParam());
   const params = factors.map((f) => Array.from({ length: f.profile.numParams }, () => splatParam()));
   const weights = factors.map((f) => (f.statistic === "sinsq" ? Array.from({ length: f.dims }, () => splatParam()) : []));
+  // A sqdist factor proportional to an earlier one (one lengthscale each, same inputs) takes
+  // s = ratio^2 s_leader: one product instead of a distance. Gradient kernels read the
+  // leader's du_k^2 too, and scale g dk/ds by ratio^2 once (its du_k^2 = ratio^2 du_k,leader^2).
+  const distances = proportionalDistances(formula);
+  const distRatio2 = factors.map((_, fi) => (distances.leader[fi] >= 0 ? splatParam() : -1));
+  const distLeader = distances.leader;
   // Value kernels read sinsq as w/2 - (w/2) cos(2x - 2y) (see emitPair): the weights halved, and their sum, once per call.
   const weightSum = factors.map((f, fi) => {
     if (gradient || f.statistic !== "sinsq") return -1;
@@ -304,6 +311,9 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
           L.tableIdx[fi].push(idx);
         }
         c.localSet(s);
+      } else if (distLeader[fi] >= 0) {
+        c.localGet(L.s[distLeader[fi]]).localGet(distRatio2[fi]).simd(Simd.f64x2Mul).localSet(s);
+        if (gradient) L.du[fi] = L.du[distLeader[fi]];
       } else {
         const scratchDu = v128();
         const halfAngle = f.statistic === "sinsq" && !gradient;
@@ -473,7 +483,9 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
       c.localGet(w).simd(Simd.f64x2Mul).localSet(g);
       if (slots.perDim >= 0) {
         const gd = v128();
-        c.localGet(g).localGet(L.dk[fi]).simd(Simd.f64x2Mul).localSet(gd);
+        c.localGet(g).localGet(L.dk[fi]).simd(Simd.f64x2Mul);
+        if (distLeader[fi] >= 0) c.localGet(distRatio2[fi]).simd(Simd.f64x2Mul);
+        c.localSet(gd);
         for (let k = 0; k < f.dims; k++) {
           const du = L.du[fi][k];
           if (f.statistic === "sqdist") addTo(slots.perDim + k, () => c.localGet(gd).localGet(du));
