@@ -79,6 +79,29 @@ describe("LowRankPlusDiag (Woodbury preconditioner)", () => {
   it("log det P equals the dense log-determinant", () => {
     assert.ok(Math.abs(P.logdet() - logAbsDet(A, n)) < 1e-9);
   });
+  it("given L^T instead of L it is the same operator; samples are L e1 + sqrt(D) e2 in the generator's order", () => {
+    const LT = mat(k, n);
+    for (let i = 0; i < n; i++) for (let q = 0; q < k; q++) LT.data[q * n + i] = L.data[i * k + q];
+    const PT = new LowRankPlusDiag(null, d, LT);
+    assert.equal(PT.rank, k);
+    assert.deepEqual(Array.from(PT.L.data), Array.from(L.data));
+    assert.ok(Math.abs(PT.logdet() - logAbsDet(A, n)) < 1e-9);
+    const B = randomMat(n, 5, rand);
+    const back = denseTimes(A, n, PT.solve(B));
+    assert.ok(maxAbs(back.data.map((v, i) => v - B.data[i])) < 1e-10);
+    const t = 3;
+    const z = PT.sample(new gp.RandomSource(5), t);
+    const draws = new gp.RandomSource(5);
+    const e1 = draws.normals(k * t);
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < t; c++) {
+        let expected = 0;
+        for (let q = 0; q < k; q++) expected += L.data[i * k + q] * e1[q * t + c];
+        expected += Math.sqrt(d[i]) * draws.normal();
+        assert.ok(Math.abs(z.data[i * t + c] - expected) < 1e-12, `sample [${i}, ${c}]`);
+      }
+    }
+  });
   it("rank 0 is the diagonal alone", () => {
     const P0 = new LowRankPlusDiag(mat(n, 0), d);
     const B = randomMat(n, 2, rand);

@@ -101,6 +101,6 @@ export function iterativeSolve(target: IterativeTarget, rhs: Mat | null, wantLog
     probes,
     probeSolves,
     preconditionedProbes: pz,
-    report: { method: "cg", iterations: cg.iterations, converged: cg.converged, maxRelativeResidual: maxRes, probes: p, preconditionerRank: pre ? pre.L.cols : 0 },
+    report: { method: "cg", iterations: cg.iterations, converged: cg.converged, maxRelativeResidual: maxRes, probes: p, preconditionerRank: pre ? pre.rank : 0 },
   };
 }

@@ -13,7 +13,7 @@
 // result is an exact partial Cholesky factor with (nearly) the greedy pivots
 // (measured: rank 513 vs 509 for the same residual tolerance).
 
-import { type Mat, mat, matmulMat } from "./matrix";
+import { type Mat, mat, matmulMat, transposeMat } from "./matrix";
 import { checkInterrupt } from "../reductions/interrupt";
 
 /** Access to a symmetric PSD matrix by diagonal and rows. */
@@ -34,8 +34,10 @@ export interface PivotedCholeskyOptions {
 }
 
 export interface PivotedCholeskyFactor {
-  /** shape: [n, r] */
-  L: Mat;
+  /** shape: [n, r] (formed from Lt when first read) */
+  readonly L: Mat;
+  /** L^T, as the factorisation keeps it. shape: [r, n] */
+  readonly Lt: Mat;
   /** Pivot rows in order; L[pivots, :] is lower triangular. shape: [r] */
   pivots: Int32Array;
   /** Largest unpivoted residual diagonal entry of A - L L^T. */
@@ -79,14 +81,20 @@ export function pivotedCholeskyFactor(a: RowAccess, o: PivotedCholeskyOptions): 
     converged = done();
   }
   const r = f.pivots.length;
-  const L = mat(n, r);
-  for (let q = 0; q < r; q++) {
-    const row = q * n;
-    for (let i = 0; i < n; i++) L.data[i * r + q] = f.Lt[row + i];
-  }
+  const Lt = mat(r, n, f.Lt.length === r * n ? f.Lt : f.Lt.slice(0, r * n));
   let maxResidual = 0;
   for (let i = 0; i < n; i++) if (!f.used[i] && f.res[i] > maxResidual) maxResidual = f.res[i];
-  return { L, pivots: Int32Array.from(f.pivots), maxResidual, capped: !converged };
+  let L: Mat | null = null;
+  return {
+    get L(): Mat {
+      L ??= transposeMat(Lt);
+      return L;
+    },
+    Lt,
+    pivots: Int32Array.from(f.pivots),
+    maxResidual,
+    capped: !converged,
+  };
 }
 
 /** Rank-k factor, stopping early when the residual trace drops below tol * trace. shape: [n, <= k] */

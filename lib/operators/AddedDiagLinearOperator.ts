@@ -1,7 +1,7 @@
 import type { LowRankPlusDiag } from "../algorithms/lowRankPlusDiag";
 import { LowRankPlusDiag as Woodbury } from "../algorithms/lowRankPlusDiag";
 import type { Mat } from "../algorithms/matrix";
-import { pivotedCholesky } from "../algorithms/pivotedCholesky";
+import { pivotedCholeskyFactor } from "../algorithms/pivotedCholesky";
 import { type ResolvedSolveOptions, type SolveOptions, preconditionerRankFor } from "../algorithms/settings";
 import type { DiagLinearOperator } from "./DiagLinearOperator";
 import { LinearOperator, type StructureNode } from "./LinearOperator";
@@ -94,8 +94,9 @@ export class AddedDiagLinearOperator extends LinearOperator {
     // Operators are immutable: the CG solve and the MLL gradient that follows share one factorisation.
     if (this.cachedPreconditioner?.rank === rank) return this.cachedPreconditioner.value;
     const base = this.base;
-    const L = pivotedCholesky({ size: this.shape[0], diagonal: () => base.diagonalF64(), rows: (idx) => base.rowsF64(idx).data }, rank);
-    const value = new Woodbury(L, d);
+    // The factor stays transposed ([rank, n], as the pivoting builds it): the Woodbury form reads it so.
+    const { Lt } = pivotedCholeskyFactor({ size: this.shape[0], diagonal: () => base.diagonalF64(), rows: (idx) => base.rowsF64(idx).data }, { maxRank: rank, traceTolerance: 1e-8 });
+    const value = new Woodbury(null, d, Lt);
     this.cachedPreconditioner = { rank, value };
     return value;
   }
