@@ -4,14 +4,18 @@
 // same order), and textbook substitution to rounding, for every step height
 // (1 to 4 rows), odd and even column counts, padded strides and triangles
 // read in place from a larger factor; the Cholesky and the inverse that use
-// it keep matching their references at n = 1, 7, 100, 800.
+// it keep matching their references at n = 1, 7, 100, 800. Inside a dense
+// routine the substitutions and the Cholesky's panel solves also run in
+// pieces on the GEMM worker threads (choleskyTasks.ts): equal bit for bit
+// to one thread.
 
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
 import { choleskyWithJitter } from "../lib/algorithms/cholesky";
+import { substituteLowerColumns } from "../lib/algorithms/choleskyTasks";
 import { mat } from "../lib/algorithms/matrix";
 import { substituteLowerBlock } from "../lib/algorithms/triangularKernels";
-import { arena, substitutionStep } from "../lib/algorithms/wasmGemm";
+import { arena, denseRoutine, gemmThreads, setGemmThreads, substitutionStep } from "../lib/algorithms/wasmGemm";
 import { choleskyInverse, choleskyInversePlain } from "../lib/mlls/choleskyInverse";
 import { centredRng, randomMat, substituteLower } from "./helpers/denseReference";
 import { relErr } from "./helpers/reference";
@@ -102,5 +106,73 @@ test("Cholesky and its inverse (both on the step) against the textbook loops at 
     assert.ok(relErr(L.data, R) < 1e-13, `n ${n}: Cholesky ${relErr(L.data, R)}`);
     const inv = choleskyInverse(L).data, ref = choleskyInversePlain(L).data;
     assert.ok(relErr(inv, ref) < 1e-12, `n ${n}: inverse ${relErr(inv, ref)}`);
+  }
+});
+
+test("inside a dense routine the substitution runs in column strips on the worker threads, equal bit for bit to one thread", async () => {
+  const before = setGemmThreads(2);
+  try {
+    gemmThreads({ start: true });
+    for (let w = 0; w < 400 && gemmThreads().workersReady < 1; w++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(gemmThreads().workersReady >= 1, "a GEMM worker thread started");
+    const p = 32, ldt = 33;
+    const T = triangle(p, ldt, 99);
+    for (const t of [8, 203, 2001]) {
+      const ld = t + 5, x = p * ldt, B = randomMat(p, t, t);
+      const run = (threads: number) => {
+        setGemmThreads(threads);
+        const mem = arena(x + p * ld)!;
+        mem.set(T, 0);
+        for (let i = 0; i < p; i++) mem.set(B.data.subarray(i * t, (i + 1) * t), x + i * ld);
+        const pieces = gemmThreads().workerPieces;
+        denseRoutine(() => substituteLowerColumns(mem, p, t, 0, ldt, x, ld));
+        const out = new Float64Array(p * t);
+        for (let i = 0; i < p; i++) out.set(mem.subarray(x + i * ld, x + i * ld + t), i * t);
+        return { out, workerPieces: gemmThreads().workerPieces - pieces };
+      };
+      const one = run(1);
+      assert.equal(one.workerPieces, 0);
+      // The worker may be slow to claim a piece on a busy machine: tries for the largest case, with pauses that let it run.
+      let two = run(2);
+      for (let r = 0; r < 100 && t === 2001 && two.workerPieces === 0; r++) {
+        await new Promise((done) => setTimeout(done, 5));
+        two = run(2);
+      }
+      for (let k = 0; k < one.out.length; k++) assert.ok(Object.is(two.out[k], one.out[k]), `t ${t}: entry ${k} is ${two.out[k]} on two threads, ${one.out[k]} on one`);
+      if (t === 2001) assert.ok(two.workerPieces > 0, "no column strip was worked by a worker thread");
+    }
+  } finally {
+    setGemmThreads(before);
+  }
+});
+
+test("the blocked Cholesky's panel solves in groups of rows on the worker threads: equal bit for bit to one thread", async () => {
+  const before = setGemmThreads(2);
+  try {
+    gemmThreads({ start: true });
+    for (let w = 0; w < 400 && gemmThreads().workersReady < 1; w++) await new Promise((r) => setTimeout(r, 25));
+    const n = 401, G = randomMat(n, n, 5), A = mat(n, n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j <= i; j++) {
+        let s = 0;
+        for (let k = 0; k < n; k++) s += G.data[i * n + k] * G.data[j * n + k];
+        A.data[i * n + j] = A.data[j * n + i] = s / n + (i === j ? 0.5 : 0);
+      }
+    }
+    setGemmThreads(1);
+    const one = choleskyWithJitter(A).L.data;
+    setGemmThreads(2);
+    let two = one, pieces = 0;
+    for (let r = 0; r < 100 && pieces === 0; r++) {
+      if (r > 0) await new Promise((done) => setTimeout(done, 5));
+      setGemmThreads(2); // resets the adaptive threshold a busy machine may have raised
+      const p0 = gemmThreads().workerPieces;
+      two = choleskyWithJitter(A).L.data;
+      pieces = gemmThreads().workerPieces - p0;
+    }
+    assert.ok(pieces > 0, "no piece of the factorisation was worked by a worker thread");
+    for (let k = 0; k < one.length; k++) assert.ok(Object.is(two[k], one[k]), `entry ${k} is ${two[k]} on two threads, ${one[k]} on one`);
+  } finally {
+    setGemmThreads(before);
   }
 });

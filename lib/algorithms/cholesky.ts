@@ -3,10 +3,11 @@
 // (triangularKernels.ts); small ones keep the plain loops.
 
 import { NotPSDError, ShapeError } from "../errors";
+import { panelSolve } from "./choleskyTasks";
 import { type Mat, dotAt, mat } from "./matrix";
-import { transposeInto, transposeLower } from "./transpose";
-import { solveLowerInPlace, solveUpperInPlace, substituteLowerBlock } from "./triangularKernels";
-import { WASM_MIN_WORK, arena, arenaCalls, gemm, paddedStride, putRows, takeRows } from "./wasmGemm";
+import { transposeLower } from "./transpose";
+import { solveLowerInPlace, solveUpperInPlace } from "./triangularKernels";
+import { WASM_MIN_WORK, arena, arenaCalls, denseRoutine, gemm, paddedStride, putRows, takeRows } from "./wasmGemm";
 
 /** Jitter added to the diagonal, in order, when plain Cholesky fails. */
 export const JITTER_LADDER = [1e-6, 1e-5, 1e-4] as const;
@@ -61,9 +62,7 @@ function tryCholeskyBlocked(a: Mat, jitter: number): { L: Mat } | { failedAt: nu
     if (j1 === n) break;
     // The rows of L^T for this panel hold A21^T (read row by row, written to pw streams); then
     // L21^T = L11^{-1} A21^T by substitution (kept for the columns still to come), and back into L.
-    transposeInto(mem, l + j1 * ld + j0, ld, mem, lt + j0 * ld + j1, ld, n - j1, pw);
-    substituteLowerBlock(mem, pw, n - j1, l + j0 * ld + j0, ld, lt + j0 * ld + j1, ld);
-    transposeInto(mem, lt + j0 * ld + j1, ld, mem, l + j1 * ld + j0, ld, pw, n - j1);
+    panelSolve(mem, pw, n - j1, l + j0 * ld + j0, ld, l + j1 * ld + j0, ld, lt + j0 * ld + j1, ld);
   }
   const L = mat(n, n);
   for (let i = 0; i < n; i++) L.data.set(mem.subarray(l + i * ld, l + i * ld + i + 1), i * n);
@@ -87,7 +86,7 @@ export function factorStillInArena(L: Mat): boolean {
 function tryCholesky(a: Mat, jitter: number): { L: Mat } | { failedAt: number; pivot: number } {
   const n = a.rows;
   if (n * n * n / 6 >= WASM_MIN_WORK) {
-    const blocked = tryCholeskyBlocked(a, jitter);
+    const blocked = denseRoutine(() => tryCholeskyBlocked(a, jitter));
     if (blocked) return blocked;
   }
   const L = mat(n, n);

@@ -9,7 +9,7 @@
 import { factorStillInArena } from "./cholesky";
 import { type Mat, mat } from "./matrix";
 import { transposeLower } from "./transpose";
-import { substituteLowerBlock } from "./triangularKernels";
+import { substituteLowerColumns } from "./choleskyTasks";
 import { arena, gemmLowerB, gemmUpperALowerC, paddedStride } from "./wasmGemm";
 
 /** Panel height: rows of X (or of A^{-1}) finished per GEMM update. */
@@ -30,7 +30,7 @@ export function lowerInverseInPlace(mem: Float64Array, n: number, l: number, x: 
     gemmLowerB(mem, NB, rows, i0, i0, l + i0 * ld, ld, x, ld, x + i0 * ld, ld, -1);
     // Columns [0, i1) of the block's rows (X[i, c] = 0 for c > i comes out exactly).
     for (let i = i0; i < i1; i++) mem[x + i * ld + i] = 1;
-    substituteLowerBlock(mem, rows, i1, l + i0 * ld + i0, ld, x + i0 * ld, ld);
+    substituteLowerColumns(mem, rows, i1, l + i0 * ld + i0, ld, x + i0 * ld, ld);
   }
 }
 

@@ -10,7 +10,8 @@
 // busier than its cores that wait can exceed the whole product (measured:
 // an SVGP step at M = 256, load 4 on 2 cores, 0.047 s on one thread, 0.070 s
 // on two), so the threshold adapts: it quadruples after a product whose
-// wait was longer than the main thread's own share of work, and halves only
+// wait was longer than the main thread's own share of work (and than
+// LATE_MS, a wait unequal pieces cause anyway), and halves only
 // after GOOD_TO_LOWER products in a row that did not wait that long. Every
 // PROBE_EVERY-th product between the floor and the threshold runs on every
 // thread anyway, so the threshold comes down again once the machine is
@@ -22,6 +23,7 @@
 //   bytes 16-59 the product: n m k a lda b ldb c ldc layout pieceSize (i32)
 //   bytes 64-71 alpha (f64)
 //   bytes 80-83 pieces worked by worker threads, 84-87 workers ready
+//   bytes 88-91 hot: nonzero while the main thread runs a dense routine (see hotBurst)
 //   bytes 128-511 a task job's parameters (TASK_PARAMS f64s)
 // A piece is claimed by compare-exchange on the claim word, so a thread that
 // read a finished job's word can never claim a piece of the next job.
@@ -36,6 +38,20 @@ export const CONTROL_BYTES = 512;
 export const TASK_PARAMS_AT = 128, TASK_PARAMS = 48;
 /** Below this many multiply-adds a product stays on one thread (~50 us of work), at least. */
 export const PARALLEL_MIN_WORK = 1 << 19;
+/**
+ * The floor inside a dense routine (hotBurst), where the workers poll
+ * instead of sleeping: a product is worth splitting once its work (~5 us)
+ * exceeds the claim and the wait, not the futex wake-up (tens of us).
+ */
+export const HOT_MIN_WORK = 1 << 16;
+/**
+ * The longest a worker polls for the next product of a dense routine before
+ * it sleeps anyway (JS between products that runs longer, or a main thread
+ * that died inside one), in ms.
+ */
+export const HOT_POLL_MS = 2;
+/** A wait for the workers shorter than this (ms) never counts as late (see runPooled). */
+const LATE_MS = 0.25;
 /** The most the adaptive threshold rises to (~0.1 s of work). */
 const PARALLEL_MAX_THRESHOLD = 1 << 30;
 /** Products in a row without a long wait before the threshold halves. */
@@ -53,6 +69,8 @@ const PIECES_PER_THREAD = 4;
 const SEQ = 2, DONE = 3, PARAMS = 4;
 /** i32 slots of the worker statistics. */
 export const WORKER_PIECES = 20, WORKERS_READY = 21;
+/** i32 slot of the hot flag, and of the job sequence the workers sleep on. */
+export const HOT = 22, SEQ_SLOT = SEQ;
 
 /** Pieces worked by worker threads so far, and how many workers are running. */
 export function workerStats(pool: GemmPool): { pieces: number; ready: number } {
@@ -92,6 +110,38 @@ export interface GemmPool {
   probeEvery: number;
   /** While a task job runs: its GEMM calls on the main thread stay there. */
   busy?: boolean;
+  /** Nesting depth of hotBurst on the main thread. */
+  hot: number;
+}
+
+/**
+ * Runs `routine` (a dense routine that issues many products a few
+ * microseconds apart: a blocked Cholesky, an inverse) with the workers
+ * polling between products instead of sleeping, and with the threshold's
+ * floor at HOT_MIN_WORK; results are the same as outside (the pieces of a
+ * product do not depend on the threshold). Plain `routine()` while the
+ * adaptive threshold is above its floor (a machine busier than its cores:
+ * polling would only add to that).
+ */
+export function hotBurst<T>(pool: GemmPool | null, routine: () => T): T {
+  if (!pool || pool.threads < 2 || (pool.hot === 0 && pool.minWork > PARALLEL_MIN_WORK)) return routine();
+  ensureWorkers(pool);
+  const i32 = new Int32Array(pool.memory.buffer, 0, CONTROL_BYTES / 4);
+  if (pool.hot++ === 0) {
+    Atomics.store(i32, HOT, 1);
+    // Wake the sleeping workers now: they poll from here on, so the first product does not wait for a wake-up.
+    Atomics.notify(i32, SEQ);
+  }
+  try {
+    return routine();
+  } finally {
+    if (--pool.hot === 0) Atomics.store(i32, HOT, 0);
+  }
+}
+
+/** Whether a dense routine's work of `work` multiply-adds is worth a pool task now (inside hotBurst, threshold at its floor). */
+export function worthTask(pool: GemmPool, work: number): boolean {
+  return pool.threads > 1 && !pool.busy && pool.hot > 0 && work >= HOT_MIN_WORK && work >= pool.minWork;
 }
 
 /**
@@ -215,7 +265,7 @@ export function parallelTrianglePieces(
 
 /** Whether a product of `work` multiply-adds goes to the threads: above the adaptive threshold, as a probe below it, or not. */
 function worthThreads(pool: GemmPool, work: number): "yes" | "probe" | "no" {
-  if (pool.threads < 2 || work < PARALLEL_MIN_WORK || pool.busy) return "no";
+  if (pool.threads < 2 || work < (pool.hot > 0 ? HOT_MIN_WORK : PARALLEL_MIN_WORK) || pool.busy) return "no";
   if (work >= pool.minWork) return "yes";
   return ++pool.heldBack % pool.probeEvery === 0 ? "probe" : "no";
 }
@@ -253,17 +303,31 @@ function runPooled(pool: GemmPool, run: GemmRun, mem: Float64Array, params: numb
   const t0 = performance.now();
   workPieces(i32, claim, (piece) => runPiece(run, mem, pool.base, pool.packAt, i32, piece));
   const t1 = performance.now();
+  // Inside a dense routine the workers' last pieces end about when the main thread's did: poll
+  // rather than sleep, for at most as long as the main thread worked (a worker that lost its core is waited for).
+  if (pool.hot > 0) {
+    const until = t1 + Math.min(HOT_POLL_MS, t1 - t0);
+    while (Atomics.load(i32, DONE) < count && performance.now() < until);
+  }
   for (;;) {
     const done = Atomics.load(i32, DONE);
     if (done >= count) break;
     Atomics.wait(i32, DONE, done, 5);
   }
   const waited = performance.now() - t1, own = t1 - t0;
-  if (probe === null) return;
-  if (probe) pool.probeEvery = waited > own ? Math.min(PROBE_EVERY_MAX, pool.probeEvery * 2) : PROBE_EVERY;
-  if (waited > own) {
+  // Late: a wait longer than the main thread's own share and than LATE_MS (pieces of unequal size, as
+  // the triangular layouts cut, make waits of up to one piece normal; a worker that lost its core costs a time slice).
+  const late = waited > Math.max(own, LATE_MS);
+  if (probe === null) {
+    if (late && pool.hot > 0) Atomics.store(i32, HOT, 0);
+    return;
+  }
+  if (probe) pool.probeEvery = late ? Math.min(PROBE_EVERY_MAX, pool.probeEvery * 2) : PROBE_EVERY;
+  if (late) {
     pool.minWork = Math.min(PARALLEL_MAX_THRESHOLD, Math.max(PARALLEL_MIN_WORK, pool.minWork) * 4);
     pool.goodStreak = 0;
+    // The workers stop polling for the rest of a dense routine (see hotBurst).
+    if (pool.hot > 0) Atomics.store(i32, HOT, 0);
   } else if (++pool.goodStreak >= GOOD_TO_LOWER) {
     pool.minWork = Math.max(PARALLEL_MIN_WORK, pool.minWork / 2);
     pool.goodStreak = 0;

@@ -6,7 +6,7 @@
 
 import { type MessagePort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import type { GemmRun } from "./gemmBlock";
-import { CONTROL_BYTES, type PoolTask, type TaskSource, WORKERS_READY, WORKER_PIECES, runPiece, workPieces } from "./gemmPool";
+import { CONTROL_BYTES, HOT, HOT_POLL_MS, type PoolTask, SEQ_SLOT, type TaskSource, WORKERS_READY, WORKER_PIECES, runPiece, workPieces } from "./gemmPool";
 import { bindThreadKernel, threadArena } from "./wasmGemm";
 
 interface GemmWorkerData {
@@ -44,12 +44,18 @@ function task(id: number): PoolTask {
 Atomics.add(i32, WORKERS_READY, 1);
 
 for (;;) {
-  const seq = Atomics.load(i32, 2);
+  const seq = Atomics.load(i32, SEQ_SLOT);
   workPieces(i32, claim, (piece) => {
     // The main thread grows the memory between products (this loop may run
     // into the next one): the arena view must cover it.
     runPiece(run, threadArena(), base, pack, i32, piece, task);
     Atomics.add(i32, WORKER_PIECES, 1);
   });
-  Atomics.wait(i32, 2, seq, 1000);
+  // Inside a dense routine the next product follows within microseconds: poll for it (a futex
+  // wake-up would cost as much as the product), for at most HOT_POLL_MS.
+  if (Atomics.load(i32, HOT) !== 0) {
+    const until = performance.now() + HOT_POLL_MS;
+    while (Atomics.load(i32, SEQ_SLOT) === seq && Atomics.load(i32, HOT) !== 0 && performance.now() < until);
+  }
+  Atomics.wait(i32, SEQ_SLOT, seq, 1000);
 }

@@ -21,7 +21,7 @@ import { Code, F64, I32, Simd, V128, buildModule, uleb } from "../reductions/was
 import { type GemmRun, PACK_BYTES, gemmBlock, gemmJs } from "./gemmBlock";
 import { STEP_ROWS, substitutionStepModule } from "./substitutionStep";
 import {
-  CONTROL_BYTES, type GemmPool, LOWER_B_BLOCKS, PROBE_EVERY, type PieceLayout, TASK_PARAMS, UPPER_A_LOWER_C_PANELS, ensureWorkers, gemmThreadCount, parallelGemm,
+  CONTROL_BYTES, type GemmPool, LOWER_B_BLOCKS, hotBurst, worthTask, PROBE_EVERY, type PieceLayout, TASK_PARAMS, UPPER_A_LOWER_C_PANELS, ensureWorkers, gemmThreadCount, parallelGemm,
   parallelTrianglePieces, runTaskPooled, taskFunction, trianglePieces, trianglePiece, workerStats,
 } from "./gemmPool";
 
@@ -273,7 +273,7 @@ function kernel(): Kernel | null {
     const memory = new wasmApi.Memory({ initial: Math.ceil(base / 65536) + 1, maximum: MAX_PAGES, shared: true });
     const run = new wasmApi.Instance(module, { env: { mem: memory } }).exports.run as GemmRun;
     const steps = stepRuns((bytes) => sharedMemoryModule(bytes), memory);
-    const pool: GemmPool = { memory, module, base, packAt: CONTROL_BYTES, packBytes: PACK_BYTES, threads, workers: [], seq: 0, minWork: 0, goodStreak: 0, heldBack: 0, probeEvery: PROBE_EVERY };
+    const pool: GemmPool = { memory, module, base, packAt: CONTROL_BYTES, packBytes: PACK_BYTES, threads, workers: [], seq: 0, minWork: 0, goodStreak: 0, heldBack: 0, probeEvery: PROBE_EVERY, hot: 0 };
     wasm = { memory, run, steps, base, pack: CONTROL_BYTES, pool };
   } catch {
     // No shared WebAssembly memory here: a private one, one thread.
@@ -307,15 +307,32 @@ export function setGemmThreads(threads: number): number {
 
 /**
  * The GEMM's threads: how many it may use, how many worker threads are
- * running, and how many pieces of products they have worked so far.
+ * running, how many pieces of products they have worked so far, and the
+ * adaptive threshold (multiply-adds; 0 until a product waited for a worker).
  * `start` starts the workers now rather than at the first large product.
  */
-export function gemmThreads(options: { start?: boolean } = {}): { threads: number; workersReady: number; workerPieces: number } {
+export function gemmThreads(options: { start?: boolean } = {}): { threads: number; workersReady: number; workerPieces: number; threshold: number } {
   const pool = kernel()?.pool;
-  if (!pool) return { threads: 1, workersReady: 0, workerPieces: 0 };
+  if (!pool) return { threads: 1, workersReady: 0, workerPieces: 0, threshold: Infinity };
   if (options.start) ensureWorkers(pool);
   const s = workerStats(pool);
-  return { threads: pool.threads, workersReady: s.ready, workerPieces: s.pieces };
+  return { threads: pool.threads, workersReady: s.ready, workerPieces: s.pieces, threshold: pool.minWork };
+}
+
+/**
+ * Runs a dense routine that issues many products in a row (a blocked
+ * Cholesky, an inverse) with the GEMM's worker threads polling between
+ * them, so that products down to HOT_MIN_WORK multiply-adds are split too.
+ * Results do not change.
+ */
+export function denseRoutine<T>(routine: () => T): T {
+  return hotBurst(kernel()?.pool ?? null, routine);
+}
+
+/** Inside denseRoutine: whether `work` multiply-adds of column or row pieces are worth a pool task (runTask) now. */
+export function taskWorthThreads(mem: Float64Array, work: number): boolean {
+  const w = wasm;
+  return !!w?.pool && mem === view && mem.buffer === w.memory.buffer && worthTask(w.pool, work);
 }
 
 /**

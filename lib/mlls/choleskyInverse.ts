@@ -7,7 +7,7 @@
 
 import { type RankOneMinusInverse, choleskyInverseBlocked } from "../algorithms/choleskyInverse";
 import { type Mat, dotAt, mat } from "../algorithms/matrix";
-import { WASM_MIN_WORK } from "../algorithms/wasmGemm";
+import { WASM_MIN_WORK, denseRoutine } from "../algorithms/wasmGemm";
 
 /**
  * Written into `out` (at least n * n long) when given; with `rankOne`,
@@ -18,7 +18,7 @@ import { WASM_MIN_WORK } from "../algorithms/wasmGemm";
 export function choleskyInverse(L: Mat, out?: Float64Array, rankOne?: RankOneMinusInverse): Mat {
   const n = L.rows;
   if ((n * n * n) / 3 >= WASM_MIN_WORK) {
-    const blocked = choleskyInverseBlocked(L, out, rankOne);
+    const blocked = denseRoutine(() => choleskyInverseBlocked(L, out, rankOne));
     if (blocked) return blocked;
   }
   const plain = choleskyInversePlain(L);
