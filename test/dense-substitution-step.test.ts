@@ -110,7 +110,9 @@ test("Cholesky and its inverse (both on the step) against the textbook loops at 
 });
 
 test("inside a dense routine the substitution runs in column strips on the worker threads, equal bit for bit to one thread", async () => {
-  const before = setGemmThreads(2);
+  const before = setGemmThreads(2), poll = process.env.GPLAB_DENSE_POLL;
+  // Dense routines poll (and split their substitutions) only on a machine not busier than its cores: here always.
+  process.env.GPLAB_DENSE_POLL = "1";
   try {
     gemmThreads({ start: true });
     for (let w = 0; w < 400 && gemmThreads().workersReady < 1; w++) await new Promise((r) => setTimeout(r, 25));
@@ -125,7 +127,7 @@ test("inside a dense routine the substitution runs in column strips on the worke
         mem.set(T, 0);
         for (let i = 0; i < p; i++) mem.set(B.data.subarray(i * t, (i + 1) * t), x + i * ld);
         const pieces = gemmThreads().workerPieces;
-        denseRoutine(() => substituteLowerColumns(mem, p, t, 0, ldt, x, ld));
+        denseRoutine(Infinity, () => substituteLowerColumns(mem, p, t, 0, ldt, x, ld));
         const out = new Float64Array(p * t);
         for (let i = 0; i < p; i++) out.set(mem.subarray(x + i * ld, x + i * ld + t), i * t);
         return { out, workerPieces: gemmThreads().workerPieces - pieces };
@@ -143,15 +145,19 @@ test("inside a dense routine the substitution runs in column strips on the worke
     }
   } finally {
     setGemmThreads(before);
+    if (poll === undefined) delete process.env.GPLAB_DENSE_POLL;
+    else process.env.GPLAB_DENSE_POLL = poll;
   }
 });
 
 test("the blocked Cholesky's panel solves in groups of rows on the worker threads: equal bit for bit to one thread", async () => {
-  const before = setGemmThreads(2);
+  const before = setGemmThreads(2), poll = process.env.GPLAB_DENSE_POLL;
+  // Dense routines poll (and split their substitutions) only on a machine not busier than its cores: here always.
+  process.env.GPLAB_DENSE_POLL = "1";
   try {
     gemmThreads({ start: true });
     for (let w = 0; w < 400 && gemmThreads().workersReady < 1; w++) await new Promise((r) => setTimeout(r, 25));
-    const n = 401, G = randomMat(n, n, 5), A = mat(n, n);
+    const n = 601, G = randomMat(n, n, 5), A = mat(n, n);
     for (let i = 0; i < n; i++) {
       for (let j = 0; j <= i; j++) {
         let s = 0;
@@ -174,5 +180,7 @@ test("the blocked Cholesky's panel solves in groups of rows on the worker thread
     for (let k = 0; k < one.length; k++) assert.ok(Object.is(two[k], one[k]), `entry ${k} is ${two[k]} on two threads, ${one[k]} on one`);
   } finally {
     setGemmThreads(before);
+    if (poll === undefined) delete process.env.GPLAB_DENSE_POLL;
+    else process.env.GPLAB_DENSE_POLL = poll;
   }
 });

@@ -86,7 +86,7 @@ export function factorStillInArena(L: Mat): boolean {
 function tryCholesky(a: Mat, jitter: number): { L: Mat } | { failedAt: number; pivot: number } {
   const n = a.rows;
   if (n * n * n / 6 >= WASM_MIN_WORK) {
-    const blocked = denseRoutine(() => tryCholeskyBlocked(a, jitter));
+    const blocked = denseRoutine((n * n * n) / 6, () => tryCholeskyBlocked(a, jitter));
     if (blocked) return blocked;
   }
   const L = mat(n, n);

@@ -52,6 +52,8 @@ export const HOT_MIN_WORK = 1 << 16;
 export const HOT_POLL_MS = 2;
 /** A wait for the workers shorter than this (ms) never counts as late (see runPooled). */
 const LATE_MS = 0.25;
+/** After a late product, dense routines run without polling for this long (ms): on a machine busier than its cores a polling worker uses up its share and is late again. */
+const HOT_COOLDOWN_MS = 1000;
 /** The most the adaptive threshold rises to (~0.1 s of work). */
 const PARALLEL_MAX_THRESHOLD = 1 << 30;
 /** Products in a row without a long wait before the threshold halves. */
@@ -112,6 +114,8 @@ export interface GemmPool {
   busy?: boolean;
   /** Nesting depth of hotBurst on the main thread. */
   hot: number;
+  /** performance.now() of the last late product or task (see runPooled). */
+  lastLate: number;
 }
 
 /**
@@ -120,11 +124,18 @@ export interface GemmPool {
  * polling between products instead of sleeping, and with the threshold's
  * floor at HOT_MIN_WORK; results are the same as outside (the pieces of a
  * product do not depend on the threshold). Plain `routine()` while the
- * adaptive threshold is above its floor (a machine busier than its cores:
- * polling would only add to that).
+ * adaptive threshold is above its floor, within HOT_COOLDOWN_MS of a late
+ * product, or while the 1-minute load average exceeds the threads by more
+ * than one: on a machine busier than its cores a polling worker uses up its
+ * share and the main thread then waits for it (measured at load 8-12 on 2
+ * cores: the Cholesky and inverse at n = 800 1.0-1.5x slower with polling).
+ * GPLAB_DENSE_POLL=1 polls whatever the load, =0 never.
  */
 export function hotBurst<T>(pool: GemmPool | null, routine: () => T): T {
-  if (!pool || pool.threads < 2 || (pool.hot === 0 && pool.minWork > PARALLEL_MIN_WORK)) return routine();
+  const mode = process.env.GPLAB_DENSE_POLL;
+  if (!pool || pool.threads < 2 || mode === "0") return routine();
+  const busy = pool.minWork > PARALLEL_MIN_WORK || performance.now() - pool.lastLate < HOT_COOLDOWN_MS || os.loadavg()[0] > pool.threads + 1;
+  if (pool.hot === 0 && busy && mode !== "1") return routine();
   ensureWorkers(pool);
   const i32 = new Int32Array(pool.memory.buffer, 0, CONTROL_BYTES / 4);
   if (pool.hot++ === 0) {
@@ -318,6 +329,7 @@ function runPooled(pool: GemmPool, run: GemmRun, mem: Float64Array, params: numb
   // Late: a wait longer than the main thread's own share and than LATE_MS (pieces of unequal size, as
   // the triangular layouts cut, make waits of up to one piece normal; a worker that lost its core costs a time slice).
   const late = waited > Math.max(own, LATE_MS);
+  if (late) pool.lastLate = performance.now();
   if (probe === null) {
     if (late && pool.hot > 0) Atomics.store(i32, HOT, 0);
     return;

@@ -273,7 +273,7 @@ function kernel(): Kernel | null {
     const memory = new wasmApi.Memory({ initial: Math.ceil(base / 65536) + 1, maximum: MAX_PAGES, shared: true });
     const run = new wasmApi.Instance(module, { env: { mem: memory } }).exports.run as GemmRun;
     const steps = stepRuns((bytes) => sharedMemoryModule(bytes), memory);
-    const pool: GemmPool = { memory, module, base, packAt: CONTROL_BYTES, packBytes: PACK_BYTES, threads, workers: [], seq: 0, minWork: 0, goodStreak: 0, heldBack: 0, probeEvery: PROBE_EVERY, hot: 0 };
+    const pool: GemmPool = { memory, module, base, packAt: CONTROL_BYTES, packBytes: PACK_BYTES, threads, workers: [], seq: 0, minWork: 0, goodStreak: 0, heldBack: 0, probeEvery: PROBE_EVERY, hot: 0, lastLate: -Infinity };
     wasm = { memory, run, steps, base, pack: CONTROL_BYTES, pool };
   } catch {
     // No shared WebAssembly memory here: a private one, one thread.
@@ -290,7 +290,7 @@ function kernel(): Kernel | null {
 
 /**
  * Threads the GEMM may use (the main thread included); returns the previous
- * value. Also resets the adaptive threshold to its floor (and the probe interval). For comparing one
+ * value. Also resets the adaptive threshold to its floor (and the probe interval, and the dense routines' cooldown). For comparing one
  * thread with many in tests and benchmarks.
  */
 export function setGemmThreads(threads: number): number {
@@ -300,6 +300,7 @@ export function setGemmThreads(threads: number): number {
   pool.minWork = 0;
   pool.goodStreak = 0;
   pool.probeEvery = PROBE_EVERY;
+  pool.lastLate = -Infinity;
   // At most one thread per packing strip reserved at start.
   pool.threads = Math.max(1, Math.min(Math.floor(threads), (pool.base - pool.packAt) / PACK_BYTES));
   return before;
@@ -320,13 +321,22 @@ export function gemmThreads(options: { start?: boolean } = {}): { threads: numbe
 }
 
 /**
- * Runs a dense routine that issues many products in a row (a blocked
- * Cholesky, an inverse) with the GEMM's worker threads polling between
- * them, so that products down to HOT_MIN_WORK multiply-adds are split too.
- * Results do not change.
+ * Below this many multiply-adds a dense routine runs as before: at n = 354
+ * (a Cholesky of 7 M, an inverse of 15 M) the split products and tasks cost
+ * about what the second thread saves (measured: 2.9-3.0 ms one way, 3.2-3.3
+ * ms the other, at real-time priority on the 2-core machine).
  */
-export function denseRoutine<T>(routine: () => T): T {
-  return hotBurst(kernel()?.pool ?? null, routine);
+const HOT_ROUTINE_MIN_WORK = 1 << 25;
+
+/**
+ * Runs a dense routine of about `work` multiply-adds that issues many
+ * products in a row (a blocked Cholesky, an inverse) with the GEMM's worker
+ * threads polling between them, so that products down to HOT_MIN_WORK
+ * multiply-adds and the routine's pool tasks are split too, when it is
+ * large enough. Results do not change.
+ */
+export function denseRoutine<T>(work: number, routine: () => T): T {
+  return work >= HOT_ROUTINE_MIN_WORK ? hotBurst(kernel()?.pool ?? null, routine) : routine();
 }
 
 /** Inside denseRoutine: whether `work` multiply-adds of column or row pieces are worth a pool task (runTask) now. */

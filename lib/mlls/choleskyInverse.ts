@@ -18,7 +18,7 @@ import { WASM_MIN_WORK, denseRoutine } from "../algorithms/wasmGemm";
 export function choleskyInverse(L: Mat, out?: Float64Array, rankOne?: RankOneMinusInverse): Mat {
   const n = L.rows;
   if ((n * n * n) / 3 >= WASM_MIN_WORK) {
-    const blocked = denseRoutine(() => choleskyInverseBlocked(L, out, rankOne));
+    const blocked = denseRoutine((n * n * n) / 3, () => choleskyInverseBlocked(L, out, rankOne));
     if (blocked) return blocked;
   }
   const plain = choleskyInversePlain(L);
