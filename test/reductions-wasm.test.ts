@@ -15,7 +15,7 @@ import { pairwiseBilinear, pairwiseColumnBlockSums, pairwiseEntries, pairwiseMat
 import { generateFused } from "../lib/reductions/fusedCodegen";
 import { Code, F64, I32, Simd, V128, buildModule } from "../lib/reductions/wasm/binary";
 import { wasmFmaAvailable, wasmFmaEnabled } from "../lib/reductions/wasm/relaxedSimd";
-import { emitExp, emitLog, emitSinCos } from "../lib/reductions/wasm/vectorMath";
+import { emitExp, emitExp2, emitLog, emitLog2, emitSinCos } from "../lib/reductions/wasm/vectorMath";
 import { relErr, rng } from "./helpers/reference";
 
 const { onReport } = gp.reductions;
@@ -385,6 +385,24 @@ describe("vector exp, log, sin, cos against Math", () => {
     const special = apply((c, x, out, s) => emitLog(c, x, out, [s[0], s[1], s[2], s[3]]), Float64Array.of(0, -1), fma);
     assert.equal(special[0], -Infinity);
     assert.ok(Number.isNaN(special[1]));
+  });
+  // pow(a, b) for a non-constant b runs as 2^(b log2 a) (profileExpression.ts).
+  for (const fma of vectorModes) it(`log2 on (0, 1e300] to 1e-15 relative (absolute near 1), special cases as log; 2^y on [-1022, 1022] to 1e-15 (its range reduction is exact), 2^0 = 1, flush to 0 below -1022.5, NaN stays NaN${fma ? ", fused multiply-add" : ""}`, () => {
+    const input = Float64Array.from([...grid(1e-6, 3, 10000), ...Array.from({ length: 2000 }, (_, i) => 10 ** (-300 + 0.3 * i)), 1, 2, 0.5, 1024]);
+    const lg = apply((c, x, out, s) => emitLog2(c, x, out, [s[0], s[1], s[2], s[3]]), input, fma);
+    assert.ok(ulpErr(lg, input, Math.log2, 1) < 1e-15, `log2 ${ulpErr(lg, input, Math.log2, 1)}`);
+    assert.deepEqual(Array.from(lg.subarray(input.length - 4)), [0, 1, -1, 10], "log2 of powers of two is exact");
+    const special = apply((c, x, out, s) => emitLog2(c, x, out, [s[0], s[1], s[2], s[3]]), Float64Array.of(0, -1), fma);
+    assert.equal(special[0], -Infinity);
+    assert.ok(Number.isNaN(special[1]));
+    const ys = Float64Array.from([...grid(-1022, 1022, 20002), ...grid(-0.5, 0.5, 2001)]);
+    const e2 = apply((c, x, out, s) => emitExp2(c, x, out, s[0]), ys, fma);
+    assert.ok(ulpErr(e2, ys, (v) => 2 ** v) < 1e-15, `exp2 ${ulpErr(e2, ys, (v) => 2 ** v)}`);
+    const edge = apply((c, x, out, s) => emitExp2(c, x, out, s[0]), Float64Array.of(0, -1e300, -Infinity, -1023, -1022.6, NaN, 1e300, 3), fma);
+    assert.deepEqual(Array.from(edge.subarray(0, 5)), [1, 0, 0, 0, 0]);
+    assert.ok(Number.isNaN(edge[5]));
+    assert.ok(Number.isFinite(edge[6]) && Math.abs(edge[6] / Math.exp(709) - 1) < 3e-14, `2^1e300 clamps to exp(709): ${edge[6]}`);
+    assert.equal(edge[7], 8);
   });
   for (const fma of vectorModes) it(`sin and cos on [-1000, 1000] to 1e-15 absolute${fma ? ", fused multiply-add" : ""}`, () => {
     const input = grid(-1000, 1000, 40002);

@@ -9,7 +9,7 @@
 
 import type { Profile } from "../formula";
 import { type Code, Simd } from "./binary";
-import { emitExp, emitLog, emitSinCos, isExactExpScale } from "./vectorMath";
+import { emitExp, emitExp2, emitLog, emitLog2, emitSinCos, isExactExpScale } from "./vectorMath";
 
 export type Expr =
   | { op: "num"; value: number }
@@ -469,7 +469,7 @@ export class ExpressionEmitter {
     }
   }
 
-  /** Integer exponents up to 32 by repeated squaring (exact for Math.pow's integer cases); 0.5 as sqrt; else exp(b log a). */
+  /** Integer exponents up to 32 by repeated squaring (exact for Math.pow's integer cases); 0.5 as sqrt; else 2^(b log2 a). */
   private pow(base: Expr, exponent: Expr, names: Map<string, number>): void {
     const c = this.c;
     if (exponent.op === "num" && Number.isInteger(exponent.value) && Math.abs(exponent.value) <= 32) {
@@ -504,11 +504,12 @@ export class ExpressionEmitter {
       c.simd(Simd.f64x2Sqrt);
       return;
     }
+    // 2^(b log2 a): base 2 takes log's ln 2 split and exp's range-reduction products out.
     const x = this.toLocal(base, names), lg = this.fresh(), arg = this.fresh(), out = this.fresh();
-    emitLog(c, x, lg, [this.fresh(), this.fresh(), this.fresh(), this.fresh()]);
+    emitLog2(c, x, lg, [this.fresh(), this.fresh(), this.fresh(), this.fresh()]);
     this.push(exponent, names);
     c.localGet(lg).simd(Simd.f64x2Mul).localSet(arg);
-    emitExp(c, arg, out, this.fresh());
+    emitExp2(c, arg, out, this.fresh());
     c.localGet(out);
   }
 }

@@ -132,30 +132,8 @@ const ONE_BITS = 0x3ff0000000000000n;
  * (subnormal inputs lose accuracy). x is kept; s1..s4 are clobbered.
  */
 export function emitLog(c: Code, x: number, out: number, s: [number, number, number, number]): void {
-  const [e, f, z, t] = s;
-  // x = 2^k m with m in [sqrt(1/2), sqrt 2): t = bits(x) + LOG_SPLIT has k + 1023 in its exponent field.
-  c.localGet(x).i64x2Const(LOG_SPLIT).simd(Simd.i64x2Add).localSet(t);
-  // e = k as f64 (via the 2^52 trick).
-  c.localGet(t).i32Const(52).simd(Simd.i64x2ShrU).i64x2Const(0x4330000000000000n).simd(Simd.v128Or);
-  c.f64x2Const(TWO52 + 1023).simd(Simd.f64x2Sub).localSet(e);
-  // m = bits(x) - (k + 1023) << 52 + bits(1); f = m - 1 in [-0.29, 0.41].
-  c.localGet(x).localGet(t).i64x2Const(0xfff0000000000000n).simd(Simd.v128And).simd(Simd.i64x2Sub);
-  c.i64x2Const(ONE_BITS).simd(Simd.i64x2Add).f64x2Const(1).simd(Simd.f64x2Sub).localSet(f);
-  // s = f / (2 + f) into t; z = s^2; R = z (Lg1 + z (Lg2 + ... )) into z.
-  c.localGet(f).localGet(f).f64x2Const(2).simd(Simd.f64x2Add).simd(Simd.f64x2Div).localSet(t);
-  c.localGet(t).localGet(t).simd(Simd.f64x2Mul).localSet(z);
-  // Estrin's scheme: (Lg1 + z Lg2) + z^2 (Lg3 + z Lg4) + z^4 ((Lg5 + z Lg6) + z^2 Lg7),
-  // three fused steps deep instead of Horner's six (pow's exp(b log a) is a
-  // dependent chain), for one product more. f holds z^2, e's copy is not needed here.
-  const z2 = f;
-  c.localGet(z).localGet(z).simd(Simd.f64x2Mul).localSet(z2);
-  c.localGet(z2).localGet(z2).simd(Simd.f64x2Mul);
-  c.localGet(z2).f64x2Const(LG[6]).mulAdd(() => c.localGet(z).f64x2Const(LG[5]).mulAdd(() => c.f64x2Const(LG[4])));
-  c.mulAdd(() => {
-    c.localGet(z2);
-    c.localGet(z).f64x2Const(LG[3]).mulAdd(() => c.f64x2Const(LG[2]));
-    c.mulAdd(() => c.localGet(z).f64x2Const(LG[1]).mulAdd(() => c.f64x2Const(LG[0])));
-  });
+  const [e, , z, t] = s;
+  emitLogParts(c, x, s, LG);
   c.localGet(z).simd(Simd.f64x2Mul).localSet(z);
   // log(1 + f) = 2 atanh(s) = 2s + s R: log = e ln2_hi + (s R + (e ln2_lo + 2s)). Without
   // fdlibm's f - hfsq split (two products fewer; the products are what the
@@ -166,10 +144,92 @@ export function emitLog(c: Code, x: number, out: number, s: [number, number, num
     c.mulAdd(() => c.localGet(e).f64x2Const(LN2_LO).mulAdd(() => c.localGet(t).localGet(t).simd(Simd.f64x2Add)));
   });
   c.localSet(out);
-  // x <= 0: -Infinity at 0, NaN below (and NaN stays NaN).
+  logSpecialCases(c, x, out);
+}
+
+/** LG times log2(e): log2(1 + f) = 2 log2(e) s + s R log2(e). */
+const LG_LOG2 = LG.map((v) => v * LOG2E);
+
+/**
+ * out = log2(x) lane-wise, the special cases of emitLog (0 -> -Infinity,
+ * negatives NaN). With x = 2^e m: e + s (2 log2(e) + z P(z)), P's
+ * coefficients times log2(e): two fused steps after the polynomial, where
+ * log's ln 2 split takes three and two more operations. Error: that of log
+ * plus the final rounding, 1 ulp of e + log2(m) (pow's exp2 of p log2 x
+ * then has the error of exp of p ln x). x is kept; s1..s4 are clobbered.
+ */
+export function emitLog2(c: Code, x: number, out: number, s: [number, number, number, number]): void {
+  const [e, , z, t] = s;
+  emitLogParts(c, x, s, LG_LOG2);
+  c.localGet(z).mulAdd(() => c.f64x2Const(2 * LOG2E));
+  c.localGet(t).mulAdd(() => c.localGet(e)).localSet(out);
+  logSpecialCases(c, x, out);
+}
+
+/**
+ * The shared start of log and log2: x = 2^e (1 + f), m = 1 + f in
+ * [sqrt(1/2), sqrt 2); leaves e (as f64) in s[0], s = f / (2 + f) in s[3],
+ * z = s^2 in s[2], and pushes P(z) = c0 + c1 z + ... + c6 z^6 for the
+ * coefficients `coef` (s[1] is clobbered).
+ */
+function emitLogParts(c: Code, x: number, s: [number, number, number, number], coef: readonly number[]): void {
+  const [e, f, z, t] = s;
+  // x = 2^k m with m in [sqrt(1/2), sqrt 2): t = bits(x) + LOG_SPLIT has k + 1023 in its exponent field.
+  c.localGet(x).i64x2Const(LOG_SPLIT).simd(Simd.i64x2Add).localSet(t);
+  // e = k as f64 (via the 2^52 trick).
+  c.localGet(t).i32Const(52).simd(Simd.i64x2ShrU).i64x2Const(0x4330000000000000n).simd(Simd.v128Or);
+  c.f64x2Const(TWO52 + 1023).simd(Simd.f64x2Sub).localSet(e);
+  // m = bits(x) - (k + 1023) << 52 + bits(1); f = m - 1 in [-0.29, 0.41].
+  c.localGet(x).localGet(t).i64x2Const(0xfff0000000000000n).simd(Simd.v128And).simd(Simd.i64x2Sub);
+  c.i64x2Const(ONE_BITS).simd(Simd.i64x2Add).f64x2Const(1).simd(Simd.f64x2Sub).localSet(f);
+  // s = f / (2 + f) into t; z = s^2.
+  c.localGet(f).localGet(f).f64x2Const(2).simd(Simd.f64x2Add).simd(Simd.f64x2Div).localSet(t);
+  c.localGet(t).localGet(t).simd(Simd.f64x2Mul).localSet(z);
+  // Estrin's scheme: (c0 + z c1) + z^2 (c2 + z c3) + z^4 ((c4 + z c5) + z^2 c6),
+  // three fused steps deep instead of Horner's six (pow's exp(b log a) is a
+  // dependent chain), for one product more. f holds z^2.
+  const z2 = f;
+  c.localGet(z).localGet(z).simd(Simd.f64x2Mul).localSet(z2);
+  c.localGet(z2).localGet(z2).simd(Simd.f64x2Mul);
+  c.localGet(z2).f64x2Const(coef[6]).mulAdd(() => c.localGet(z).f64x2Const(coef[5]).mulAdd(() => c.f64x2Const(coef[4])));
+  c.mulAdd(() => {
+    c.localGet(z2);
+    c.localGet(z).f64x2Const(coef[3]).mulAdd(() => c.f64x2Const(coef[2]));
+    c.mulAdd(() => c.localGet(z).f64x2Const(coef[1]).mulAdd(() => c.f64x2Const(coef[0])));
+  });
+}
+
+/** out = -Infinity where x = 0, NaN where x < 0 (and NaN stays NaN), out elsewhere. */
+function logSpecialCases(c: Code, x: number, out: number): void {
   c.localGet(out);
   c.f64x2Const(-Infinity).f64x2Const(NaN).localGet(x).f64x2Const(0).simd(Simd.f64x2Eq).simd(Simd.v128Bitselect);
   c.localGet(x).f64x2Const(0).simd(Simd.f64x2Gt).simd(Simd.v128Bitselect).localSet(out);
+}
+
+/** The rational of EXP_E / EXP_O in t = r / ln 2: E(ln2^2 t^2), ln 2 O(ln2^2 t^2). */
+const EXP2_E = [1, EXP_E[1] * Math.LN2 ** 2, EXP_E[2] * Math.LN2 ** 4];
+const EXP2_O = [EXP_O[0] * Math.LN2, EXP_O[1] * Math.LN2 ** 3, EXP_O[2] * Math.LN2 ** 5];
+/** 2^y's input clamp, exp's [EXP_LO, EXP_MAX] in base 2 (the same flush to 0 below k = -1023). */
+const EXP2_LO = -1023;
+const EXP2_MAX = EXP_MAX * LOG2E;
+
+/**
+ * out = 2^y lane-wise (pow's exp2(p log2 x)); y and `scratch` are clobbered.
+ * The range reduction needs no product: k = nearest(y) by the magic number,
+ * t = y - k exactly (Sterbenz), |t| <= 1/2; then exp's rational with its
+ * coefficients times powers of ln 2 (rounded once each: ~1e-17 absolute).
+ * Clamps, underflow to 0 and NaN as emitExp.
+ */
+export function emitExp2(c: Code, y: number, out: number, scratch: number): void {
+  c.localGet(y).f64x2Const(EXP2_LO).simd(Simd.f64x2Pmax).f64x2Const(EXP2_MAX).simd(Simd.f64x2Pmin).localSet(y);
+  c.localGet(y).f64x2Const(ROUND_MAGIC_BIASED).simd(Simd.f64x2Add).localSet(scratch);
+  c.localGet(y).localGet(scratch).f64x2Const(ROUND_MAGIC_BIASED).simd(Simd.f64x2Sub).simd(Simd.f64x2Sub).localSet(y);
+  c.localGet(y).localGet(y).simd(Simd.f64x2Mul).localSet(out);
+  c.localGet(out).localGet(out).f64x2Const(EXP2_O[2]).mulAdd(() => c.f64x2Const(EXP2_O[1])).mulAdd(() => c.f64x2Const(EXP2_O[0]));
+  c.localGet(y).simd(Simd.f64x2Mul).localSet(y);
+  c.localGet(out).localGet(out).f64x2Const(EXP2_E[2]).mulAdd(() => c.f64x2Const(EXP2_E[1])).mulAdd(() => c.f64x2Const(EXP2_E[0])).localSet(out);
+  c.localGet(out).localGet(y).simd(Simd.f64x2Add).localGet(out).localGet(y).simd(Simd.f64x2Sub).simd(Simd.f64x2Div);
+  c.localGet(scratch).i32Const(52).simd(Simd.i64x2Shl).simd(Simd.f64x2Mul).localSet(out);
 }
 
 const PIO2_1 = 1.57079632673412561417e+00;
