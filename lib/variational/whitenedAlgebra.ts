@@ -110,7 +110,7 @@ export class WhitenedState {
 function covarianceInto(mem: Float64Array, M: number, LL: number, LUT: number, SS: number): void {
   mem.fill(0, SS, SS + M * M);
   lowerGramOfLower(mem, M, LL, LUT, SS);
-  for (let i = 0; i < M; i++) for (let j = 0; j < i; j++) mem[SS + j * M + i] = mem[SS + i * M + j];
+  transposeLower(mem, SS, M, mem, SS, M, M); // the upper triangle from the lower, in cache-sized tiles
 }
 
 /**
@@ -363,7 +363,7 @@ export function whitenedBackward(
   dL.data.fill(0);
   if (viaE) {
     // C mirrored to the full symmetric matrix; L^T C; dL = 2 tril(C L) = 2 tril((L^T C)^T).
-    for (let i = 0; i < M; i++) for (let j = 0; j < i; j++) mem[CC + j * M + i] = mem[CC + i * M + j];
+    transposeLower(mem, CC, M, mem, CC, M, M);
     triangularMatmulColumns(mem, M, M, LUT, false, CC, LTC, M);
     for (let i = 0; i < M; i++) for (let j = 0; j <= i; j++) dL.data[i * M + j] = 2 * mem[LTC + j * M + i];
     // E = m dm^T + 2 (L (L^T C) - C), lower block triangle only.
