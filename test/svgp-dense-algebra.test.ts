@@ -248,3 +248,34 @@ test("column-split triangular solves and products (columnTasks) match textbook l
     });
   }
 });
+
+test("A and Y left in the arena between the passes: saved out when another arena user comes first, reused in place otherwise, a second backward pass the same", () => {
+  const M = 64, B = 300;
+  const Lz = lowerFactor(M, 1600), L = lowerFactor(M, 1700);
+  const m = randomMat(1, M, 1800).data, Kzx = randomMat(M, B, 1900);
+  const gMu = randomMat(1, B, 2000).data, gVar = randomMat(1, B, 2100).data;
+  const want = reference(Lz, L, m, Kzx, gMu, gVar);
+  const check = (g: ReturnType<typeof whitenedBackward>, what: string) => {
+    assert.ok(relErr(g.dm, want.dm) < 1e-12 && relErr(g.dL.data, want.dL) < 1e-12, `dm, dL ${what}`);
+    assert.ok(relErr(g.dKzx, want.dKzx.data) < 1e-12 && relErr(g.dKzz.data, want.dKzz) < 1e-11, `dKzx, dKzz ${what}`);
+  };
+  // Straight after the forward pass (in place), then again (still in place).
+  const s = new WhitenedState(M);
+  whitenedForward(s, Lz, L, m, Kzx.data, B);
+  check(whitenedBackward(s, Lz, L, m, gMu, gVar), "in place");
+  check(whitenedBackward(s, Lz, L, m, gMu, gVar), "a second backward pass");
+  // Another arena user between the passes overwrites everything it is given.
+  const t = new WhitenedState(M);
+  whitenedForward(t, Lz, L, m, Kzx.data, B);
+  const other = arena(4 * M * paddedStride(B)) as Float64Array;
+  other.fill(Number.NaN, 0, 4 * M * paddedStride(B));
+  check(whitenedBackward(t, Lz, L, m, gMu, gVar), "after another arena user");
+  assert.ok(relErr(t.unpaddedA().data, want.A.data) < 1e-12, "A after another arena user");
+  // A second state's forward pass between the first's passes.
+  const u = new WhitenedState(M), v = new WhitenedState(M);
+  whitenedForward(u, Lz, L, m, Kzx.data, B);
+  whitenedForward(v, lowerFactor(M, 2200), L, m, Kzx.data, B);
+  check(whitenedBackward(u, Lz, L, m, gMu, gVar), "after another state's forward pass");
+  whitenedForward(u, Lz, L, m, Kzx.data, B);
+  assert.ok(relErr(u.unpaddedA().data, want.A.data) < 1e-12, "A from the arena");
+});

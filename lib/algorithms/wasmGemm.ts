@@ -369,6 +369,39 @@ export function takeRows(mem: Float64Array, off: number, ld: number, rows: numbe
   return out;
 }
 
+/** Whether `mem` is the arena's current view (what arena() returned, not since grown). */
+export function isArena(mem: Float64Array): boolean {
+  const w = wasm;
+  return !!w && mem === view && mem.buffer === w.memory.buffer;
+}
+
+/** How to copy out the data a caller left in the arena (leaveInArena), until the next arena() call runs it. */
+let tenant: ((mem: Float64Array) => void) | null = null;
+
+/**
+ * Leaves data in the arena for a later call of the same caller: the next
+ * arena() call first runs `save(view)` (which copies it out), unless
+ * reclaimArena(save) came before. Saves a copy out and back in when
+ * nothing else uses the arena in between.
+ */
+export function leaveInArena(save: (mem: Float64Array) => void): void {
+  moveTenantOut();
+  tenant = save;
+}
+
+/** The arena view, still holding what `save`'s caller left there (and no longer guarded), or null when it was saved out. */
+export function reclaimArena(save: (mem: Float64Array) => void): Float64Array | null {
+  if (tenant !== save) return null;
+  tenant = null;
+  return view;
+}
+
+function moveTenantOut(): void {
+  const save = tenant;
+  tenant = null;
+  save?.(view);
+}
+
 /**
  * The arena as f64s, at least `size` of them (contents kept across growth),
  * or null when the WebAssembly kernel is unavailable or `size` exceeds its
@@ -377,6 +410,7 @@ export function takeRows(mem: Float64Array, off: number, ld: number, rows: numbe
 export function arena(size: number): Float64Array | null {
   const k = kernel();
   if (!k) return null;
+  moveTenantOut();
   arenaGeneration++;
   const bytes = k.base + size * 8;
   if (bytes > k.base + ARENA_MAX_BYTES) return null;

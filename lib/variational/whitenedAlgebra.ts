@@ -38,7 +38,7 @@ import { type Mat, mat } from "../algorithms/matrix";
 import { transposeInto, transposeLower } from "../algorithms/transpose";
 import { solveLowerInPlace, solveUpperInPlace, triangularMatmulInto } from "../algorithms/triangularKernels";
 import { poolTask } from "../algorithms/gemmPool";
-import { arena, gemm, gemmThreads, paddedStride, runTask } from "../algorithms/wasmGemm";
+import { arena, gemm, gemmThreads, isArena, leaveInArena, paddedStride, reclaimArena, runTask } from "../algorithms/wasmGemm";
 
 /** The arena with room for `size` f64s, or (no WebAssembly, or too large) a plain array: the kernels take either. */
 export function workspace(size: number): Float64Array {
@@ -76,6 +76,11 @@ export class WhitenedState {
   readonly dKzz: Mat;
   /** Bumped by every forward pass: a backward pass that finds another value was overtaken. */
   generation = 0;
+  /**
+   * While A and Y are still only in the arena where the forward pass left
+   * them: the function that copies them out into A and Y (see leaveInArena).
+   */
+  resident: ((mem: Float64Array) => void) | null = null;
 
   constructor(readonly M: number) {
     this.dL = mat(M, M);
@@ -98,8 +103,17 @@ export class WhitenedState {
     this.B = B;
   }
 
+  /** A and Y copied out of the arena if the forward pass left them only there. */
+  materialize(): void {
+    const save = this.resident;
+    this.resident = null;
+    const mem = save && reclaimArena(save);
+    if (save && mem) save(mem);
+  }
+
   /** A without the row padding. shape: [M, B] */
   unpaddedA(): Mat {
+    this.materialize();
     const M = this.M, B = this.B, ld = this.ld, out = mat(M, B);
     for (let k = 0; k < M; k++) out.data.set(this.A.subarray(k * ld, k * ld + B), k * B);
     return out;
@@ -218,14 +232,19 @@ export function whitenedForward(
   s: WhitenedState, Lz: Mat, L: Mat, m: Float64Array, Kzx: Float64Array | ((out: Float64Array) => void), B: number, limit = WORKSPACE_LIMIT,
 ): void {
   const M = s.M;
+  // A and Y of an earlier pass left in the arena are overwritten: no need to save them.
+  if (s.resident) reclaimArena(s.resident);
+  s.resident = null;
   s.resize(B);
   s.generation++;
   s.throughY = 2 * M <= B;
   const ld = s.ld, MM = M * M, throughY = s.throughY;
   const { fixed, perColumn } = forwardWorkspace(M, B);
   const bc = chunkColumns(B, fixed, perColumn, limit);
-  const LUT = 0, LZ = MM, LL = 2 * MM, SS = 3 * MM, MV = throughY ? 4 * MM : 2 * MM, MT = MV + up8(M), VT = MT + up8(bc), X0 = VT + up8(bc);
-  const size = X0 + 2 * M * paddedStride(bc);
+  // A and Y first, where the backward pass puts them: without chunks they can stay there between the passes.
+  const XA = 0, XY = M * paddedStride(bc), F0 = 2 * XY;
+  const LUT = F0, LZ = F0 + MM, LL = F0 + 2 * MM, SS = F0 + 3 * MM, MV = F0 + (throughY ? 4 : 2) * MM, MT = MV + up8(M), VT = MT + up8(bc);
+  const size = VT + up8(bc);
   // K_Zx after the workspace when it fits there, else in an array of its own.
   const KZX = size, inPlace = typeof Kzx === "function" && size + M * B <= limit;
   const mem = workspace(inPlace ? size + M * B : size);
@@ -247,14 +266,26 @@ export function whitenedForward(
     covarianceInto(mem, M, LL, LUT, SS);
   }
   mem.set(m, MV);
+  // In one chunk on the arena, A and Y stay there (at row stride ld) until the backward pass or another arena user.
+  const stay = bc === B && isArena(mem);
   for (let c0 = 0; c0 < B; c0 += bc) {
-    const w = Math.min(bc, B - c0), ldc = paddedStride(w), XA = X0, XY = X0 + M * ldc, pw = pieceColumns(M, w);
+    const w = Math.min(bc, B - c0), ldc = paddedStride(w), pw = pieceColumns(M, w);
     putColumns(mem, XA, ldc, src, B, M, kzx + c0, w);
     runTask(mem, FORWARD_TASK, [M, w, pw, ldc, LZ, LUT, SS, XA, XY, MV, MT, VT, throughY ? 1 : 0], Math.ceil(w / pw));
     s.meanTerm.set(mem.subarray(MT, MT + w), c0);
     s.varTerm.set(mem.subarray(VT, VT + w), c0);
-    takeColumns(mem, XA, ldc, s.A, ld, M, c0, w);
-    takeColumns(mem, XY, ldc, s.Y, ld, M, c0, w);
+    if (!stay) {
+      takeColumns(mem, XA, ldc, s.A, ld, M, c0, w);
+      takeColumns(mem, XY, ldc, s.Y, ld, M, c0, w);
+    }
+  }
+  if (stay) {
+    const save = (view: Float64Array) => {
+      takeColumns(view, XA, ld, s.A, ld, M, 0, B);
+      takeColumns(view, XY, ld, s.Y, ld, M, 0, B);
+    };
+    s.resident = save;
+    leaveInArena(save);
   }
 }
 
@@ -325,14 +356,20 @@ export function whitenedBackward(
   const M = s.M, B = s.B, ld = s.ld, ldt = paddedStride(M), MM = M * M, viaE = s.throughY;
   // Through E: Lz^T, L, L^T, C, L^T C, E; directly: Lz^T, L, 2 A G W^T, E. The Cholesky
   // backward's scratch reuses C's place: it runs last.
-  const LZT = 0, LL = MM, CC = 2 * MM, E = 3 * MM, LUT = 4 * MM, LTC = 5 * MM, SCR = CC;
   const { fixed, perColumn } = backwardWorkspace(M, B);
   const bc = chunkColumns(B, fixed, perColumn, limit);
   const ldc = paddedStride(bc);
-  const MV = viaE ? 6 * MM : 4 * MM, GMU = MV + up8(M), GVAR = GMU + up8(bc), DMP = GVAR + up8(bc), blocks = Math.ceil(bc / DM_BLOCK);
-  const XA = DMP + blocks * up8(M), XY = XA + M * ldc, D = XY + M * ldc, DA = D + M * ldc, AT = DA + M * ldc, WT = AT + bc * ldt;
-  const mem = workspace(viaE ? WT : WT + bc * ldt);
-  mem.fill(0, 0, MV);
+  // A and Y first, where the forward pass left them (in place when it still holds them: one chunk).
+  const XA = 0, XY = M * ldc, D = XY + M * ldc, DA = D + M * ldc, AT = DA + M * ldc, WT = AT + bc * ldt, F0 = viaE ? WT : WT + bc * ldt;
+  const LZT = F0, LL = F0 + MM, CC = F0 + 2 * MM, E = F0 + 3 * MM, LUT = F0 + 4 * MM, LTC = F0 + 5 * MM, SCR = CC;
+  const MV = F0 + (viaE ? 6 : 4) * MM, GMU = MV + up8(M), GVAR = GMU + up8(bc), DMP = GVAR + up8(bc), blocks = Math.ceil(bc / DM_BLOCK);
+  const save = s.resident, held = save && reclaimArena(save);
+  const inPlace = !!held && bc === B;
+  if (save && held && !inPlace) save(held);
+  s.resident = null;
+  const mem = workspace(DMP + blocks * up8(M));
+  if (inPlace && !isArena(mem)) throw new Error("whitenedBackward: the forward pass's A and Y were left in the arena but the workspace is not there");
+  mem.fill(0, F0, MV);
   transposeLower(Lz.data, 0, M, mem, LZT, M, M); // Lz^T, upper
   for (let i = 0; i < M; i++) mem.set(L.data.subarray(i * M, i * M + i + 1), LL + i * M); // L, lower
   if (viaE) transposeLower(L.data, 0, M, mem, LUT, M, M); // L^T, upper
@@ -343,8 +380,10 @@ export function whitenedBackward(
   const dKzx = s.dKzx;
   for (let c0 = 0; c0 < B; c0 += bc) {
     const w = Math.min(bc, B - c0), ldw = paddedStride(w), pw = pieceColumns(M, w);
-    putColumns(mem, XA, ldw, s.A, ld, M, c0, w);
-    putColumns(mem, XY, ldw, s.Y, ld, M, c0, w);
+    if (!inPlace) {
+      putColumns(mem, XA, ldw, s.A, ld, M, c0, w);
+      putColumns(mem, XY, ldw, s.Y, ld, M, c0, w);
+    }
     mem.set(gMu.subarray(c0, c0 + w), GMU);
     mem.set(gVar.subarray(c0, c0 + w), GVAR);
     const XD = D, XDA = DA; // at row stride ldw this chunk
@@ -385,5 +424,10 @@ export function whitenedBackward(
   }
   const dKzz = s.dKzz;
   choleskyBackwardInto(mem, M, LZT, E, SCR, dKzz.data);
+  // A and Y are still where they were read: left there for the next user (a second backward pass, predictions).
+  if (save && inPlace) {
+    s.resident = save;
+    leaveInArena(save);
+  }
   return { dm, dL, dKzx: dKzx.subarray(0, M * B), dKzz };
 }
