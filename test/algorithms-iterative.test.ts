@@ -152,7 +152,7 @@ describe("conjugate gradients with per-column tolerances", () => {
     const r = conjugateGradients((v) => {
       widths.push(v.cols);
       return denseTimes(A, n, v);
-    }, B, { tolerance, maxIterations: 500 });
+    }, B, { tolerance, maxIterations: 500, tridiagonalColumns: [0, 1, 2] }); // tracked: plain CG per column, no Galerkin finish
     assert.ok(r.converged);
     const AX = denseTimes(A, n, r.solution);
     for (let c = 0; c < 3; c++) {
@@ -261,6 +261,74 @@ describe("conjugate gradients: the preconditioner runs on the columns still iter
         assert.ok(pivot > -1e-9, `Ritz value outside the spectrum (shift ${shift})`);
       }
     }
+  });
+});
+
+describe("conjugate gradients: a solve column finishes by the Galerkin correction over every column's directions", () => {
+  /** Q diag(lambda) Q^T with Q orthonormal (Gram-Schmidt of a random matrix). */
+  function spectral(n: number, lambda: number[], rand: () => number): Float64Array {
+    const Q = randomMat(n, n, rand);
+    for (let j = 0; j < n; j++) {
+      for (let k = 0; k < j; k++) {
+        let dot = 0;
+        for (let i = 0; i < n; i++) dot += Q.data[i * n + j] * Q.data[i * n + k];
+        for (let i = 0; i < n; i++) Q.data[i * n + j] -= dot * Q.data[i * n + k];
+      }
+      let norm = 0;
+      for (let i = 0; i < n; i++) norm += Q.data[i * n + j] ** 2;
+      for (let i = 0; i < n; i++) Q.data[i * n + j] /= Math.sqrt(norm);
+    }
+    const A = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) A[i * n + j] += Q.data[i * n + k] * lambda[k] * Q.data[j * n + k];
+    return A;
+  }
+  function relativeResidual(A: Float64Array, n: number, B: Mat, X: Mat, c: number): number {
+    const AX = denseTimes(A, n, X);
+    let res = 0, norm = 0;
+    for (let i = 0; i < n; i++) {
+      res += (B.data[i * B.cols + c] - AX.data[i * B.cols + c]) ** 2;
+      norm += B.data[i * B.cols + c] ** 2;
+    }
+    return Math.sqrt(res / norm);
+  }
+
+  it("three probes' directions span R^12: the 1e-10 solve stops when they do, not after its own 12 iterations", () => {
+    const rand = rng(35);
+    const n = 12;
+    const A = spectral(n, Array.from({ length: n }, (_, i) => 1.5 ** i), rand);
+    const B = randomMat(n, 4, rand);
+    const products: number[] = [];
+    const apply = (v: Mat) => {
+      products.push(v.cols);
+      return denseTimes(A, n, v);
+    };
+    const r = conjugateGradients(apply, B, { tolerance: Float64Array.of(1e-10, 0.05, 0.05, 0.05), maxIterations: 100, tridiagonalColumns: [1, 2, 3] });
+    assert.ok(r.converged);
+    assert.ok(relativeResidual(A, n, B, r.solution, 0) < 1e-10, `solve column ${relativeResidual(A, n, B, r.solution, 0)}`);
+    for (const c of [1, 2, 3]) assert.ok(relativeResidual(A, n, B, r.solution, c) < 0.05 * 1.001);
+    assert.ok(products.length < n && products.every((w) => w >= 2), `products ${products}: the solve never ran alone`);
+    // Alone, the same solve takes its full Krylov space.
+    let alone = 0;
+    const single = conjugateGradients((v) => (alone++, denseTimes(A, n, v)), mat(n, 1, Float64Array.from({ length: n }, (_, i) => B.data[i * 4])), { tolerance: 1e-10, maxIterations: 100 });
+    assert.ok(single.converged && alone >= n - 1, `alone: ${alone} products`);
+    // The probes' tridiagonals are those of CG on each probe alone.
+    const probeAlone = conjugateGradients((v) => denseTimes(A, n, v), mat(n, 1, Float64Array.from({ length: n }, (_, i) => B.data[i * 4 + 2])), { tolerance: 0.05, maxIterations: 100, tridiagonalColumns: [0] });
+    assert.deepEqual(Array.from(r.tridiagonals[1].diag), Array.from(probeAlone.tridiagonals[0].diag));
+  });
+
+  it("tried and refused while the probes' directions are not enough, the solve's own recurrence goes on to its tolerance", () => {
+    const rand = rng(36);
+    const n = 60;
+    const A = spectral(n, Array.from({ length: n }, (_, i) => 1 + i * i / 20), rand);
+    const B = randomMat(n, 2, rand);
+    const products: number[] = [];
+    const r = conjugateGradients((v) => {
+      products.push(v.cols);
+      return denseTimes(A, n, v);
+    }, B, { tolerance: Float64Array.of(1e-10, 0.3), maxIterations: 200, tridiagonalColumns: [1] });
+    assert.ok(r.converged);
+    assert.ok(relativeResidual(A, n, B, r.solution, 0) < 1e-10 * 1.001, `solve column ${relativeResidual(A, n, B, r.solution, 0)}`);
+    assert.ok(products.filter((w) => w === 1).length >= 5, `products ${products}: the solve ran on alone`);
   });
 });
 

@@ -3,9 +3,17 @@
 // column's CG coefficients, from which the Lanczos tridiagonal of the
 // preconditioned operator follows (GPyTorch's mBCG); stochastic Lanczos
 // quadrature reads log-determinants from those.
+//
+// Columns without a tridiagonal (solves, not probes) may finish early: once
+// they are all that is left, each tries the Galerkin correction over every
+// search direction taken so far by every column (their products are already
+// known, so it costs no product), and stops if that meets its tolerance.
+// This saves the tail where a solve with a tighter tolerance than the probes
+// would run its last iterations, each a full kernel product, alone.
 
 import { checkInterrupt } from "../reductions/interrupt";
-import { type Mat, mat } from "./matrix";
+import { type Mat, mat, matmulTransposedRight } from "./matrix";
+import { symmetricEigen } from "./symmetricEigen";
 
 export interface CGOptions {
   /** Relative residual at which a column stops: one for all, or one per column. */
@@ -54,11 +62,18 @@ export function conjugateGradients(
   const betas: number[][] = tracked.map(() => []);
   const relRes = new Float64Array(t);
   let iterations = 0;
+  const untracked = Array.from({ length: t }, (_, c) => !tracked.includes(c));
+  // Kept only when a solve column runs beside others: with one column the Galerkin space is its own
+  // Krylov space, where CG is already optimal.
+  let store = t > 1 && untracked.some((u) => u) ? new DirectionStore(n, t) : null;
+  // Too little room (very large n) to hold more than one iteration's directions: no use.
+  if (store && store.capacity <= t) store = null;
   const tolerance = typeof options.tolerance === "number" ? new Float64Array(t).fill(options.tolerance) : options.tolerance;
   for (let it = 0; it < options.maxIterations && active.some((a) => a); it++) {
     checkInterrupt("conjugate gradients");
     iterations = it + 1;
     const AP = applyActive(apply, P, active);
+    if (store) for (let c = 0; c < t; c++) if (active[c]) store.add(c, P, AP);
     const pAp = columnDots(P, AP);
     const alpha = new Float64Array(t);
     for (let c = 0; c < t; c++) alpha[c] = active[c] && pAp[c] > 0 ? rz[c] / pAp[c] : 0;
@@ -78,6 +93,16 @@ export function conjugateGradients(
       if (!active[c]) continue;
       relRes[c] = rNorm[c] / bNorm[c];
       if (relRes[c] < tolerance[c] || pAp[c] <= 0) active[c] = 0;
+    }
+    if (store && active.some((a, c) => a && untracked[c]) && active.every((a, c) => !a || untracked[c]) && store.hasOtherThan(active)) {
+      for (let c = 0; c < t; c++) {
+        if (!active[c]) continue;
+        const relative = store.galerkinFinish(X, R, c, bNorm[c] * tolerance[c]);
+        if (relative !== null) {
+          relRes[c] = relative / bNorm[c];
+          active[c] = 0;
+        }
+      }
     }
     const Z = preconditionActive(precondition, R, active);
     const rzNew = columnDots(R, Z);
@@ -121,6 +146,112 @@ function applyActive(apply: (v: Mat) => Mat, P: Mat, active: Uint8Array): Mat {
   const out = mat(n, t);
   for (let i = 0; i < n; i++) for (let q = 0; q < a; q++) out.data[i * t + cols[q]] = Ap.data[i * a + q];
   return out;
+}
+
+/** At most this many directions are kept for the Galerkin finish ... */
+const MAX_DIRECTIONS = 64;
+/** ... and at most this many bytes (directions and their products). */
+const DIRECTION_BYTES = 64 * 2 ** 20;
+
+/**
+ * Every search direction p and its product A p so far (of any column), one per
+ * row, in the order taken (the first ones once full), for the Galerkin finish.
+ */
+class DirectionStore {
+  /** Directions it may keep. */
+  readonly capacity: number;
+  /** shape: [room, n], the first owners.length rows filled */
+  private dirs: Float64Array;
+  /** A dirs. shape: [room, n] */
+  private products: Float64Array;
+  private readonly owners: number[] = [];
+
+  /** t: the columns of the solve; room for two iterations of all of them at first, doubling to capacity. */
+  constructor(private readonly n: number, t: number) {
+    this.capacity = Math.max(0, Math.min(MAX_DIRECTIONS, Math.floor(DIRECTION_BYTES / (16 * n))));
+    const room = Math.min(this.capacity, 2 * t);
+    this.dirs = new Float64Array(room * n);
+    this.products = new Float64Array(room * n);
+  }
+
+  /** Keeps column c of P and AP (shape: [n, t]) while there is room. */
+  add(c: number, P: Mat, AP: Mat): void {
+    const s = this.owners.length, n = this.n;
+    if (s === this.capacity) return;
+    if ((s + 1) * n > this.dirs.length) {
+      const room = Math.min(this.capacity, 2 * s);
+      const dirs = new Float64Array(room * n), products = new Float64Array(room * n);
+      dirs.set(this.dirs.subarray(0, s * n));
+      products.set(this.products.subarray(0, s * n));
+      this.dirs = dirs;
+      this.products = products;
+    }
+    const t = P.cols, row = s * n;
+    for (let i = 0; i < n; i++) {
+      this.dirs[row + i] = P.data[i * t + c];
+      this.products[row + i] = AP.data[i * t + c];
+    }
+    this.owners.push(c);
+  }
+
+  /** Whether some kept direction belongs to a column that is not active. */
+  hasOtherThan(active: Uint8Array): boolean {
+    return this.owners.some((c) => !active[c]);
+  }
+
+  /**
+   * Column c's Galerkin correction over the kept directions D: x + D^T w with
+   * (D A D^T) w = D r, residual r - (A D)^T w. When that residual's norm is
+   * below `target`, writes it into X and R (shape: [n, t]) and returns the
+   * norm; otherwise changes nothing (the column's CG recurrence goes on) and
+   * returns null.
+   */
+  galerkinFinish(X: Mat, R: Mat, c: number, target: number): number | null {
+    const n = this.n, s = this.owners.length, t = X.cols;
+    const D = mat(s, n, this.dirs.subarray(0, s * n));
+    const AD = mat(s, n, this.products.subarray(0, s * n));
+    const G = matmulTransposedRight(D, AD).data; // D A D^T, symmetric up to rounding
+    const g = new Float64Array(s);
+    for (let q = 0; q < s; q++) {
+      const row = q * n;
+      let v = 0;
+      for (let i = 0; i < n; i++) v += this.dirs[row + i] * R.data[i * t + c];
+      g[q] = v;
+    }
+    // Directions differ in scale (columns, iterations): solve with G scaled to a unit diagonal.
+    const scale = new Float64Array(s);
+    for (let a = 0; a < s; a++) scale[a] = G[a * s + a] > 0 ? 1 / Math.sqrt(G[a * s + a]) : 0;
+    const sym = mat(s, s);
+    for (let a = 0; a < s; a++) for (let b = 0; b < s; b++) sym.data[a * s + b] = ((G[a * s + b] + G[b * s + a]) / 2) * scale[a] * scale[b];
+    for (let a = 0; a < s; a++) g[a] *= scale[a];
+    // Directions of different columns can be nearly dependent: solve on the eigenvectors that are not.
+    const { values, vectors } = symmetricEigen(sym);
+    const top = values[s - 1];
+    const w = new Float64Array(s);
+    for (let k = 0; k < s; k++) {
+      if (!(values[k] > 1e-12 * top)) continue;
+      let proj = 0;
+      for (let a = 0; a < s; a++) proj += vectors.data[a * s + k] * g[a];
+      proj /= values[k];
+      for (let a = 0; a < s; a++) w[a] += vectors.data[a * s + k] * proj;
+    }
+    for (let a = 0; a < s; a++) w[a] *= scale[a];
+    const r = new Float64Array(n);
+    for (let i = 0; i < n; i++) r[i] = R.data[i * t + c];
+    for (let q = 0; q < s; q++) {
+      const wq = w[q], row = q * n;
+      if (wq !== 0) for (let i = 0; i < n; i++) r[i] -= wq * this.products[row + i];
+    }
+    let corrected = 0;
+    for (let i = 0; i < n; i++) corrected += r[i] * r[i];
+    if (!(Math.sqrt(corrected) < target)) return null;
+    for (let i = 0; i < n; i++) R.data[i * t + c] = r[i];
+    for (let q = 0; q < s; q++) {
+      const wq = w[q], row = q * n;
+      if (wq !== 0) for (let i = 0; i < n; i++) X.data[i * t + c] += wq * this.dirs[row + i];
+    }
+    return Math.sqrt(corrected);
+  }
 }
 
 /**
