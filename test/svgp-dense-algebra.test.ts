@@ -279,3 +279,24 @@ test("A and Y left in the arena between the passes: saved out when another arena
   whitenedForward(u, Lz, L, m, Kzx.data, B);
   assert.ok(relErr(u.unpaddedA().data, want.A.data) < 1e-12, "A from the arena");
 });
+
+test("solveUpperLowerPart's column pieces on two threads equal one thread bit for bit", () => {
+  for (const n of [64, 257]) {
+    const U = transposed(lowerFactor(n, 2300 + n)), Y = randomMat(n, n, 2400 + n);
+    const run = (threads: number) => {
+      const before = setGemmThreads(threads);
+      try {
+        const mem = arena(2 * n * n) as Float64Array;
+        mem.set(U.data, 0);
+        mem.set(Y.data, n * n);
+        solveUpperLowerPart(mem, n, 0, n * n);
+        return Float64Array.from({ length: n * n }, (_, q) => (q % n <= Math.floor(q / n) ? mem[n * n + q] : 0));
+      } finally {
+        setGemmThreads(before);
+      }
+    };
+    const two = run(2), one = run(1);
+    for (let q = 0; q < two.length; q++) if (!Object.is(two[q], one[q])) assert.fail(`n ${n}: entry ${q} differs between two threads and one`);
+    assertLowerClose(two, substituteUpper(transposed(U), triangle(Y, true)), 1e-12, `solveUpperLowerPart n ${n}`);
+  }
+});

@@ -9,7 +9,7 @@
 
 import { poolTask } from "./gemmPool";
 import { substituteUpperBlock } from "./triangularKernels";
-import { gemm, runTask } from "./wasmGemm";
+import { gemm, gemmThreads, runTask } from "./wasmGemm";
 
 /** Panel height: the entries computed above the diagonal cost NB / n of the work. */
 const NB = 32;
@@ -82,10 +82,28 @@ export function upperTimesLowerPanels(mem: Float64Array, n: number, u: number, t
  * shapes: U [n, n] upper at u (row stride n), Y [n, n] at y (row stride n)
  */
 export function solveUpperLowerPart(mem: Float64Array, n: number, u: number, y: number): void {
-  for (let i1 = n; i1 > 0; i1 -= NB) {
-    const i0 = Math.max(0, i1 - NB);
-    gemm(mem, i1 - i0, i1, n - i1, u + i0 * n + i1, n, y + i1 * n, n, y + i0 * n, n, -1);
-    // Inside the panel: the plain upper substitution on its diagonal block, columns [0, i1) only.
-    substituteUpperBlock(mem, i1 - i0, i1, u + i0 * n + i0, n, y + i0 * n, n);
+  // Column j's entries depend on column j of Y alone: pieces of columns, cut so that each
+  // has about the same work (column j takes about (n - j)^2), on every thread when large.
+  const threads = (n * n * n) / 6 >= POOLED_MIN_WORK ? gemmThreads().threads : 1;
+  const pieces = threads > 1 ? 2 * threads : 1, bounds = [0];
+  for (let k = 1; k < pieces; k++) bounds.push(Math.min(n, 8 * Math.round((n * (1 - Math.cbrt(1 - k / pieces))) / 8)));
+  bounds.push(n);
+  runTask(mem, LOWER_PART_TASK, [n, u, y, ...bounds], pieces);
+}
+
+/**
+ * Piece `piece` of solveUpperLowerPart: its columns [c0, c1) of every
+ * panel, from the last panel up to the one holding column c0.
+ * params: n, u, y, then the pieces' column bounds
+ */
+export function lowerPartColumns(mem: Float64Array, params: Float64Array, piece: number): void {
+  const n = params[0], u = params[1], y = params[2], c0 = params[3 + piece], c1 = params[4 + piece];
+  for (let i1 = n; i1 > c0; i1 -= NB) {
+    const i0 = Math.max(0, i1 - NB), w = Math.min(c1, i1) - c0;
+    if (w <= 0) continue;
+    gemm(mem, i1 - i0, w, n - i1, u + i0 * n + i1, n, y + i1 * n + c0, n, y + i0 * n + c0, n, -1);
+    // Inside the panel: the plain upper substitution on its diagonal block, these columns only.
+    substituteUpperBlock(mem, i1 - i0, w, u + i0 * n + i0, n, y + i0 * n + c0, n);
   }
 }
+const LOWER_PART_TASK = poolTask(__filename, "lowerPartColumns", lowerPartColumns);
