@@ -29,28 +29,17 @@ export function choleskyBackwardInto(mem: Float64Array, n: number, u: number, lb
   const nn = n * n, s = scratch;
   mem.fill(0, s, s + nn);
   upperTimesLowerPanels(mem, n, u, lbar, s);
-  // S from G's lower triangle, in place: the upper half first (it reads only the lower).
+  // S from G's lower triangle, in place: halved, then mirrored in cache-sized tiles.
   for (let i = 0; i < n; i++) {
     const r = s + i * n;
-    for (let j = 0; j < i; j++) {
-      const v = 0.5 * mem[r + j];
-      mem[r + j] = v;
-      mem[s + j * n + i] = v;
-    }
-    mem[r + i] *= 0.5;
+    for (let j = 0; j <= i; j++) mem[r + j] *= 0.5;
   }
+  transposeLower(mem, s, n, mem, s, n, n);
   solveUpperColumns(mem, n, n, u, s, n);
   transposeInto(mem, s, n, mem, lbar, n, n, n);
   solveUpperLowerPart(mem, n, u, lbar);
-  for (let i = 0; i < n; i++) {
-    const r = lbar + i * n;
-    for (let j = 0; j < i; j++) {
-      const v = mem[r + j];
-      out[i * n + j] = v;
-      out[j * n + i] = v;
-    }
-    out[i * n + i] = mem[r + i];
-  }
+  for (let i = 0; i < n; i++) out.set(mem.subarray(lbar + i * n, lbar + i * n + i + 1), i * n);
+  transposeLower(out, 0, n, out, 0, n, n);
 }
 
 /**
