@@ -357,6 +357,13 @@ export class ExpressionEmitter {
   /** Names known to be >= 0 (the statistic of sqdist, square roots): exp of minus them needs no upper clamp. */
   nonNegative: ReadonlySet<string> = new Set();
 
+  /**
+   * log2 of a local, by the local (pow's 2^(b log2 a)): a later log of the
+   * same local is log2 times ln 2, one product (RQ's gradient reads log b
+   * beside b^-alpha). Locals hold one value each within a pair's code.
+   */
+  private readonly log2Of = new Map<number, number>();
+
   constructor(
     private readonly c: Code,
     private readonly fresh: () => number,
@@ -452,7 +459,13 @@ export class ExpressionEmitter {
         return;
       }
       case "log": {
-        const x = this.toLocal(args[0], names), out = this.fresh();
+        const x = this.toLocal(args[0], names);
+        const lg2 = this.log2Of.get(x);
+        if (lg2 !== undefined) {
+          c.localGet(lg2).f64x2Const(Math.LN2).simd(Simd.f64x2Mul);
+          return;
+        }
+        const out = this.fresh();
         emitLog(c, x, out, [this.fresh(), this.fresh(), this.fresh(), this.fresh()]);
         c.localGet(out);
         return;
@@ -507,6 +520,7 @@ export class ExpressionEmitter {
     // 2^(b log2 a): base 2 takes log's ln 2 split and exp's range-reduction products out.
     const x = this.toLocal(base, names), lg = this.fresh(), arg = this.fresh(), out = this.fresh();
     emitLog2(c, x, lg, [this.fresh(), this.fresh(), this.fresh(), this.fresh()]);
+    this.log2Of.set(x, lg);
     this.push(exponent, names);
     c.localGet(lg).simd(Simd.f64x2Mul).localSet(arg);
     emitExp2(c, arg, out, this.fresh());
