@@ -74,7 +74,7 @@ export const descSlots = (factorCount: number) => DESC.factors + 4 * factorCount
 
 /** Largest feature width a factor may have (features are unrolled). */
 export const MAX_KERNEL_DIMS = 32;
-/** Columns every runtime pads to; a multiple of 2 * chains for every kernel. */
+/** Columns every runtime pads to (and column ranges are multiples of); where 2 * chains does not divide it, a one-chain loop takes the rest. */
 export const KERNEL_COLUMN_MULTIPLE = 16;
 
 /** Why a formula has no WebAssembly kernel, or null when it has one. */
@@ -546,10 +546,15 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
     if (kind === "rows") c.localGet(outOff).localGet(iRow).localGet(strideBytes).i32Mul().i32Add().localSet(rowOut);
     if (kind === "bilinearDense") c.localGet(uRowOff).localGet(iRow).localGet(strideBytes).i32Mul().i32Add().localSet(rowOut);
 
-    c.localGet(colStart).localSet(j8);
-    c.block().localGet(j8).localGet(colEnd).i32GeU().brIf(0).loop();
+    // Steps of `steps` chains while a whole step fits before colEnd. Column ranges are
+    // multiples of KERNEL_COLUMN_MULTIPLE; where 2 * chains does not divide it (3 chains),
+    // a second loop of one chain takes the last columns.
+    const columnLoop = (steps: number) => {
+    const stepEnd = () => c.localGet(j8).i32Const(16 * steps).i32Add();
+    c.block();
+    stepEnd().localGet(colEnd).i32GtU().brIf(0).loop();
     {
-      const pairs = Array.from({ length: chains }, (_, chain) => emitPair(chain));
+      const pairs = Array.from({ length: steps }, (_, chain) => emitPair(chain));
       if (kind === "matmul" || kind === "matmulSymmetric") {
         // acc_t += k_ij v_jt, CT[t, j] += k_ij v_it: fused multiply-adds with fma.
         acc.forEach((l, t) => {
@@ -600,10 +605,15 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
           emitGradient(L, w);
         });
       }
-      c.localGet(j8).i32Const(16 * chains).i32Add().localSet(j8);
-      c.localGet(colEnd).localGet(j8).i32GtU().brIf(0);
+      c.localGet(j8).i32Const(16 * steps).i32Add().localSet(j8);
+      c.localGet(colEnd);
+      stepEnd().i32GeU().brIf(0);
     }
     c.end().end();
+    };
+    c.localGet(colStart).localSet(j8);
+    columnLoop(chains);
+    if (KERNEL_COLUMN_MULTIPLE % (2 * chains) !== 0) columnLoop(1);
     // OUT[i, t] += (lane 0 + lane 1) (times the coefficient when it was kept out of the loop)
     acc.forEach((l, t) => {
       c.localGet(outOff).localGet(iRow).i32Const(T * 8).i32Mul().i32Add().localTee(addr);

@@ -317,7 +317,10 @@ function chainsFor(kind: WasmKernelKind, formula: Formula, fma: boolean, T: numb
   // by 1.1-1.3x, measured in bench/README. With several right-hand sides the
   // per-column accumulators (spilled either way) are shared by more pairs
   // per step: a sum of terms takes 4 chains there too (11 columns: 1.2x).
-  if (fma) return (formula.terms.length > 1 && T < 2) || wide ? 2 : 4;
+  // With the rational exp (a division per exp) a sum of terms with one
+  // right-hand side takes 3 (the sum's K @ v 1.09x over 2; 4: 0.98x); one
+  // term stays at 4 (3, 5, 6: 0.73-1.03x, bench/README "Fourth pass").
+  if (fma) return wide ? 2 : formula.terms.length > 1 && T < 2 ? 3 : 4;
   return formula.factors.length > 1 || wide ? 4 : 8;
 }
 
