@@ -20,6 +20,22 @@ function randomMat(rows: number, cols: number, rand: () => number): Mat {
   return mat(rows, cols, Float64Array.from({ length: rows * cols }, () => rand() * 2 - 1));
 }
 
+/** An n x n matrix with orthonormal columns: Gram-Schmidt of a random matrix. */
+function orthonormalColumns(n: number, rand: () => number): Mat {
+  const Q = randomMat(n, n, rand);
+  for (let j = 0; j < n; j++) {
+    for (let k = 0; k < j; k++) {
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += Q.data[i * n + j] * Q.data[i * n + k];
+      for (let i = 0; i < n; i++) Q.data[i * n + j] -= dot * Q.data[i * n + k];
+    }
+    let norm = 0;
+    for (let i = 0; i < n; i++) norm += Q.data[i * n + j] ** 2;
+    for (let i = 0; i < n; i++) Q.data[i * n + j] /= Math.sqrt(norm);
+  }
+  return Q;
+}
+
 /** Dense L L^T + diag(d). */
 function denseLowRankPlusDiag(L: Mat, d: Float64Array): Float64Array {
   const n = L.rows, k = L.cols;
@@ -177,18 +193,7 @@ describe("conjugate gradients: the preconditioner runs on the columns still iter
   const n = 60;
   const distinct = [1, 1.2, 1.5, 2, 3, 5, 10, 30];
   const lambda = Array.from({ length: n }, (_, i) => distinct[i % 8]);
-  // Q: Gram-Schmidt of a random matrix (columns orthonormal).
-  const Q = randomMat(n, n, rand);
-  for (let j = 0; j < n; j++) {
-    for (let k = 0; k < j; k++) {
-      let dot = 0;
-      for (let i = 0; i < n; i++) dot += Q.data[i * n + j] * Q.data[i * n + k];
-      for (let i = 0; i < n; i++) Q.data[i * n + j] -= dot * Q.data[i * n + k];
-    }
-    let norm = 0;
-    for (let i = 0; i < n; i++) norm += Q.data[i * n + j] ** 2;
-    for (let i = 0; i < n; i++) Q.data[i * n + j] /= Math.sqrt(norm);
-  }
+  const Q = orthonormalColumns(n, rand);
   const d = Float64Array.from({ length: n }, () => 0.5 + 2 * rand());
   const A = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -267,17 +272,7 @@ describe("conjugate gradients: the preconditioner runs on the columns still iter
 describe("conjugate gradients: a solve column finishes by the Galerkin correction over every column's directions", () => {
   /** Q diag(lambda) Q^T with Q orthonormal (Gram-Schmidt of a random matrix). */
   function spectral(n: number, lambda: number[], rand: () => number): Float64Array {
-    const Q = randomMat(n, n, rand);
-    for (let j = 0; j < n; j++) {
-      for (let k = 0; k < j; k++) {
-        let dot = 0;
-        for (let i = 0; i < n; i++) dot += Q.data[i * n + j] * Q.data[i * n + k];
-        for (let i = 0; i < n; i++) Q.data[i * n + j] -= dot * Q.data[i * n + k];
-      }
-      let norm = 0;
-      for (let i = 0; i < n; i++) norm += Q.data[i * n + j] ** 2;
-      for (let i = 0; i < n; i++) Q.data[i * n + j] /= Math.sqrt(norm);
-    }
+    const Q = orthonormalColumns(n, rand);
     const A = new Float64Array(n * n);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) A[i * n + j] += Q.data[i * n + k] * lambda[k] * Q.data[j * n + k];
     return A;
