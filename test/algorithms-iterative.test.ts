@@ -73,6 +73,17 @@ function denseTimes(A: Float64Array, n: number, B: Mat): Mat {
   return out;
 }
 
+/** ||B_c - A X_c|| / ||B_c|| for column c, A dense [n, n]. */
+function relativeResidual(A: Float64Array, n: number, B: Mat, X: Mat, c: number): number {
+  const AX = denseTimes(A, n, X);
+  let res = 0, norm = 0;
+  for (let i = 0; i < n; i++) {
+    res += (B.data[i * B.cols + c] - AX.data[i * B.cols + c]) ** 2;
+    norm += B.data[i * B.cols + c] ** 2;
+  }
+  return Math.sqrt(res / norm);
+}
+
 const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 describe("LowRankPlusDiag (Woodbury preconditioner)", () => {
@@ -170,14 +181,9 @@ describe("conjugate gradients with per-column tolerances", () => {
       return denseTimes(A, n, v);
     }, B, { tolerance, maxIterations: 500, tridiagonalColumns: [0, 1, 2] }); // tracked: plain CG per column, no Galerkin finish
     assert.ok(r.converged);
-    const AX = denseTimes(A, n, r.solution);
     for (let c = 0; c < 3; c++) {
-      let res = 0, norm = 0;
-      for (let i = 0; i < n; i++) {
-        res += (B.data[i * 3 + c] - AX.data[i * 3 + c]) ** 2;
-        norm += B.data[i * 3 + c] ** 2;
-      }
-      assert.ok(Math.sqrt(res / norm) < tolerance[c] * 1.001, `column ${c}: ${Math.sqrt(res / norm)} vs ${tolerance[c]}`);
+      const residual = relativeResidual(A, n, B, r.solution, c);
+      assert.ok(residual < tolerance[c] * 1.001, `column ${c}: ${residual} vs ${tolerance[c]}`);
     }
     assert.equal(widths[0], 3);
     assert.equal(widths[widths.length - 1], 1, "only the tightest column is still multiplied at the end");
@@ -223,14 +229,9 @@ describe("conjugate gradients: the preconditioner runs on the columns still iter
 
   it("every column meets its tolerance against the dense system", () => {
     assert.ok(r.converged);
-    const AX = denseTimes(A, n, r.solution);
     for (let c = 0; c < 3; c++) {
-      let res = 0, norm = 0;
-      for (let i = 0; i < n; i++) {
-        res += (B.data[i * 3 + c] - AX.data[i * 3 + c]) ** 2;
-        norm += B.data[i * 3 + c] ** 2;
-      }
-      assert.ok(Math.sqrt(res / norm) < tolerance[c] * 1.001, `column ${c}: ${Math.sqrt(res / norm)} vs ${tolerance[c]}`);
+      const residual = relativeResidual(A, n, B, r.solution, c);
+      assert.ok(residual < tolerance[c] * 1.001, `column ${c}: ${residual} vs ${tolerance[c]}`);
     }
   });
 
@@ -277,16 +278,6 @@ describe("conjugate gradients: a solve column finishes by the Galerkin correctio
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) A[i * n + j] += Q.data[i * n + k] * lambda[k] * Q.data[j * n + k];
     return A;
   }
-  function relativeResidual(A: Float64Array, n: number, B: Mat, X: Mat, c: number): number {
-    const AX = denseTimes(A, n, X);
-    let res = 0, norm = 0;
-    for (let i = 0; i < n; i++) {
-      res += (B.data[i * B.cols + c] - AX.data[i * B.cols + c]) ** 2;
-      norm += B.data[i * B.cols + c] ** 2;
-    }
-    return Math.sqrt(res / norm);
-  }
-
   it("three probes' directions span R^12: the 1e-10 solve stops when they do, not after its own 12 iterations", () => {
     const rand = rng(35);
     const n = 12;
