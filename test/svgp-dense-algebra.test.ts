@@ -16,7 +16,7 @@ import { solveUpperColumns, triangularMatmulColumns } from "../lib/algorithms/co
 import { lowerGramOfLower, lowerPanelProduct, solveUpperLowerPart, upperTimesLowerPanels } from "../lib/algorithms/lowerTriangleProducts";
 import { arena, gemmThreads, paddedStride, setGemmThreads } from "../lib/algorithms/wasmGemm";
 import { WhitenedState, backwardWorkspace, chunkColumns, forwardWorkspace, whitenedBackward, whitenedForward } from "../lib/variational/whitenedAlgebra";
-import { product, randomMat, substituteLower, substituteUpper, transposed, triangle } from "./helpers/denseReference";
+import { centredRng, product, randomMat, substituteLower, substituteUpper, transposed, triangle } from "./helpers/denseReference";
 import { relErr } from "./helpers/reference";
 
 /** A well-conditioned lower-triangular factor (zeros above the diagonal). */
@@ -150,6 +150,37 @@ test("whitenedForward / whitenedBackward match the textbook formulas (both route
     assert.ok(relErr(gc.dKzx, want.dKzx.data) < 1e-12, `chunked dKzx ${what}`);
     assert.ok(relErr(gc.dKzz.data, want.dKzz) < 1e-11, `chunked dKzz ${what}`);
   }
+});
+
+test("through Q on an ill-conditioned K_ZZ (RBF, close inducing points, jitter 1e-6): the textbook results to rounding of size cond(Lz) eps, not cond(K_ZZ) eps", () => {
+  // 1-D inducing points 0.04 apart at lengthscale 1: cond(K_ZZ + 1e-6 I) ~ 1e6..1e7, so an error that
+  // grew with cond(K_ZZ) eps (Lz^{-1} or K_ZZ^{-1} formed and multiplied out) would show at ~1e-9.
+  const M = 80, B = 400, rand = centredRng(77);
+  const z = Array.from({ length: M }, (_, k) => 0.04 * k), x = Array.from({ length: B }, () => 3.2 * (rand() + 0.5));
+  const K = mat(M, M, Float64Array.from({ length: M * M }, (_, q) => Math.exp(-0.5 * (z[Math.floor(q / M)] - z[q % M]) ** 2) + (q % (M + 1) === 0 ? 1e-6 : 0)));
+  // The textbook Cholesky, row by row.
+  const Lz = mat(M, M);
+  for (let i = 0; i < M; i++) for (let j = 0; j <= i; j++) {
+    let s = K.data[i * M + j];
+    for (let k = 0; k < j; k++) s -= Lz.data[i * M + k] * Lz.data[j * M + k];
+    Lz.data[i * M + j] = i === j ? Math.sqrt(s) : s / Lz.data[j * M + j];
+  }
+  const Kzx = mat(M, B, Float64Array.from({ length: M * B }, (_, q) => Math.exp(-0.5 * (z[Math.floor(q / B)] - x[q % B]) ** 2)));
+  const L = lowerFactor(M, 2500);
+  for (let q = 0; q < M * M; q++) L.data[q] *= 0.3;
+  const m = randomMat(1, M, 2600).data, gMu = randomMat(1, B, 2700).data, gVar = randomMat(1, B, 2800).data;
+  const want = reference(Lz, L, m, Kzx, gMu, gVar);
+  const s = new WhitenedState(M);
+  whitenedForward(s, Lz, L, m, Kzx.data, B);
+  assert.ok(s.throughQ, "2M <= B goes through Q");
+  const g = whitenedBackward(s, Lz, L, m, gMu, gVar);
+  const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(b).reduce((t, v, i) => Math.max(t, Math.abs(a[i] - v)), 0);
+  // meanTerm and varTerm are O(1) (|a_i| <= 1): absolute errors.
+  assert.ok(maxAbsDiff(s.meanTerm, want.meanTerm) < 1e-10, `meanTerm ${maxAbsDiff(s.meanTerm, want.meanTerm)}`);
+  assert.ok(maxAbsDiff(s.varTerm, want.varTerm) < 1e-10, `varTerm ${maxAbsDiff(s.varTerm, want.varTerm)}`);
+  assert.ok(relErr(g.dm, want.dm) < 1e-10 && relErr(g.dL.data, want.dL) < 1e-10, `dm ${relErr(g.dm, want.dm)}, dL ${relErr(g.dL.data, want.dL)}`);
+  assert.ok(relErr(g.dKzx, want.dKzx.data) < 1e-9, `dKzx ${relErr(g.dKzx, want.dKzx.data)}`);
+  assert.ok(relErr(g.dKzz.data, want.dKzz) < 1e-8, `dKzz ${relErr(g.dKzz.data, want.dKzz)}`);
 });
 
 test("a backward pass whose buffers a later forward pass reused gives the gradient of its own batch", () => {

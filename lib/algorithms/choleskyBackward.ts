@@ -29,16 +29,34 @@ export function choleskyBackwardInto(mem: Float64Array, n: number, u: number, lb
   const nn = n * n, s = scratch;
   mem.fill(0, s, s + nn);
   upperTimesLowerPanels(mem, n, u, lbar, s);
-  // S from G's lower triangle, in place: halved, then mirrored in cache-sized tiles.
+  symmetricFromLowerInPlace(mem, n, s, 0.5);
+  inverseSandwichInto(mem, n, u, s, lbar, out);
+}
+
+/**
+ * The symmetric matrix whose lower triangle is alpha times the lower
+ * triangle at s (diagonal included), in place (mirrored in cache-sized tiles).
+ * shapes: [n, n] at s (row stride n)
+ */
+export function symmetricFromLowerInPlace(mem: Float64Array, n: number, s: number, alpha: number): void {
   for (let i = 0; i < n; i++) {
     const r = s + i * n;
-    for (let j = 0; j <= i; j++) mem[r + j] *= 0.5;
+    for (let j = 0; j <= i; j++) mem[r + j] *= alpha;
   }
   transposeLower(mem, s, n, mem, s, n, n);
+}
+
+/**
+ * out = U^{-1} S U^{-T} (= L^{-T} S L^{-1} for U = L^T) for a symmetric S,
+ * in 2/3 n^3 multiply-adds: X = U^{-1} S (n^3 / 2), then the lower triangle
+ * of U^{-1} X^T (n^3 / 6), mirrored. S at s is overwritten, as is the
+ * scratch at t. shapes: U [n, n] upper at u, S, scratch [n, n] (row stride n) -> out [n, n]
+ */
+export function inverseSandwichInto(mem: Float64Array, n: number, u: number, s: number, t: number, out: Float64Array): void {
   solveUpperColumns(mem, n, n, u, s, n);
-  transposeInto(mem, s, n, mem, lbar, n, n, n);
-  solveUpperLowerPart(mem, n, u, lbar);
-  for (let i = 0; i < n; i++) out.set(mem.subarray(lbar + i * n, lbar + i * n + i + 1), i * n);
+  transposeInto(mem, s, n, mem, t, n, n, n);
+  solveUpperLowerPart(mem, n, u, t);
+  for (let i = 0; i < n; i++) out.set(mem.subarray(t + i * n, t + i * n + i + 1), i * n);
   transposeLower(out, 0, n, out, 0, n, n);
 }
 

@@ -3,37 +3,47 @@
 // arena when WebAssembly is there (every product then runs in the blocked
 // kernels, large ones on every thread), a plain array otherwise. Operands
 // are copied in once per pass and stay there; nothing is transposed or
-// copied out between products. With Lz = chol(K_ZZ + jitter I), q(u') =
-// N(m, S), S = L L^T, G = diag(gVar):
-//   forward   A = Lz^{-1} K_Zx                        (M^2 B / 2)
-//             meanTerm_i = a_i^T m, varTerm_i = a_i^T (S - I) a_i through
-//             Y = S A, one full GEMM (M^2 B, and S: M^3 / 6) when 2M <= B,
-//             else W = L^T A (M^2 B / 2)
-//   backward  dm = A gMu
-//             dL = 2 tril(C L), C = A G A^T: tril(C) (M^2 B / 2) then L^T C
-//               (M^3 / 2), or, with W, 2 tril(A G W^T) (M^2 B / 2)
-//             dA = m gMu^T + 2 (Y - A) G  (Y = L W: M^2 B / 2 with W)
-//             dK_Zx = Lz^{-T} dA                      (M^2 B / 2)
-//             dLz = -tril(dK_Zx A^T): with Y as -tril(Lz^{-T} E), E = dA A^T =
-//               m dm^T + 2 (L (L^T C) - C) (M^3 / 2: only lower triangles are
-//               formed), with W directly (M^2 B / 2)
-//             dK_ZZ = choleskyBackward(Lz, dLz)        (5/6 M^3)
-// The route through Y and E takes five M^2 B / 2 products where the one
-// through W takes six, for 7/6 M^3 of smaller ones: cheaper when 2M < B,
-// about even at 2M = B, where its full product Y = S A (faster than the
-// triangular L^T A and L W it replaces, and better split over threads)
-// decides; with larger M (M = B = 1,024) the M^3 terms outweigh it.
+// copied out between products. With Lz = chol(K_ZZ + jitter I), K = K_Zx,
+// q(u') = N(m, S), S = L L^T, G = diag(gVar), two routes:
+//
+// Through Q (2M <= B), Q = Lz^{-T} (S - I)  (S: M^3 / 6, Q: M^3 / 2):
+//   forward   A = Lz^{-1} K                              (M^2 B / 2)
+//             Z = Q A, one full GEMM                     (M^2 B)
+//             meanTerm_i = a_i^T m, varTerm_i = a_i^T (S - I) a_i = k_i^T z_i
+//   backward  dm = A gMu,  C = tril(A G A^T)              (M^2 B / 2)
+//             dL = 2 tril(C L): L^T C                    (M^3 / 2)
+//             dK_Zx = Lz^{-T} dA with dA = m gMu^T + 2 (S - I) A G:
+//               (Lz^{-T} m) gMu^T + 2 Z G, no product
+//             dK_ZZ = -Lz^{-T} Psi(E) Lz^{-1} with E = dA A^T = m dm^T +
+//               2 (L (L^T C) - C) (M^3 / 3: only lower triangles are formed)
+//               and Psi(E) the symmetric matrix of E's lower triangle halved
+//               (M^3 / 2 + M^3 / 6). Why: the Cholesky backward of dLz =
+//               -tril(Lz^{-T} E) needs Phi(Lz^T dLz) (Phi: the lower triangle,
+//               its diagonal halved), and Lz^T tril(X) differs from Lz^T X = E
+//               only above the diagonal, so Phi(Lz^T dLz) = -Phi(E): neither
+//               tril(Lz^{-T} E) nor Lz^T dLz is formed.
+// Directly (2M > B), through W = L^T A:
+//   forward   A (M^2 B / 2), W = L^T A (M^2 B / 2), varTerm_i = |w_i|^2 - |a_i|^2
+//   backward  dm, dL = 2 tril(A G W^T) (M^2 B / 2), dA = m gMu^T + 2 (L W - A) G
+//             (L W: M^2 B / 2), dK_Zx = Lz^{-T} dA (M^2 B / 2), dLz =
+//             -tril(dK_Zx A^T) (M^2 B / 2), dK_ZZ = choleskyBackward(Lz, dLz)
+//             (5/6 M^3)
+// Through Q takes four M^2 B / 2 products where the direct route takes six,
+// for about 2.3 M^3 of smaller ones against 5/6 M^3: cheaper when 2M <= B;
+// with larger M (M = B = 1,024) the M^3 terms outweigh it. Accuracy: A comes
+// from a solve, as in GPyTorch; Q and Z carry Lz^{-T}, whose rounding errors
+// are of the size cond(Lz) eps, as in dK_Zx = Lz^{-T} dA.
 // A batch whose workspace would not fit in the arena is taken in column
 // chunks (see WORKSPACE_LIMIT). The per-column work of each pass (the
-// solves, Y = S A or W = L^T A, the loops over columns) runs as one GEMM-pool
+// solves, Z = Q A or W = L^T A, the loops over columns) runs as one GEMM-pool
 // task whose pieces are column ranges, on every thread; a piece's GEMM calls
 // run on its own thread. Matrices are row-major; [M, B] blocks have
 // row stride ld = paddedStride(B), M x M ones stride M (the triangular
 // kernels' convention).
 
-import { choleskyBackwardInto } from "../algorithms/choleskyBackward";
-import { triangularMatmulColumns } from "../algorithms/columnTasks";
-import { lowerGramOfLower, lowerPanelProduct, solveUpperLowerPart } from "../algorithms/lowerTriangleProducts";
+import { choleskyBackwardInto, inverseSandwichInto, symmetricFromLowerInPlace } from "../algorithms/choleskyBackward";
+import { solveUpperColumns, triangularMatmulColumns } from "../algorithms/columnTasks";
+import { lowerGramOfLower, lowerPanelProduct } from "../algorithms/lowerTriangleProducts";
 import { type Mat, mat } from "../algorithms/matrix";
 import { transposeInto, transposeLower } from "../algorithms/transpose";
 import { solveLowerInPlace, solveUpperInPlace, triangularMatmulInto } from "../algorithms/triangularKernels";
@@ -61,10 +71,10 @@ export class WhitenedState {
   B = 0;
   /** A = Lz^{-1} K_Zx. shape: [M, ld] (columns >= B unused) */
   A = new Float64Array(0);
-  /** Y = S A (throughY), else W = L^T A. shape: [M, ld] */
+  /** Z = Q A (throughQ), else W = L^T A. shape: [M, ld] */
   Y = new Float64Array(0);
-  /** Whether the last forward pass formed Y = S A (2M <= B) rather than W = L^T A. */
-  throughY = false;
+  /** Whether the last forward pass went through Q = Lz^{-T} (S - I) (2M <= B) rather than W = L^T A. */
+  throughQ = false;
   /** a_i^T m. shape: [B] */
   meanTerm = new Float64Array(0);
   /** a_i^T (S - I) a_i. shape: [B] */
@@ -77,7 +87,7 @@ export class WhitenedState {
   /** Bumped by every forward pass: a backward pass that finds another value was overtaken. */
   generation = 0;
   /**
-   * While A and Y are still only in the arena where the forward pass left
+   * While A and Y (Z or W) are still only in the arena where the forward pass left
    * them: the function that copies them out into A and Y (see leaveInArena).
    */
   resident: ((mem: Float64Array) => void) | null = null;
@@ -165,15 +175,18 @@ const POOLED_MIN_WORK = 1 << 19;
 /** dm = A gMu is summed over blocks of this many columns, then over the blocks in order. */
 const DM_BLOCK = 32;
 
+/** Whether a batch of B columns goes through Q = Lz^{-T} (S - I) rather than W = L^T A (see the top of the file). */
+const throughQ = (M: number, B: number) => 2 * M <= B;
+
 /** The f64s of whitenedForward's workspace: `fixed`, plus `perColumn` a column of the batch (see chunkColumns). */
 export function forwardWorkspace(M: number, B: number): { fixed: number; perColumn: number } {
-  return { fixed: (2 * M <= B ? 4 : 2) * M * M + up8(M) + 16, perColumn: 2 * M + 2 };
+  return { fixed: (throughQ(M, B) ? 4 : 2) * M * M + up8(M) + 16, perColumn: 3 * M + 2 };
 }
 
 /** The f64s of whitenedBackward's workspace: `fixed`, plus `perColumn` a column of the batch. */
 export function backwardWorkspace(M: number, B: number): { fixed: number; perColumn: number } {
-  const viaE = 2 * M <= B, ldt = paddedStride(M);
-  return { fixed: (viaE ? 6 : 4) * M * M + 2 * up8(M) + 16, perColumn: 4 * M + 2 + (viaE ? 1 : 2) * ldt + Math.ceil(up8(M) / DM_BLOCK) };
+  const viaQ = throughQ(M, B), ldt = paddedStride(M);
+  return { fixed: (viaQ ? 6 : 4) * M * M + 3 * up8(M) + 16, perColumn: 4 * M + 2 + (viaQ ? 1 : 2) * ldt + Math.ceil(up8(M) / DM_BLOCK) };
 }
 
 /** Copies columns [c0, c0 + w) of a row-major [rows, cols] block into mem at off with row stride ld. */
@@ -188,28 +201,29 @@ function takeColumns(mem: Float64Array, off: number, ld: number, dst: Float64Arr
 
 /**
  * One piece of the forward pass: columns [c0, c0 + pw) of the chunk.
- * params: M, w, pw, ld, LZ, LUT, SS, XA, XY, MV, MT, VT, throughY — offsets
- * of Lz, L^T, S [M, M], A, Y (or W) [M, ld], m [M], meanTerm, varTerm [w].
- * Every column's results come from that column alone.
+ * params: M, w, pw, ld, KK, ldk, LZ, LUT, QQ, XA, XY, MV, MT, VT, viaQ —
+ * offsets of K [M, ldk], Lz, L^T, Q [M, M], A, Z (or W) [M, ld], m [M],
+ * meanTerm, varTerm [w]. Every column's results come from that column alone.
  */
 export function forwardColumns(mem: Float64Array, params: Float64Array, piece: number): void {
-  const [M, w, pw, ld, LZ, LUT, SS, XA, XY, MV, MT, VT, throughY] = params;
+  const [M, w, pw, ld, KK, ldk, LZ, LUT, QQ, XA, XY, MV, MT, VT, viaQ] = params;
   const c0 = piece * pw, cw = Math.min(pw, w - c0);
   if (cw <= 0) return;
+  for (let k = 0; k < M; k++) mem.copyWithin(XA + k * ld + c0, KK + k * ldk + c0, KK + k * ldk + c0 + cw);
   solveLowerInPlace(mem, M, cw, LZ, XA + c0, ld);
   for (let k = 0; k < M; k++) mem.fill(0, XY + k * ld + c0, XY + k * ld + c0 + cw);
-  if (throughY) gemm(mem, M, cw, M, SS, M, XA + c0, ld, XY + c0, ld);
+  if (viaQ) gemm(mem, M, cw, M, QQ, M, XA + c0, ld, XY + c0, ld);
   else triangularMatmulInto(mem, M, cw, LUT, false, XA + c0, XY + c0, ld);
   const mt = MT + c0, vt = VT + c0;
   mem.fill(0, mt, mt + cw);
   mem.fill(0, vt, vt + cw);
   for (let k = 0; k < M; k++) {
     const a = XA + k * ld + c0, y = XY + k * ld + c0, mk = mem[MV + k];
-    if (throughY) {
+    if (viaQ) {
+      const kk = KK + k * ldk + c0;
       for (let i = 0; i < cw; i++) {
-        const ai = mem[a + i];
-        mem[mt + i] += ai * mk;
-        mem[vt + i] += ai * (mem[y + i] - ai);
+        mem[mt + i] += mem[a + i] * mk;
+        mem[vt + i] += mem[kk + i] * mem[y + i];
       }
     } else {
       for (let i = 0; i < cw; i++) {
@@ -223,8 +237,8 @@ export function forwardColumns(mem: Float64Array, params: Float64Array, piece: n
 const FORWARD_TASK = poolTask(__filename, "forwardColumns", forwardColumns);
 
 /**
- * Fills `s` (A, Y, meanTerm, varTerm) for K_Zx [M, B] (row-major), given or
- * written by `Kzx(out)` into the workspace (the fused reductions write the
+ * Fills `s` (A, Z or W, meanTerm, varTerm) for K_Zx [M, B] (row-major), given
+ * or written by `Kzx(out)` into the workspace (the fused reductions write the
  * shared arena in place: no [M, B] array a step).
  * shapes: Lz, L [M, M] lower (their upper triangles are not read), m [M]
  */
@@ -237,46 +251,47 @@ export function whitenedForward(
   s.resident = null;
   s.resize(B);
   s.generation++;
-  s.throughY = 2 * M <= B;
-  const ld = s.ld, MM = M * M, throughY = s.throughY;
+  const viaQ = (s.throughQ = throughQ(M, B));
+  const ld = s.ld, MM = M * M;
   const { fixed, perColumn } = forwardWorkspace(M, B);
-  const bc = chunkColumns(B, fixed, perColumn, limit);
+  const bc = chunkColumns(B, fixed, perColumn, limit), ldc = paddedStride(bc);
   // A and Y first, where the backward pass puts them: without chunks they can stay there between the passes.
-  const XA = 0, XY = M * paddedStride(bc), F0 = 2 * XY;
-  const LUT = F0, LZ = F0 + MM, LL = F0 + 2 * MM, SS = F0 + 3 * MM, MV = F0 + (throughY ? 4 : 2) * MM, MT = MV + up8(M), VT = MT + up8(bc);
-  const size = VT + up8(bc);
-  // K_Zx after the workspace when it fits there, else in an array of its own.
-  const KZX = size, inPlace = typeof Kzx === "function" && size + M * B <= limit;
-  const mem = workspace(inPlace ? size + M * B : size);
-  let kzx = 0, src = mem;
-  if (typeof Kzx !== "function") src = Kzx;
-  else if (inPlace) {
-    Kzx(mem.subarray(KZX, KZX + M * B));
-    kzx = KZX;
-  } else {
-    src = new Float64Array(M * B);
-    Kzx(src);
+  // K after them: written there by the callback (row stride B) in one chunk, else copied a chunk at a time.
+  const XA = 0, XY = M * ldc, XK = 2 * XY, F0 = 3 * XY;
+  const LUT = F0, LZ = F0 + MM, LL = F0 + 2 * MM, QQ = F0 + 3 * MM, MV = F0 + (viaQ ? 4 : 2) * MM, MT = MV + up8(M), VT = MT + up8(bc);
+  const mem = workspace(VT + up8(bc));
+  const inPlace = typeof Kzx === "function" && bc === B;
+  let src = Kzx as Float64Array;
+  if (typeof Kzx === "function") {
+    if (inPlace) Kzx(mem.subarray(XK, XK + M * B));
+    else Kzx((src = new Float64Array(M * B)));
   }
   mem.fill(0, LUT, LUT + MM);
   transposeLower(L.data, 0, M, mem, LUT, M, M);
   mem.set(Lz.data, LZ); // only its lower triangle is read
-  if (throughY) {
+  if (viaQ) {
+    // Q = Lz^{-T} (S - I): S from L and L^T, then Lz^T over L^T's place (the columns' tasks do not read it).
     mem.fill(0, LL, LL + MM);
     for (let i = 0; i < M; i++) mem.set(L.data.subarray(i * M, i * M + i + 1), LL + i * M);
-    covarianceInto(mem, M, LL, LUT, SS);
+    covarianceInto(mem, M, LL, LUT, QQ);
+    for (let i = 0; i < M; i++) mem[QQ + i * M + i] -= 1;
+    mem.fill(0, LUT, LUT + MM);
+    transposeLower(Lz.data, 0, M, mem, LUT, M, M);
+    solveUpperColumns(mem, M, M, LUT, QQ, M);
   }
   mem.set(m, MV);
   // In one chunk on the arena, A and Y stay there (at row stride ld) until the backward pass or another arena user.
   const stay = bc === B && isArena(mem);
   for (let c0 = 0; c0 < B; c0 += bc) {
-    const w = Math.min(bc, B - c0), ldc = paddedStride(w), pw = pieceColumns(M, w);
-    putColumns(mem, XA, ldc, src, B, M, kzx + c0, w);
-    runTask(mem, FORWARD_TASK, [M, w, pw, ldc, LZ, LUT, SS, XA, XY, MV, MT, VT, throughY ? 1 : 0], Math.ceil(w / pw));
+    const w = Math.min(bc, B - c0), ldw = paddedStride(w), pw = pieceColumns(M, w);
+    if (!inPlace) putColumns(mem, XK, ldw, src, B, M, c0, w);
+    const [KK, ldk] = inPlace ? [XK, B] : [XK, ldw];
+    runTask(mem, FORWARD_TASK, [M, w, pw, ldw, KK, ldk, LZ, LUT, QQ, XA, XY, MV, MT, VT, viaQ ? 1 : 0], Math.ceil(w / pw));
     s.meanTerm.set(mem.subarray(MT, MT + w), c0);
     s.varTerm.set(mem.subarray(VT, VT + w), c0);
     if (!stay) {
-      takeColumns(mem, XA, ldc, s.A, ld, M, c0, w);
-      takeColumns(mem, XY, ldc, s.Y, ld, M, c0, w);
+      takeColumns(mem, XA, ldw, s.A, ld, M, c0, w);
+      takeColumns(mem, XY, ldw, s.Y, ld, M, c0, w);
     }
   }
   if (stay) {
@@ -303,14 +318,14 @@ export interface WhitenedGradients {
 
 /**
  * One piece of the backward pass: columns [c0, c0 + pw) of the chunk.
- * params: M, w, pw, ld, ldt, viaE, LL, LZT, MV, GMU, GVAR, DMP, XA, XY, D, DA, AT, WT —
- * offsets of L, Lz^T [M, M], m [M], gMu, gVar [w], dm's partial sums
- * [blocks of DM_BLOCK columns, up8(M)], A, Y (or W), D = A G, dA [M, ld],
- * A^T, W^T [w, ldt]. Writes the piece's blocks of dm = A gMu, D = A G, A^T
- * (and W^T), and dK_Zx = Lz^{-T} dA in DA.
+ * params: M, w, pw, ld, ldt, viaQ, LL, LZT, MV, VZ, GMU, GVAR, DMP, XA, XY, D, DA, AT, WT —
+ * offsets of L, Lz^T [M, M], m, Lz^{-T} m [M], gMu, gVar [w], dm's partial
+ * sums [blocks of DM_BLOCK columns, up8(M)], A, Z (or W), D = A G, dK_Zx
+ * [M, ld], A^T, W^T [w, ldt]. Writes the piece's blocks of dm = A gMu,
+ * D = A G, A^T (and W^T), and dK_Zx in DA.
  */
 export function backwardColumns(mem: Float64Array, params: Float64Array, piece: number): void {
-  const [M, w, pw, ld, ldt, viaE, LL, LZT, MV, GMU, GVAR, DMP, XA, XY, D, DA, AT, WT] = params;
+  const [M, w, pw, ld, ldt, viaQ, LL, LZT, MV, VZ, GMU, GVAR, DMP, XA, XY, D, DA, AT, WT] = params;
   const c0 = piece * pw, cw = Math.min(pw, w - c0);
   if (cw <= 0) return;
   const gmu = GMU + c0, gvar = GVAR + c0, M8 = up8(M);
@@ -328,18 +343,21 @@ export function backwardColumns(mem: Float64Array, params: Float64Array, piece: 
     }
   }
   transposeInto(mem, XA + c0, ld, mem, AT + c0 * ldt, ldt, M, cw);
-  // Y: formed in the forward pass, or Y = L W (into dA's place) from W.
-  let y = XY + c0;
-  if (!viaE) {
-    transposeInto(mem, XY + c0, ld, mem, WT + c0 * ldt, ldt, M, cw);
-    for (let k = 0; k < M; k++) mem.fill(0, DA + k * ld + c0, DA + k * ld + c0 + cw);
-    triangularMatmulInto(mem, M, cw, LL, true, XY + c0, DA + c0, ld);
-    y = DA + c0;
+  if (viaQ) {
+    // dK_Zx = Lz^{-T} (m gMu^T + 2 (S - I) A G) = (Lz^{-T} m) gMu^T + 2 Z G.
+    for (let k = 0; k < M; k++) {
+      const da = DA + k * ld + c0, z = XY + k * ld + c0, vk = mem[VZ + k];
+      for (let i = 0; i < cw; i++) mem[da + i] = vk * mem[gmu + i] + 2 * mem[z + i] * mem[gvar + i];
+    }
+    return;
   }
-  // dA = m gMu^T + 2 (Y - A) G, then dK_Zx = Lz^{-T} dA.
+  // dA = m gMu^T + 2 (L W - A) G (L W into dA's place), then dK_Zx = Lz^{-T} dA.
+  transposeInto(mem, XY + c0, ld, mem, WT + c0 * ldt, ldt, M, cw);
+  for (let k = 0; k < M; k++) mem.fill(0, DA + k * ld + c0, DA + k * ld + c0 + cw);
+  triangularMatmulInto(mem, M, cw, LL, true, XY + c0, DA + c0, ld);
   for (let k = 0; k < M; k++) {
-    const da = DA + k * ld + c0, a = XA + k * ld + c0, yk = y + k * ld, mk = mem[MV + k];
-    for (let i = 0; i < cw; i++) mem[da + i] = mk * mem[gmu + i] + 2 * (mem[yk + i] - mem[a + i]) * mem[gvar + i];
+    const da = DA + k * ld + c0, a = XA + k * ld + c0, mk = mem[MV + k];
+    for (let i = 0; i < cw; i++) mem[da + i] = mk * mem[gmu + i] + 2 * (mem[da + i] - mem[a + i]) * mem[gvar + i];
   }
   solveUpperInPlace(mem, M, cw, LZT, DA + c0, ld);
 }
@@ -353,16 +371,16 @@ const BACKWARD_TASK = poolTask(__filename, "backwardColumns", backwardColumns);
 export function whitenedBackward(
   s: WhitenedState, Lz: Mat, L: Mat, m: Float64Array, gMu: Float64Array, gVar: Float64Array, limit = WORKSPACE_LIMIT,
 ): WhitenedGradients {
-  const M = s.M, B = s.B, ld = s.ld, ldt = paddedStride(M), MM = M * M, viaE = s.throughY;
-  // Through E: Lz^T, L, L^T, C, L^T C, E; directly: Lz^T, L, 2 A G W^T, E. The Cholesky
+  const M = s.M, B = s.B, ld = s.ld, ldt = paddedStride(M), MM = M * M, viaQ = s.throughQ;
+  // Through Q: Lz^T, L, L^T, C, L^T C, E; directly: Lz^T, L, 2 A G W^T, E. The Cholesky
   // backward's scratch reuses C's place: it runs last.
   const { fixed, perColumn } = backwardWorkspace(M, B);
   const bc = chunkColumns(B, fixed, perColumn, limit);
   const ldc = paddedStride(bc);
   // A and Y first, where the forward pass left them (in place when it still holds them: one chunk).
-  const XA = 0, XY = M * ldc, D = XY + M * ldc, DA = D + M * ldc, AT = DA + M * ldc, WT = AT + bc * ldt, F0 = viaE ? WT : WT + bc * ldt;
+  const XA = 0, XY = M * ldc, D = XY + M * ldc, DA = D + M * ldc, AT = DA + M * ldc, WT = AT + bc * ldt, F0 = viaQ ? WT : WT + bc * ldt;
   const LZT = F0, LL = F0 + MM, CC = F0 + 2 * MM, E = F0 + 3 * MM, LUT = F0 + 4 * MM, LTC = F0 + 5 * MM, SCR = CC;
-  const MV = F0 + (viaE ? 6 : 4) * MM, GMU = MV + up8(M), GVAR = GMU + up8(bc), DMP = GVAR + up8(bc), blocks = Math.ceil(bc / DM_BLOCK);
+  const MV = F0 + (viaQ ? 6 : 4) * MM, VZ = MV + up8(M), GMU = VZ + up8(M), GVAR = GMU + up8(bc), DMP = GVAR + up8(bc), blocks = Math.ceil(bc / DM_BLOCK);
   const save = s.resident, held = save && reclaimArena(save);
   const inPlace = !!held && bc === B;
   if (save && held && !inPlace) save(held);
@@ -372,8 +390,12 @@ export function whitenedBackward(
   mem.fill(0, F0, MV);
   transposeLower(Lz.data, 0, M, mem, LZT, M, M); // Lz^T, upper
   for (let i = 0; i < M; i++) mem.set(L.data.subarray(i * M, i * M + i + 1), LL + i * M); // L, lower
-  if (viaE) transposeLower(L.data, 0, M, mem, LUT, M, M); // L^T, upper
+  if (viaQ) transposeLower(L.data, 0, M, mem, LUT, M, M); // L^T, upper
   mem.set(m, MV);
+  if (viaQ) {
+    mem.set(m, VZ);
+    solveUpperInPlace(mem, M, 1, LZT, VZ, 1); // Lz^{-T} m
+  }
 
   // Column chunks: dm, C (or 2 A G W^T) and the direct dLz accumulate; dK_Zx is per column.
   const dm = new Float64Array(M);
@@ -387,9 +409,9 @@ export function whitenedBackward(
     mem.set(gMu.subarray(c0, c0 + w), GMU);
     mem.set(gVar.subarray(c0, c0 + w), GVAR);
     const XD = D, XDA = DA; // at row stride ldw this chunk
-    runTask(mem, BACKWARD_TASK, [M, w, pw, ldw, ldt, viaE ? 1 : 0, LL, LZT, MV, GMU, GVAR, DMP, XA, XY, XD, XDA, AT, WT], Math.ceil(w / pw));
+    runTask(mem, BACKWARD_TASK, [M, w, pw, ldw, ldt, viaQ ? 1 : 0, LL, LZT, MV, VZ, GMU, GVAR, DMP, XA, XY, XD, XDA, AT, WT], Math.ceil(w / pw));
     for (let b = 0; b < Math.ceil(w / DM_BLOCK); b++) for (let k = 0; k < M; k++) dm[k] += mem[DMP + b * up8(M) + k];
-    if (viaE) {
+    if (viaQ) {
       lowerPanelProduct(mem, M, w, XD, ldw, AT, ldt, CC, M, 1); // C += tril(A G A^T)
     } else {
       lowerPanelProduct(mem, M, w, XD, ldw, WT, ldt, CC, M, 2); // 2 tril(A G W^T) (= 2 tril(C L), as W = L^T A)
@@ -398,9 +420,9 @@ export function whitenedBackward(
     takeColumns(mem, XDA, ldw, dKzx, B, M, c0, w);
   }
 
-  const dL = s.dL;
+  const dL = s.dL, dKzz = s.dKzz;
   dL.data.fill(0);
-  if (viaE) {
+  if (viaQ) {
     // C mirrored to the full symmetric matrix; L^T C; dL = 2 tril(C L) = 2 tril((L^T C)^T).
     transposeLower(mem, CC, M, mem, CC, M, M);
     triangularMatmulColumns(mem, M, M, LUT, false, CC, LTC, M);
@@ -411,19 +433,19 @@ export function whitenedBackward(
       const mi = m[i], r = E + i * M, c = CC + i * M;
       for (let j = 0; j <= i; j++) mem[r + j] = mi * dm[j] + 2 * (mem[r + j] - mem[c + j]);
     }
-    // tril(Lz^{-T} E), which reads only E's lower triangle.
-    solveUpperLowerPart(mem, M, LZT, E);
+    // dK_ZZ = Lz^{-T} (-Psi(E)) Lz^{-1} (see the top of the file); C's place is the scratch.
+    symmetricFromLowerInPlace(mem, M, E, -0.5);
+    inverseSandwichInto(mem, M, LZT, E, SCR, dKzz.data);
   } else {
     for (let i = 0; i < M; i++) dL.data.set(mem.subarray(CC + i * M, CC + i * M + i + 1), i * M);
+    // E's lower triangle is -dLz; the Cholesky backward wants dLz with zeros above.
+    for (let i = 0; i < M; i++) {
+      const r = E + i * M;
+      for (let j = 0; j <= i; j++) mem[r + j] = -mem[r + j];
+      mem.fill(0, r + i + 1, r + M);
+    }
+    choleskyBackwardInto(mem, M, LZT, E, SCR, dKzz.data);
   }
-  // E's lower triangle is -dLz; the Cholesky backward wants dLz with zeros above.
-  for (let i = 0; i < M; i++) {
-    const r = E + i * M;
-    for (let j = 0; j <= i; j++) mem[r + j] = -mem[r + j];
-    mem.fill(0, r + i + 1, r + M);
-  }
-  const dKzz = s.dKzz;
-  choleskyBackwardInto(mem, M, LZT, E, SCR, dKzz.data);
   // A and Y are still where they were read: left there for the next user (a second backward pass, predictions).
   if (save && inPlace) {
     s.resident = save;
