@@ -15,14 +15,21 @@
 //   dot    s = sum u v              ds/du_k = v_k
 //   sinsq  s = sum w sin^2(u - v)   ds/du_k = w_k sin(2 (u_k - v_k))
 // Table factors (task indices) have no input gradient.
+//
+// When the weights G are also the weights of the hyperparameter gradient
+// (the SVGP backward pass: dK_Zx, dK_ZZ), `backwardWithInputGradient` takes
+// both from one WebAssembly pass that evaluates each pair once and sums
+// g dk/ds ds/du per row on the fly (reductions' pairwiseBilinearRowGradient);
+// the rows-of-R path above stays the reference and the fallback.
 
 import * as tf from "@tensorflow/tfjs-core";
 import { type Mat, mat } from "../algorithms/matrix";
 import { defaultExecutor } from "../backend/backend";
 import { ArgumentError, ShapeError } from "../errors";
-import { pairwiseRows } from "../reductions/engine";
-import type { Formula, Profile } from "../reductions/formula";
+import { pairwiseBilinearRowGradient, pairwiseRows } from "../reductions/engine";
+import { type Formula, type Profile, gradientLayout, rowGradientLayout } from "../reductions/formula";
 import type { Kernel } from "./Kernel";
+import type { KernelOperator } from "./KernelOperator";
 
 const derivatives = new WeakMap<Profile, Profile>();
 
@@ -116,15 +123,53 @@ export function inputGradient(kernel: Kernel, z: Mat, x: Mat, G: Float64Array): 
     // are WGSL (f32) too; the tfjs executors' f32 is not wanted for these f64 parameters.
     const r = pairwiseRows(R, allRows, { executor: defaultExecutor() === "webgpu" ? "webgpu" : "fused" }, { out: rowsScratch(n * m) }); // [n, m]
     const gu = featureGradient(f.statistic, f.dims, f.x, f.y, f.weights, G, r, n, m); // [n, dims]
-    // Back to inputs: dz_j = A_f^T du_j.
-    const D = f.dims;
-    for (let j = 0; j < n; j++) {
-      for (let k = 0; k < D; k++) {
-        const gk = gu[j * D + k];
-        if (gk === 0) continue;
-        for (let c = 0; c < d; c++) out.data[j * d + c] += gk * A[k * d + c];
-      }
+    addInputGradient(out, gu, f.dims, 0, A, 1);
+  });
+  return out;
+}
+
+/**
+ * Back to inputs: out[j] += scale A^T du_j, du_j = gu[j, offset .. offset + D).
+ * shapes: out [n, d], gu [n, width], A [D, d]
+ */
+function addInputGradient(out: Mat, gu: Float64Array, width: number, offset: number, A: Float64Array, scale: number): void {
+  const d = out.cols, D = A.length / d;
+  for (let j = 0; j < out.rows; j++) {
+    for (let k = 0; k < D; k++) {
+      const gk = scale * gu[j * width + offset + k];
+      if (gk === 0) continue;
+      for (let c = 0; c < d; c++) out.data[j * d + c] += gk * A[k * d + c];
     }
+  }
+}
+
+/**
+ * The backward pass of sum_ji G_ji k(z_j, x_i) through K(z, x) = `op` (the
+ * kernel's operator on z, x): adds the derivative to the kernel's parameter
+ * grads, as op.backward({ kind: "dense", M: G }) does, and returns
+ * inputScale * d/dz, as inputGradient does (inputScale 2 for K(z, z) with G
+ * symmetric, where both arguments move). One pass over the pairs on the
+ * fused executor's WebAssembly kernels; elsewhere the two reference passes.
+ * shapes: z [n, d], x [m, d], G [n, m] -> [n, d]
+ */
+export function backwardWithInputGradient(op: KernelOperator, kernel: Kernel, z: Mat, x: Mat, G: Float64Array, inputScale = 1): Mat {
+  const [n, m] = op.shape;
+  if (n !== z.rows || m !== x.rows) throw new ShapeError(`backwardWithInputGradient: the operator is ${n} x ${m} but z has ${z.rows} rows and x ${x.rows}; pass the operator built on (z, x)`);
+  if (z.cols !== x.cols) throw new ShapeError(`backwardWithInputGradient: z has ${z.cols} columns, x ${x.cols}`);
+  const fused = pairwiseBilinearRowGradient(op.formula, G, op.reductionOptions);
+  if (!fused) {
+    op.backward({ kind: "dense", M: G });
+    const out = inputGradient(kernel, z, x, G);
+    if (inputScale !== 1) for (let i = 0; i < out.data.length; i++) out.data[i] *= inputScale;
+    return out;
+  }
+  op.kernelFormula.backward(fused.gradient, gradientLayout(op.formula));
+  const maps = featureMaps(kernel, z.cols);
+  const { width, offset } = rowGradientLayout(op.formula);
+  const out = mat(n, z.cols);
+  offset.forEach((o, fi) => {
+    const A = maps[fi];
+    if (o >= 0 && A) addInputGradient(out, fused.rowGradient, width, o, A, inputScale);
   });
   return out;
 }

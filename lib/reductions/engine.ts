@@ -5,15 +5,15 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type ExecutorName, defaultExecutor } from "../backend/backend";
 import { ArgumentError, ShapeError } from "../errors";
-import { type Formula, gradientLayout, validateFormula } from "./formula";
+import { type Formula, gradientLayout, rowGradientLayout, validateFormula } from "./formula";
 import { transposeLower } from "../algorithms/transpose";
-import { runFused } from "./fusedExecutor";
+import { runFused, sharedF64 } from "./fusedExecutor";
 import { tfjsBilinear, tfjsBlock, tfjsEntries, tfjsMatmul } from "./tfjsExecutor";
 import { wgslIneligibility } from "./webgpu/formulaPlan";
 import { wgslBilinear, wgslColumnBlockSums, wgslEntries, wgslMatmul, wgslRows } from "./webgpu/formulaRun";
 import { webgpuMatmulEligible } from "./webgpu/stationaryPlan";
 import { webgpuMatmulSync } from "./webgpu/syncBridge";
-import { SYMMETRIC_ROW_MULTIPLE, WASM_MAX_RHS, wasmBilinearEligible, wasmMatmulEligible } from "./wasm/wasmSource";
+import { SYMMETRIC_ROW_MULTIPLE, WASM_MAX_RHS, wasmBilinearEligible, wasmFormulaEligible, wasmMatmulEligible } from "./wasm/wasmSource";
 
 /** Per-operator settings of the reduction engine (`{ reduction: ... }` on kernel calls and operators). */
 export interface ReductionOptions {
@@ -341,6 +341,33 @@ export function pairwiseBilinear(formula: Formula, weights: BilinearWeights, opt
   }
   record({ operation: "bilinear", formula: formula.name, executor, n: formula.n, m: formula.m, t: weights.kind === "dense" ? 0 : weights.T, pairs: formula.n * formula.m, seconds: (performance.now() - start) / 1000, threads, code });
   return out;
+}
+
+/**
+ * One pass over the pairs for two gradients of sum_ij M_ij k(x_i, y_j): the
+ * derivative accumulators of `pairwiseBilinear` (dense M) and each row's
+ * feature gradient, rowGradient[i, c] = d/du_i[c] with columns laid out by
+ * rowGradientLayout(formula) (input gradients follow through the features'
+ * linear maps, kernels/inputGradient.ts). Each pair's kernel, dk/ds and
+ * distances are evaluated once for both. Only the fused executor's
+ * WebAssembly kernels have it: null elsewhere (the caller then runs the
+ * bilinear pass and the derivative formula's rows, the reference).
+ * shapes: M [n, m] -> gradient [gradientLayout(formula).size], rowGradient [n, width]
+ */
+export function pairwiseBilinearRowGradient(formula: Formula, M: Float64Array, options: ReductionOptions = {}): { gradient: Float64Array; rowGradient: Float64Array } | null {
+  validateFormula(formula);
+  if (M.length !== formula.n * formula.m) {
+    throw new ShapeError(`bilinear derivative: weights have ${M.length} entries, expected ${formula.n} x ${formula.m}`);
+  }
+  if (pick(options) !== "fused" || !wasmFormulaEligible(formula)) return null;
+  const start = performance.now();
+  const { width } = rowGradientLayout(formula);
+  // Written by every thread (disjoint rows): shared memory.
+  const rowGradient = sharedF64(formula.n * width);
+  const shape = { totalRows: formula.n, pairsPerRow: formula.m, outLength: gradientLayout(formula).size, perThreadAccumulator: true };
+  const r = runFused(formula, "bilinearDenseRowGradient", { M, RG: rowGradient }, shape, options);
+  record({ operation: "bilinear", formula: formula.name, executor: "fused", n: formula.n, m: formula.m, t: 0, pairs: formula.n * formula.m, seconds: (performance.now() - start) / 1000, threads: r.threads, code: r.code });
+  return { gradient: r.out, rowGradient };
 }
 
 function checkIndices(idx: Int32Array, limit: number, what: string): void {

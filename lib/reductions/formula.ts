@@ -150,6 +150,27 @@ export function gradientLayout(formula: Formula): GradientLayout {
   return { size, termOffset, factorSlots };
 }
 
+/**
+ * Columns of the row-feature gradient a fused dense bilinear pass returns
+ * (`pairwiseBilinearRowGradient`): for row i, d/du_f of sum_j M_ij k(x_i, y_j)
+ * with u_f factor f's row features x_f[i]. `offset[f]` is where factor f's
+ * dims columns start; -1 for table factors (no gradient) and for a factor
+ * whose squared distance follows a leader (`proportionalDistances`): its
+ * s_f = ratio^2 s_leader is differentiated through the leader's features,
+ * so its part is in the leader's columns.
+ */
+export function rowGradientLayout(formula: Formula): { width: number; offset: number[] } {
+  const { leader } = proportionalDistances(formula);
+  let width = 0;
+  const offset = formula.factors.map((f, fi) => {
+    if (f.statistic === "table" || leader[fi] >= 0) return -1;
+    const at = width;
+    width += f.dims;
+    return at;
+  });
+  return { width, offset };
+}
+
 /** Checks that every factor's arrays agree with the formula's n, m. */
 export function validateFormula(formula: Formula): void {
   const { n, m } = formula;

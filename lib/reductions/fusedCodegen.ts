@@ -26,7 +26,12 @@ export type FusedKind =
   /** ACC += sum_ij M_ij dk_ij/dtheta. A: M [n, m], ACC [layout.size] */
   | "bilinearDense"
   /** The same for K(x, x), each unordered pair once with weight M_ij + M_ji (WebAssembly kernels only). A: M, ACC */
-  | "bilinearDenseSymmetric";
+  | "bilinearDenseSymmetric"
+  /**
+   * bilinearDense, and each row's feature gradient from the same pass (WebAssembly kernels only;
+   * the reference is the derivative formula's rows, kernels/inputGradient.ts). A: M, ACC, RG [n, rowGradientLayout.width]
+   */
+  | "bilinearDenseRowGradient";
 
 const UNROLL_DIMS = 16;
 const UNROLL_RHS = 16;
@@ -54,6 +59,7 @@ export function generateFused(formula: Formula, kind: FusedKind, rhsCount: numbe
   if (kind === "matmulSymmetric" && !wasm) throw new Error("symmetric K @ V needs the WebAssembly kernel; use kind matmul");
   if (kind === "bilinearLowRankSymmetric" && !wasm) throw new Error("the symmetric bilinear pass needs the WebAssembly kernel; use kind bilinearLowRank");
   if (kind === "bilinearDenseSymmetric" && !wasm) throw new Error("the symmetric dense bilinear pass needs the WebAssembly kernel; use kind bilinearDense");
+  if (kind === "bilinearDenseRowGradient" && !wasm) throw new Error("the fused row-gradient pass needs the WebAssembly kernel; use kind bilinearDense and the derivative formula's rows");
   const gen: GeneratedSource = wasm ? { key, source: wasm, code: "wasm-simd" } : { key, source: buildSource(formula, kind, unrollT), code: "js" };
   sourceCache.set(key, gen);
   return gen;

@@ -17,13 +17,14 @@
 // (the dense algebra, its buffers reused step after step, is in
 // whitenedAlgebra.ts), then kernel parameters through the bilinear-derivative
 // reductions (K_Zx, K_ZZ, and the diagonal for k(x_i, x_i)), inducing points
-// through inputGradient.
+// through backwardWithInputGradient (with the kernel parameters' gradient in
+// one pass over each block where the executor fuses them).
 
 import { choleskyWithJitter } from "../algorithms/cholesky";
 import { type Mat, mat, triangularMatmul } from "../algorithms/matrix";
 import { ArgumentError, ShapeError } from "../errors";
 import { diagBackward } from "../kernels/diagBackward";
-import { inputGradient } from "../kernels/inputGradient";
+import { backwardWithInputGradient } from "../kernels/inputGradient";
 import type { Kernel } from "../kernels/Kernel";
 import { KernelOperator } from "../kernels/KernelOperator";
 import type { Mean } from "../means/Mean";
@@ -254,21 +255,21 @@ export class VariationalStrategy extends Module {
     const dist = this.variationalDistribution;
     dist.addKLGradient(s.q, klScale, dm, dL, { mean: s.m, root: s.L });
     dist.backward(s.q, dm, dL);
-    s.Kzx.backward({ kind: "dense", M: dKzx });
     // The derivative tolerates f32: on the webgpu backend it runs in WGSL, unlike K_ZZ's values.
     const KzzGrad = this.reduction.executor === "fused" ? s.Kzz : asKernelOperator(s.kernel.operatorF64(s.z, s.z, { reduction: this.reduction }), s.kernel);
-    KzzGrad.backward({ kind: "dense", M: dKzz.data });
-    diagBackward(s.kernel, s.x, gVar, this.reduction);
-    s.mean.backward(s.x, gMu);
     if (this.learnInducingLocations) {
-      const gz = inputGradient(s.kernel, s.z, s.x, dKzx);
+      // Kernel parameters and inducing points from one pass per block (where the executor fuses them).
+      const gz = backwardWithInputGradient(s.Kzx, s.kernel, s.z, s.x, dKzx);
       // Both arguments of K_ZZ move: with dK_ZZ symmetric the row gradient takes weights 2 dK_ZZ.
-      const twice = dKzz.data;
-      for (let i = 0; i < twice.length; i++) twice[i] *= 2;
-      const gzz = inputGradient(s.kernel, s.z, s.z, twice);
+      const gzz = backwardWithInputGradient(KzzGrad, s.kernel, s.z, s.z, dKzz.data, 2);
       const d = this.inputDims, off = s.q * M * d;
       for (let i = 0; i < M * d; i++) this.inducingPoints.grad[off + i] += gz.data[i] + gzz.data[i];
+    } else {
+      s.Kzx.backward({ kind: "dense", M: dKzx });
+      KzzGrad.backward({ kind: "dense", M: dKzz.data });
     }
+    diagBackward(s.kernel, s.x, gVar, this.reduction);
+    s.mean.backward(s.x, gMu);
   }
 }
 

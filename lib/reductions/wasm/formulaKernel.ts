@@ -22,7 +22,7 @@
 // sin x cos y - cos x sin y (aux features of x).
 
 import type { Formula, GradientLayout } from "../formula";
-import { gradientLayout, proportionalDistances } from "../formula";
+import { gradientLayout, proportionalDistances, rowGradientLayout } from "../formula";
 import { Code, F64, I32, Simd, V128, buildModule } from "./binary";
 import { type Expr, ExpressionEmitter, PROFILE_S, type ParsedProfile, fold, hoistInvariants, isInvariant, parseProfile, profileParam, signOf, splitExponential } from "./profileExpression";
 import { emitExp } from "./vectorMath";
@@ -42,7 +42,13 @@ export type WasmKernelKind =
   /** The same with weight U_i . W_j + W_i . U_j (each unordered pair once). */
   | "bilinearLowRankSymmetric"
   /** ACC += sum_ij M_ij dk_ij / dtheta, M rows [rows, stride]. */
-  | "bilinearDense";
+  | "bilinearDense"
+  /**
+   * bilinearDense, and from the same pairs each row's feature gradient
+   * OUT[i, c] += sum_j M_ij dk_ij / du_i[c] (columns: rowGradientLayout): the
+   * hyperparameter and input gradients of one weighted sum in one pass.
+   */
+  | "bilinearDenseRowGradient";
 
 /** i32 slots of the descriptor. */
 export const DESC = {
@@ -91,6 +97,8 @@ interface PairLocals {
   s: number[];
   /** Gradients only, per factor and dimension: (x_k - y_k)^2 for sqdist, x_k - y_k for sinsq. */
   du: number[][];
+  /** Row-gradient kernels, sqdist: x_k - y_k per factor and dimension (a follower: its leader's). */
+  diff: number[][];
   /** sin(du), cos(du) per sinsq dimension (gradients only). */
   sn: number[][];
   cs: number[][];
@@ -114,7 +122,10 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
     if (!p) throw new Error(`profile ${f.profile.name} has no WebAssembly form`);
     return p;
   });
-  const gradient = kind === "bilinearLowRank" || kind === "bilinearLowRankSymmetric" || kind === "bilinearDense";
+  const gradient = kind === "bilinearLowRank" || kind === "bilinearLowRankSymmetric" || kind === "bilinearDense" || kind === "bilinearDenseRowGradient";
+  const denseWeights = kind === "bilinearDense" || kind === "bilinearDenseRowGradient";
+  const rowGradient = kind === "bilinearDenseRowGradient";
+  const rowLayout = rowGradientLayout(formula);
   const symmetric = kind === "matmulSymmetric" || kind === "bilinearLowRankSymmetric";
   const columnMode = kind === "entries";
   const layout: GradientLayout = gradientLayout(formula);
@@ -246,6 +257,8 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
   const accOff = gradient ? loadDesc(DESC.accOff) : -1;
 
   const iRow = i32(), j8 = i32(), addr = i32();
+  // Row-gradient kernels: per factor with columns (rowGradientLayout), one accumulator per feature.
+  const rowAcc = factors.map((f, fi) => (rowGradient && rowLayout.offset[fi] >= 0 ? Array.from({ length: f.dims }, () => v128()) : []));
   const acc = kind === "matmul" || kind === "matmulSymmetric" ? Array.from({ length: T }, () => v128()) : [];
   const vi = kind === "matmulSymmetric" ? Array.from({ length: T }, () => v128()) : [];
   const ui = kind === "bilinearLowRank" || kind === "bilinearLowRankSymmetric" ? Array.from({ length: T }, () => v128()) : [];
@@ -286,11 +299,12 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
 
   /** k_ij (and with gradients: the pieces the accumulators need) for the two columns of `chain`. */
   const emitPair = (chain: number): PairLocals => {
-    const L: PairLocals = { s: [], du: [], sn: [], cs: [], kf: [], dk: [], dp: [], tt: [], kij: -1, expFactor: [], exponent: [], tableIdx: [] };
+    const L: PairLocals = { s: [], du: [], diff: [], sn: [], cs: [], kf: [], dk: [], dp: [], tt: [], kij: -1, expFactor: [], exponent: [], tableIdx: [] };
     factors.forEach((f, fi) => {
       const s = v128();
       L.s.push(s);
       L.du.push([]);
+      L.diff.push([]);
       L.sn.push([]);
       L.cs.push([]);
       L.tableIdx.push([]);
@@ -314,6 +328,7 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
       } else if (distLeader[fi] >= 0) {
         c.localGet(L.s[distLeader[fi]]).localGet(distRatio2[fi]).simd(Simd.f64x2Mul).localSet(s);
         if (gradient) L.du[fi] = L.du[distLeader[fi]];
+        if (rowGradient) L.diff[fi] = L.diff[distLeader[fi]];
       } else {
         const scratchDu = v128();
         const halfAngle = f.statistic === "sinsq" && !gradient;
@@ -331,9 +346,12 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
             // take g dk/ds du_k^2 from them (one product fewer per dimension than from du).
             const sq = v128();
             L.du[fi].push(sq);
+            // (the row gradient keeps the difference itself too)
+            const diff = rowGradient ? v128() : scratchDu;
+            if (rowGradient) L.diff[fi].push(diff);
             xOperand(fi, k, chain);
             column(yCol[fi][k], chain);
-            c.simd(Simd.f64x2Sub).localTee(scratchDu).localGet(scratchDu).simd(Simd.f64x2Mul).localTee(sq);
+            c.simd(Simd.f64x2Sub).localTee(diff).localGet(diff).simd(Simd.f64x2Mul).localTee(sq);
             if (k > 0) c.localGet(s).simd(Simd.f64x2Add);
             c.localSet(s);
             continue;
@@ -410,7 +428,7 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
       for (const b of ready.bindings) names.set(b.name, expr.toLocal(b.value, names));
       L.kf.push(materialise(ready.value));
       if (gradient) {
-        L.dk.push(layout.factorSlots[fi].perDim >= 0 ? materialise(ready.dValue) : -1);
+        L.dk.push(layout.factorSlots[fi].perDim >= 0 || (rowGradient && f.statistic === "dot") ? materialise(ready.dValue) : -1);
         L.dp.push(ready.dParams.map(materialise));
       }
     });
@@ -467,7 +485,7 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
   };
 
   /** Gradient accumulation for one chain, weight w (v128 local). */
-  const emitGradient = (L: PairLocals, w: number) => {
+  const emitGradient = (L: PairLocals, w: number, chain: number) => {
     formula.terms.forEach((_, t) => addTo(layout.termOffset[t], () => c.localGet(w).localGet(L.tt[t])));
     factors.forEach((f, fi) => {
       const inTerms = formula.terms.map((t, ti) => ({ t, ti })).filter(({ t }) => t.factors.includes(fi));
@@ -481,11 +499,26 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
         if (q > 0) c.simd(Simd.f64x2Add);
       });
       c.localGet(w).simd(Simd.f64x2Mul).localSet(g);
-      if (slots.perDim >= 0) {
-        const gd = v128();
+      // gd = w dk/ds_f (ratio^2 for a follower: its s_f = ratio^2 s_leader)
+      const gd = L.dk[fi] >= 0 ? v128() : -1;
+      if (gd >= 0) {
         c.localGet(g).localGet(L.dk[fi]).simd(Simd.f64x2Mul);
         if (distLeader[fi] >= 0) c.localGet(distRatio2[fi]).simd(Simd.f64x2Mul);
         c.localSet(gd);
+      }
+      if (rowGradient && f.statistic !== "table") {
+        // The row's features: gd ds/du_k, ds/du_k = 2 (x_k - y_k) (sqdist, into the leader's columns
+        // for a follower), y_k (dot), w_k sin 2(x_k - y_k) = 2 w_k sin cos (sinsq); the 2 at the row's end.
+        const into = rowAcc[distLeader[fi] >= 0 ? distLeader[fi] : fi];
+        for (let k = 0; k < f.dims; k++) {
+          c.localGet(into[k]).localGet(gd);
+          if (f.statistic === "sqdist") c.localGet(L.diff[fi][k]);
+          else if (f.statistic === "dot") column(yCol[fi][k], chain);
+          else c.localGet(weights[fi][k]).simd(Simd.f64x2Mul).localGet(L.sn[fi][k]).simd(Simd.f64x2Mul).localGet(L.cs[fi][k]);
+          c.simd(Simd.f64x2Mul).simd(Simd.f64x2Add).localSet(into[k]);
+        }
+      }
+      if (slots.perDim >= 0) {
         for (let k = 0; k < f.dims; k++) {
           const du = L.du[fi][k];
           if (f.statistic === "sqdist") addTo(slots.perDim + k, () => c.localGet(gd).localGet(du));
@@ -544,7 +577,8 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
     wi.forEach((l, t) => c.localGet(wRowOff).localGet(iRow).i32Const(T * 8).i32Mul().i32Add().f64LoadAt(8 * t).f64x2Splat().localSet(l));
     const rowOut = i32();
     if (kind === "rows") c.localGet(outOff).localGet(iRow).localGet(strideBytes).i32Mul().i32Add().localSet(rowOut);
-    if (kind === "bilinearDense") c.localGet(uRowOff).localGet(iRow).localGet(strideBytes).i32Mul().i32Add().localSet(rowOut);
+    if (denseWeights) c.localGet(uRowOff).localGet(iRow).localGet(strideBytes).i32Mul().i32Add().localSet(rowOut);
+    rowAcc.forEach((ls) => ls.forEach((l) => c.f64x2Const(0).localSet(l)));
 
     // Steps of `steps` chains while a whole step fits before colEnd. Column ranges are
     // multiples of KERNEL_COLUMN_MULTIPLE; where 2 * chains does not divide it (3 chains),
@@ -585,7 +619,7 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
       } else {
         pairs.forEach((L, chain) => {
           const w = v128();
-          if (kind === "bilinearDense") column(rowOut, chain);
+          if (denseWeights) column(rowOut, chain);
           else {
             // w = U_i . W_j (+ W_i . U_j): a product, then fused multiply-adds (into w, not a loop-carried sum).
             ui.forEach((l, t) => {
@@ -601,8 +635,8 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
               c.mulAdd(() => c.localGet(w)).localSet(w);
             });
           }
-          if (kind === "bilinearDense") c.localSet(w);
-          emitGradient(L, w);
+          if (denseWeights) c.localSet(w);
+          emitGradient(L, w, chain);
         });
       }
       c.localGet(j8).i32Const(16 * steps).i32Add().localSet(j8);
@@ -621,6 +655,16 @@ export function formulaKernelModule(formula: Formula, kind: WasmKernelKind, T: n
       c.localGet(l).simd(Simd.f64x2ExtractLane, 0).localGet(l).simd(Simd.f64x2ExtractLane, 1).f64Add();
       if (coefOutside) c.localGet(coefs[0]).simd(Simd.f64x2ExtractLane, 0).f64Mul();
       c.f64Add().f64StoreAt(8 * t);
+    });
+    // OUT[i, offset + k] += scale (lane 0 + lane 1): the row's feature gradient (scale 2 for sqdist and sinsq)
+    rowAcc.forEach((ls, fi) => {
+      ls.forEach((l, k) => {
+        c.localGet(outOff).localGet(iRow).i32Const(rowLayout.width * 8).i32Mul().i32Add().localTee(addr);
+        c.localGet(addr).f64LoadAt(8 * (rowLayout.offset[fi] + k));
+        c.localGet(l).simd(Simd.f64x2ExtractLane, 0).localGet(l).simd(Simd.f64x2ExtractLane, 1).f64Add();
+        if (factors[fi].statistic !== "dot") c.f64Const(2).f64Mul();
+        c.f64Add().f64StoreAt(8 * (rowLayout.offset[fi] + k));
+      });
     });
     c.localGet(iRow).i32Const(1).i32Add().localSet(iRow);
     c.localGet(rows).localGet(iRow).i32GtU().brIf(0);

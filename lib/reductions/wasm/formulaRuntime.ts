@@ -18,7 +18,7 @@
 // walked in cache blocks so each block's slices stay in L2 while the tile's
 // rows pass over them.
 
-import { type Formula, gradientLayout, structureKey } from "../formula";
+import { type Formula, gradientLayout, rowGradientLayout, structureKey } from "../formula";
 import { DESC, KERNEL_COLUMN_MULTIPLE, type WasmKernelKind, descSlots, formulaKernelModule } from "./formulaKernel";
 import { wasmFmaEnabled } from "./relaxedSimd";
 
@@ -28,6 +28,8 @@ export interface RuntimePlan {
   T: number;
   factors: { statistic: "sqdist" | "dot" | "sinsq" | "table"; dims: number; tableSize: number }[];
   accSize: number;
+  /** bilinearDenseRowGradient: columns of each row's feature gradient (rowGradientLayout). */
+  rowWidth: number;
   coefOutside: boolean;
   descBytes: number;
   desc: typeof DESC;
@@ -48,8 +50,9 @@ function formulaRuntime(plan: RuntimePlan, plainBase64: string, symBase64: strin
   let mem: any = null, plain: any = null, sym: any = null, job: any = null;
   const T = plan.T, F = plan.factors;
   const kind = plan.kind;
-  const gradient = kind === "bilinearLowRank" || kind === "bilinearLowRankSymmetric" || kind === "bilinearDense" || kind === "bilinearDenseSymmetric";
-  const denseWeights = kind === "bilinearDense" || kind === "bilinearDenseSymmetric";
+  const gradient = kind === "bilinearLowRank" || kind === "bilinearLowRankSymmetric" || kind === "bilinearDense" || kind === "bilinearDenseSymmetric" || kind === "bilinearDenseRowGradient";
+  const denseWeights = kind === "bilinearDense" || kind === "bilinearDenseSymmetric" || kind === "bilinearDenseRowGradient";
+  const rowGradient = kind === "bilinearDenseRowGradient";
   const rowsOut = kind === "rows" || kind === "blockSums";
   // Byte offsets of this job's layout.
   let L: any = null;
@@ -104,7 +107,7 @@ function formulaRuntime(plan: RuntimePlan, plainBase64: string, symBase64: strin
     const vRows = kind === "matmul" || kind === "matmulSymmetric" || kind === "bilinearLowRank" || kind === "bilinearLowRankSymmetric" ? T : 0;
     lay.v = take(vRows * stride);
     lay.ct = take(kind === "matmulSymmetric" || kind === "bilinearLowRankSymmetric" ? T * stride : 0);
-    lay.out = take(kind === "matmul" || kind === "matmulSymmetric" ? cap * T : rowsOut ? cap * stride : entries ? stride : 0);
+    lay.out = take(kind === "matmul" || kind === "matmulSymmetric" ? cap * T : rowsOut ? cap * stride : entries ? stride : rowGradient ? cap * plan.rowWidth : 0);
     lay.uRow = take(denseWeights ? cap * stride : gradient ? cap * T : 0);
     lay.wRow = take(kind === "bilinearLowRankSymmetric" ? cap * T : 0);
     lay.acc = take(gradient ? plan.accSize : 0);
@@ -240,11 +243,19 @@ function formulaRuntime(plan: RuntimePlan, plainBase64: string, symBase64: strin
       return;
     }
     if (gradient) {
-      if (kind === "bilinearDense") {
+      if (kind === "bilinearDense" || rowGradient) {
         const M: Float64Array = A.M, m = A.m, base = L.uRow / 8;
         for (let a = 0; a < rows; a++) {
           f64.set(M.subarray((r0 + a) * m, (r0 + a + 1) * m), base + a * stride);
           f64.fill(0, base + a * stride + m, base + (a + 1) * stride);
+        }
+        if (rowGradient) {
+          // The tile's row gradients [rows, rowWidth], summed over the column blocks, then out to RG.
+          const o = L.out / 8, len = rows * plan.rowWidth;
+          f64.fill(0, o, o + len);
+          blocks(plain, rows, 0, stride, r0);
+          A.RG.set(f64.subarray(o, o + len), r0 * plan.rowWidth);
+          return;
         }
       } else if (kind === "bilinearDenseSymmetric") {
         // Diagonal block [r0, cMid) as ordered pairs (M_ij); right of it each pair once (M_ij + M_ji).
@@ -343,6 +354,7 @@ export function formulaSource(formula: Formula, kind: WasmKernelKind | "blockSum
     kind, T,
     factors: formula.factors.map((f) => ({ statistic: f.statistic, dims: f.dims, tableSize: f.tableSize ?? 0 })),
     accSize: kind.startsWith("bilinear") ? gradientLayout(formula).size : 0,
+    rowWidth: kind === "bilinearDenseRowGradient" ? rowGradientLayout(formula).width : 0,
     coefOutside,
     descBytes: Math.ceil((descSlots(formula.factors.length) * 4) / 16) * 16,
     desc: DESC,
