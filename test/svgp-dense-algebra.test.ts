@@ -202,6 +202,17 @@ test("a backward pass whose buffers a later forward pass reused gives the gradie
   interleaved.marginalsF64(x2, { withGradient: true });
   first.backward?.(gMu, gVar, 0.5);
   assert.ok(relErr(grads(interleaved), grads(fresh)) < 1e-12);
+
+  // A forward pass that gives up the arena's A and Y, then fails before forming new ones
+  // (K_ZZ not positive definite): the earlier batch's backward pass still gets its own gradient.
+  const failed = build();
+  const pending = failed.marginalsF64(x1, { withGradient: true });
+  const z = (failed.variationalStrategy as gp.variational.VariationalStrategy).inducingPoints.raw, saved = z.slice();
+  z.fill(Number.NaN);
+  assert.throws(() => failed.marginalsF64(x2, { withGradient: true }));
+  z.set(saved);
+  pending.backward?.(gMu, gVar, 0.5);
+  assert.ok(relErr(grads(failed), grads(fresh)) < 1e-12);
 });
 
 test("the forward and backward passes on the GEMM pool's threads equal one thread bit for bit, and the workers took pieces", async () => {

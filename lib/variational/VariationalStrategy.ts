@@ -225,6 +225,8 @@ export class VariationalStrategy extends Module {
    */
   private forwardLatent(q: number, x: Mat, prior: { kernel: Kernel; mean: Mean }, state: WhitenedState = this.stateFor(q)) {
     const { kernel, mean } = prior;
+    // The last pass's A and Y, left in the arena, are about to be rewritten: K_ZZ's Cholesky need not save them out.
+    state.discard();
     const z = this.inducingF64(q);
     const M = this.numInducingPoints, B = x.rows;
     const Kzz = asKernelOperator(kernel.operatorF64(z, z, { reduction: { ...this.reduction, executor: "fused" } }), kernel);

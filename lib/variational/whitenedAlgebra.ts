@@ -113,6 +113,17 @@ export class WhitenedState {
     this.B = B;
   }
 
+  /**
+   * Gives up A and Y where the forward pass left them in the arena, without
+   * copying them out: the next forward pass rewrites them (a backward pass
+   * still to come for the last one recomputes it: the generation moves on).
+   */
+  discard(): void {
+    if (this.resident) reclaimArena(this.resident);
+    this.resident = null;
+    this.generation++;
+  }
+
   /** A and Y copied out of the arena if the forward pass left them only there. */
   materialize(): void {
     const save = this.resident;
@@ -246,11 +257,8 @@ export function whitenedForward(
   s: WhitenedState, Lz: Mat, L: Mat, m: Float64Array, Kzx: Float64Array | ((out: Float64Array) => void), B: number, limit = WORKSPACE_LIMIT,
 ): void {
   const M = s.M;
-  // A and Y of an earlier pass left in the arena are overwritten: no need to save them.
-  if (s.resident) reclaimArena(s.resident);
-  s.resident = null;
+  s.discard(); // A and Y of an earlier pass are overwritten: no need to save them
   s.resize(B);
-  s.generation++;
   const viaQ = (s.throughQ = throughQ(M, B));
   const ld = s.ld, MM = M * M;
   const { fixed, perColumn } = forwardWorkspace(M, B);
@@ -393,8 +401,13 @@ export function whitenedBackward(
   if (viaQ) transposeLower(L.data, 0, M, mem, LUT, M, M); // L^T, upper
   mem.set(m, MV);
   if (viaQ) {
-    mem.set(m, VZ);
-    solveUpperInPlace(mem, M, 1, LZT, VZ, 1); // Lz^{-T} m
+    // Lz^{-T} m by back substitution (one column: M^2 / 2 multiply-adds, below a blocked solve's overhead).
+    for (let i = M - 1; i >= 0; i--) {
+      const r = LZT + i * M;
+      let t = m[i];
+      for (let k = i + 1; k < M; k++) t -= mem[r + k] * mem[VZ + k];
+      mem[VZ + i] = t / mem[r + i];
+    }
   }
 
   // Column chunks: dm, C (or 2 A G W^T) and the direct dLz accumulate; dK_Zx is per column.
