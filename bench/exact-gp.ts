@@ -25,8 +25,8 @@
 import { execFileSync } from "node:child_process";
 import * as os from "node:os";
 import * as gp from "../lib";
-import { sharedF64 } from "../lib/reductions/fusedExecutor";
 import { arg } from "./common/args";
+import { D, exactGpTrainer, kernelName } from "./common/exactGpCase";
 import { median } from "./common/stats";
 
 type Config = "gplab" | "sum" | "baseline";
@@ -65,43 +65,12 @@ interface Result {
   loadAverage1m: number;
 }
 
-const D = 3;
-
-
-function dataset(n: number): { x: Float64Array; y: Float64Array } {
-  const r = new gp.RandomSource(7);
-  const x = sharedF64(n * D);
-  for (let i = 0; i < n * D; i++) x[i] = 4 * r.uniform();
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) y[i] = Math.sin(x[i * D]) + 0.5 * Math.cos(2 * x[i * D + 1]) + 0.1 * r.normal();
-  return { x, y };
-}
-
-
-function covarModule(config: Config): gp.kernels.Kernel {
-  const rbf = new gp.kernels.ScaleKernel(new gp.kernels.RBFKernel({ ardNumDims: D }));
-  return config === "sum" ? rbf.add(new gp.kernels.ScaleKernel(new gp.kernels.MaternKernel({ nu: 2.5, ardNumDims: D }))) : rbf;
-}
-
 async function runCase(config: Config, n: number, repeats: number, lr: number, rankOption: string, solveTolerance: number | null): Promise<Result> {
-  // Honours GPLAB_BACKEND (e.g. webgpu on a GPU host); on CPUs the executor stays "fused".
-  await gp.backend.ready();
-  const { x, y } = dataset(n);
-  const likelihood = new gp.likelihoods.GaussianLikelihood();
   const solve: gp.algorithms.SolveOptions =
     config === "baseline"
       ? { preconditionerRank: 15, cgTolerance: 1e-2, probeCgTolerance: 1e-2 }
       : { ...(rankOption === "auto" ? {} : { preconditionerRank: Number(rankOption) }), ...(solveTolerance === null ? {} : { cgTolerance: solveTolerance }) };
-  const model = new gp.models.ExactGP({ rows: n, cols: D, data: x }, y, likelihood, {
-    meanModule: new gp.means.ConstantMean(),
-    covarModule: covarModule(config),
-    solve,
-  });
-  const mll = new gp.mlls.ExactMarginalLogLikelihood(likelihood, model);
-  const params = model.parameters();
-  const size = params.reduce((s, p) => s + p.size, 0);
-  const raw = new Float64Array(size);
-  const adam = new gp.train.Adam(size, { lr });
+  const { mll, step } = await exactGpTrainer(n, config === "sum", solve, lr);
   let code = "";
   const stop = gp.reductions.onReport((r) => {
     if (r.operation === "bilinear" || r.operation === "matmul") code = r.code ?? r.executor;
@@ -115,22 +84,7 @@ async function runCase(config: Config, n: number, repeats: number, lr: number, r
   for (let it = 0; it <= repeats; it++) {
     const start = performance.now();
     const cpuStart = process.cpuUsage();
-    // One training iteration: forward + MLL + gradient, then the Adam update of the raw parameters.
-    model.zeroGrad();
-    value = (await mll.evaluateWithGradient()).value;
-    let o = 0;
-    const grad = new Float64Array(size);
-    for (const p of params) {
-      raw.set(p.raw, o);
-      for (let i = 0; i < p.size; i++) grad[o + i] = -p.grad[i];
-      o += p.size;
-    }
-    adam.step(raw, grad);
-    o = 0;
-    for (const p of params) {
-      p.raw.set(raw.subarray(o, o + p.size));
-      o += p.size;
-    }
+    value = await step();
     const elapsed = (performance.now() - start) / 1000;
     const cpu = process.cpuUsage(cpuStart);
     const report = mll.lastReport;
@@ -147,7 +101,7 @@ async function runCase(config: Config, n: number, repeats: number, lr: number, r
     bench: "exact-gp",
     case: "train-iteration",
     config,
-    kernel: config === "sum" ? "ScaleKernel(RBF) + ScaleKernel(Matern 5/2), ARD" : "ScaleKernel(RBF), ARD",
+    kernel: kernelName(config === "sum"),
     n,
     d: D,
     executor: info.executor,
