@@ -10,7 +10,7 @@ import { factorStillInArena } from "./cholesky";
 import { type Mat, mat } from "./matrix";
 import { transposeLower } from "./transpose";
 import { substituteLowerColumns } from "./choleskyTasks";
-import { arena, gemmLowerB, gemmUpperALowerC, paddedStride } from "./wasmGemm";
+import { arena, gemmLowerB, gemmUpperALowerC, paddedStride, rankOneMirrorInArena } from "./wasmGemm";
 
 /** Panel height: rows of X (or of A^{-1}) finished per GEMM update. */
 const NB = 32;
@@ -98,6 +98,39 @@ function writeSymmetric(mem: Float64Array, c: number, ld: number, V: Float64Arra
   }
 }
 
+/** Rows per WebAssembly call of writeSymmetricInArena (its strip's diagonal tile is done in JS). */
+const STRIP = 16;
+
+/**
+ * writeSymmetric's result by way of the arena: C's lower triangle is turned
+ * into s (v v^T - C) (or kept) and mirrored into its upper triangle in
+ * place by WebAssembly strips (the same operations as writeSymmetric, so
+ * the same bits), then copied out row by row. v goes to the arena at vAt.
+ * False (nothing done) where the strip kernel is unavailable.
+ * shapes: C [n, n] at c -> V [n, n]
+ */
+function writeSymmetricInArena(mem: Float64Array, c: number, ld: number, V: Float64Array, n: number, vAt: number, rankOne?: RankOneMinusInverse): boolean {
+  if (!rankOneMirrorInArena(mem, c, ld, 0, 0, 0, vAt, 1)) return false;
+  if (rankOne) {
+    const { v, s } = rankOne;
+    mem.set(v.subarray(0, n), vAt);
+    for (let i0 = 0; i0 < n; i0 += STRIP) {
+      const i1 = Math.min(n, i0 + STRIP);
+      rankOneMirrorInArena(mem, c, ld, i0, i1 - i0, i0, vAt, s);
+      for (let a = i0; a < i1; a++) {
+        const row = c + a * ld, va = v[a];
+        for (let b = i0; b <= a; b++) {
+          const w = s * (va * v[b] - mem[row + b]);
+          mem[row + b] = w;
+          mem[c + b * ld + a] = w;
+        }
+      }
+    }
+  } else transposeLower(mem, c, ld, mem, c, ld, n);
+  for (let a = 0; a < n; a++) V.set(mem.subarray(c + a * ld, c + a * ld + n), a * n);
+  return true;
+}
+
 /** Optional last step of choleskyInverseBlocked: write s (v v^T - A^{-1}) instead of A^{-1} (the exact MLL's gradient weights). */
 export interface RankOneMinusInverse {
   /** shape: [n] */
@@ -116,9 +149,9 @@ export function choleskyInverseBlocked(L: Mat, into?: Float64Array, rankOne?: Ra
   const n = L.rows, ld = paddedStride(n), block = n * ld;
   // The blocked Cholesky leaves L where it is needed (offset 0, stride ld): checked before arena() counts this call.
   const inPlace = factorStillInArena(L);
-  const mem = arena(4 * block);
+  const mem = arena(4 * block + n);
   if (!mem) return null;
-  const l = 0, x = block, xt = 2 * block, out = 3 * block;
+  const l = 0, x = block, xt = 2 * block, out = 3 * block, vAt = 4 * block;
   // Zeros only where the passes read before they write (the rest is written first).
   zeroLowerBlocks(mem, n, x, ld);
   zeroDiagonalBlocksBelow(mem, n, xt, ld);
@@ -129,6 +162,6 @@ export function choleskyInverseBlocked(L: Mat, into?: Float64Array, rankOne?: Ra
   transposeLower(mem, x, ld, mem, xt, ld, n);
   lowerGramOfTriangle(mem, n, xt, x, out, ld);
   const inv = mat(n, n, into?.subarray(0, n * n));
-  writeSymmetric(mem, out, ld, inv.data, n, rankOne);
+  if (!writeSymmetricInArena(mem, out, ld, inv.data, n, vAt, rankOne)) writeSymmetric(mem, out, ld, inv.data, n, rankOne);
   return inv;
 }

@@ -20,6 +20,8 @@
 import { Code, F64, I32, Simd, V128, buildModule, uleb } from "../reductions/wasm/binary";
 import { type GemmRun, PACK_BYTES, gemmBlock, gemmJs } from "./gemmBlock";
 import { STEP_ROWS, substitutionStepModule } from "./substitutionStep";
+import { rankOneMirrorStripModule } from "./rankOneMirrorStrip";
+import { transposeStripModule } from "./transposeStrip";
 import {
   CONTROL_BYTES, type GemmPool, LOWER_B_BLOCKS, hotBurst, worthTask, PROBE_EVERY, type PieceLayout, TASK_PARAMS, UPPER_A_LOWER_C_PANELS, ensureWorkers, gemmThreadCount, parallelGemm,
   parallelTrianglePieces, runTaskPooled, taskFunction, trianglePieces, trianglePiece, workerStats,
@@ -231,12 +233,20 @@ function sharedMemoryModule(bytes: Uint8Array): Uint8Array {
 
 /** A substitution step's entry (substitutionStep.ts): t, x, ld, tri, ldt, addresses and strides in bytes. */
 type StepRun = (t: number, x: number, ld: number, tri: number, ldt: number) => void;
+/** The strip transpose's entry (transposeStrip.ts): src, lds, dst, ldd, rows, cols, addresses and strides in bytes. */
+type StripRun = (src: number, lds: number, dst: number, ldd: number, rows: number, cols: number) => void;
+/** The rank-one mirror strip's entry (rankOneMirrorStrip.ts): c, ldc, i0, rows, cols, v, s, addresses and strides in bytes. */
+type MirrorRun = (c: number, ldc: number, i0: number, rows: number, cols: number, v: number, s: number) => void;
 
 interface Kernel {
   memory: WasmMemory;
   run: GemmRun;
   /** The substitution steps for 1 .. STEP_ROWS rows. */
   steps: StepRun[];
+  /** The strip transpose. */
+  strip: StripRun;
+  /** The rank-one mirror strip (main thread only; null on worker threads). */
+  mirror: MirrorRun | null;
   /** Byte offset of arena element 0. */
   base: number;
   /** Byte offset of this thread's packing strip. */
@@ -261,6 +271,14 @@ function stepRuns(declare: (bytes: Uint8Array) => Uint8Array, memory: WasmMemory
   return Array.from({ length: STEP_ROWS }, (_, r) => new api.Instance(new api.Module(declare(substitutionStepModule(r + 1))), { env: { mem: memory } }).exports.run as StepRun);
 }
 
+/** The module's `run` on `memory` (`declare` as for stepRuns). */
+function instanceRun<F>(bytes: Uint8Array, declare: (bytes: Uint8Array) => Uint8Array, memory: WasmMemory): F {
+  const api = wasmApi!;
+  return new api.Instance(new api.Module(declare(bytes)), { env: { mem: memory } }).exports.run as F;
+}
+const stripRun = (declare: (bytes: Uint8Array) => Uint8Array, memory: WasmMemory) => instanceRun<StripRun>(transposeStripModule(), declare, memory);
+const mirrorRun = (declare: (bytes: Uint8Array) => Uint8Array, memory: WasmMemory) => instanceRun<MirrorRun>(rankOneMirrorStripModule(), declare, memory);
+
 /** The compiled kernel, or null where WebAssembly SIMD is unavailable. */
 function kernel(): Kernel | null {
   if (wasm !== undefined) return wasm;
@@ -273,14 +291,16 @@ function kernel(): Kernel | null {
     const memory = new wasmApi.Memory({ initial: Math.ceil(base / 65536) + 1, maximum: MAX_PAGES, shared: true });
     const run = new wasmApi.Instance(module, { env: { mem: memory } }).exports.run as GemmRun;
     const steps = stepRuns((bytes) => sharedMemoryModule(bytes), memory);
+    const strip = stripRun((bytes) => sharedMemoryModule(bytes), memory);
+    const mirror = mirrorRun((bytes) => sharedMemoryModule(bytes), memory);
     const pool: GemmPool = { memory, module, base, packAt: CONTROL_BYTES, packBytes: PACK_BYTES, threads, workers: [], seq: 0, minWork: 0, goodStreak: 0, heldBack: 0, probeEvery: PROBE_EVERY, hot: 0, lastLate: -Infinity };
-    wasm = { memory, run, steps, base, pack: CONTROL_BYTES, pool };
+    wasm = { memory, run, steps, strip, mirror, base, pack: CONTROL_BYTES, pool };
   } catch {
     // No shared WebAssembly memory here: a private one, one thread.
     try {
       const memory = new wasmApi.Memory({ initial: Math.ceil(base / 65536) + 1 });
       const run = new wasmApi.Instance(new wasmApi.Module(gemmModule()), { env: { mem: memory } }).exports.run as GemmRun;
-      wasm = { memory, run, steps: stepRuns((bytes) => bytes, memory), base, pack: CONTROL_BYTES, pool: null };
+      wasm = { memory, run, steps: stepRuns((bytes) => bytes, memory), strip: stripRun((bytes) => bytes, memory), mirror: mirrorRun((bytes) => bytes, memory), base, pack: CONTROL_BYTES, pool: null };
     } catch {
       wasm = null;
     }
@@ -427,7 +447,8 @@ export function arena(size: number): Float64Array | null {
  * thread's instance of the kernel) with its own packing strip, never the pool.
  */
 export function bindThreadKernel(memory: WasmMemory | { buffer: ArrayBufferLike }, run: GemmRun, base: number, pack: number): void {
-  wasm = { memory: memory as WasmMemory, run, steps: stepRuns((bytes) => sharedMemoryModule(bytes), memory as WasmMemory), base, pack, pool: null };
+  const declare = (bytes: Uint8Array) => sharedMemoryModule(bytes);
+  wasm = { memory: memory as WasmMemory, run, steps: stepRuns(declare, memory as WasmMemory), strip: stripRun(declare, memory as WasmMemory), mirror: null, base, pack, pool: null };
   threadArena();
 }
 
@@ -488,6 +509,39 @@ export function substitutionStep(mem: Float64Array, rows: number, t: number, tri
   const w = wasm;
   if (!w || mem !== view || mem.buffer !== w.memory.buffer || rows < 1 || rows > STEP_ROWS) return false;
   if (t > 0) w.steps[rows - 1](t, w.base + x * 8, ld * 8, w.base + tri * 8, ldt * 8);
+  return true;
+}
+
+/**
+ * dst[j, i] = src[i, j] for a [rows, cols] block, both in the arena, as one
+ * WebAssembly call per strip of `stripRows` rows (transposeStrip.ts). False
+ * (nothing done) when `mem` is not the arena (the caller then runs the JS
+ * loop). Offsets and row strides in elements.
+ * shapes: src [rows, cols] at s (row stride lds) -> dst [cols, rows] at d (row stride ldd)
+ */
+export function transposeInArena(mem: Float64Array, s: number, lds: number, d: number, ldd: number, rows: number, cols: number, stripRows: number): boolean {
+  const w = wasm;
+  if (!w || mem !== view || mem.buffer !== w.memory.buffer) return false;
+  if (rows <= 0 || cols <= 0) return true;
+  const b = w.base;
+  for (let i0 = 0; i0 < rows; i0 += stripRows) {
+    w.strip(b + (s + i0 * lds) * 8, lds * 8, b + (d + i0) * 8, ldd * 8, Math.min(stripRows, rows - i0), cols);
+  }
+  return true;
+}
+
+/**
+ * W[a, b] = W[b, a] = s (v[a] v[b] - C[a, b]) for rows a in [i0, i0 + rows)
+ * and columns b < cols (cols <= i0), over the lower triangle of C in the
+ * arena in place (rankOneMirrorStrip.ts). False (nothing done) when `mem` is
+ * not the arena or the kernel is unavailable on this thread. Offsets and
+ * the row stride in elements; v at offset `v` of the arena.
+ * shapes: C [n, n] at c (row stride ldc), v [n] at v
+ */
+export function rankOneMirrorInArena(mem: Float64Array, c: number, ldc: number, i0: number, rows: number, cols: number, v: number, s: number): boolean {
+  const w = wasm;
+  if (!w?.mirror || mem !== view || mem.buffer !== w.memory.buffer) return false;
+  if (rows > 0 && cols > 0) w.mirror(w.base + c * 8, ldc * 8, i0, rows, cols, w.base + v * 8, s);
   return true;
 }
 
