@@ -24,7 +24,7 @@ function pieceColumns(n: number, t: number): number {
  * params: mode, n, t, pw, tri, x, out, ld
  */
 export function triangularColumns(mem: Float64Array, params: Float64Array, piece: number): void {
-  const [mode, n, t, pw, tri, x, out, ld] = params;
+  const [mode, n, t, pw, tri, x, out, ld] = Int32Array.from(params.subarray(0, 8)); // integer index arithmetic
   const c0 = piece * pw, cw = Math.min(pw, t - c0);
   if (cw <= 0) return;
   if (mode === SOLVE_UPPER) solveUpperInPlace(mem, n, cw, tri, x + c0, ld);

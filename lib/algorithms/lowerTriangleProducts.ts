@@ -22,7 +22,8 @@ const POOLED_MIN_WORK = 1 << 19;
  * params: n, k, a, lda, b, ldb, out, ldo, alpha, aLower, upperTimesLower
  */
 export function lowerPanel(mem: Float64Array, params: Float64Array, piece: number): void {
-  const [n, k, a, lda, b, ldb, out, ldo, alpha, aLower, upperTimesLower] = params;
+  const [n, k, a, lda, b, ldb, out, ldo] = Int32Array.from(params.subarray(0, 8)); // integer index arithmetic
+  const alpha = params[8], aLower = params[9], upperTimesLower = params[10];
   if (upperTimesLower) {
     const i0 = piece * NB, i1 = Math.min(n, i0 + NB);
     gemm(mem, i1 - i0, i1, n - i0, a + i0 * n + i0, n, b + i0 * n, n, out + i0 * n, n);
@@ -97,7 +98,7 @@ export function solveUpperLowerPart(mem: Float64Array, n: number, u: number, y: 
  * params: n, u, y, then the pieces' column bounds
  */
 export function lowerPartColumns(mem: Float64Array, params: Float64Array, piece: number): void {
-  const n = params[0], u = params[1], y = params[2], c0 = params[3 + piece], c1 = params[4 + piece];
+  const n = params[0] | 0, u = params[1] | 0, y = params[2] | 0, c0 = params[3 + piece] | 0, c1 = params[4 + piece] | 0;
   for (let i1 = n; i1 > c0; i1 -= NB) {
     const i0 = Math.max(0, i1 - NB), w = Math.min(c1, i1) - c0;
     if (w <= 0) continue;
