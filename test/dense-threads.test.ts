@@ -156,3 +156,50 @@ test("triangle-shaped products (B lower; A upper with C's lower blocks): threade
     }
   }
 });
+
+test("overwrite (C := alpha A B): C's old contents (NaN) are never read; the bits of adding to a zeroed C, threaded and on one thread, in the arena and in JS", async () => {
+  setGemmThreads(Math.max(2, gemmThreads().threads));
+  await workersStarted();
+  // [n, m, k]: fringe columns, k over one 256-term chunk (the later chunks add), split by rows and by columns, k = 0.
+  const shapes: [number, number, number][] = [[333, 257, 517], [7, 801, 100], [101, 103, 61], [5, 6, 3], [9, 7, 0]];
+  for (const [n, m, k] of shapes) {
+    const A = random(n, Math.max(k, 1), n + 11), B = random(Math.max(k, 1), m, m + 12);
+    const run = (threads: number, inArena: boolean, overwrite: boolean) =>
+      withThreads(threads, () => {
+        const size = n * k + k * m + n * m;
+        const mem = inArena ? arena(size)! : new Float64Array(size);
+        mem.set(A.data.subarray(0, n * k), 0);
+        mem.set(B.data.subarray(0, k * m), n * k);
+        mem.fill(overwrite ? Number.NaN : 0, n * k + k * m, size);
+        gemm(mem, n, m, k, 0, k, n * k, m, n * k + k * m, m, -0.75, overwrite);
+        return mem.slice(n * k + k * m, size);
+      });
+    const zeroed = run(1, true, false);
+    for (const threads of [2, 1]) sameBits(run(threads, true, true), zeroed, `${n} x ${m} x ${k} (${threads} threads)`);
+    // The JS kernel off the arena sums all k terms in one chunk: compared with itself.
+    sameBits(run(1, false, true), run(1, false, false), `${n} x ${m} x ${k} (JS)`);
+    if (k === 0) assert.ok(zeroed.every((v) => v === 0), "k = 0 overwrites with zeros");
+  }
+  // The triangle layouts: each piece overwrites its block of C.
+  const [n, m, k, nb] = [333, 257, 257, 32];
+  for (const layout of ["lowerB", "upperALowerC"] as const) {
+    const A = layout === "upperALowerC" ? triangle(random(n, k, 21), false) : random(n, k, 21);
+    const B = layout === "lowerB" ? triangle(random(k, m, 22), true) : random(k, m, 22);
+    const run = (threads: number, overwrite: boolean) =>
+      withThreads(threads, () => {
+        const size = n * k + k * m + n * m;
+        const mem = arena(size)!;
+        mem.set(A.data, 0);
+        mem.set(B.data, n * k);
+        mem.fill(overwrite ? Number.NaN : 0, n * k + k * m, size);
+        (layout === "lowerB" ? gemmLowerB : gemmUpperALowerC)(mem, nb, n, m, k, 0, k, n * k, m, n * k + k * m, m, -0.5, overwrite);
+        const C = mem.slice(n * k + k * m, size);
+        // Outside upperALowerC's lower blocks C is not written: compare only what the layout covers.
+        if (layout === "upperALowerC") for (let i = 0; i < n; i++) C.fill(0, i * m + Math.min(m, (Math.floor(i / nb) + 1) * nb), (i + 1) * m);
+        return C;
+      });
+    const zeroed = run(1, false);
+    sameBits(run(2, true), zeroed, `${layout} overwrite, threaded`);
+    sameBits(run(1, true), zeroed, `${layout} overwrite, one thread`);
+  }
+});

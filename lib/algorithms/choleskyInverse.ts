@@ -20,16 +20,21 @@ const NB = 32;
  * X[i0:i1, :] = L[i0:i1, i0:i1]^{-1} (E - L[i0:i1, 0:i0] X[0:i0, :]); the
  * update takes column blocks of X so that only its nonzero lower part is
  * multiplied, the diagonal block is substituted (substituteLowerBlock).
- * X must hold zeros on entry. Row strides ld.
+ * Writes X's lower block triangle (row panel [i0, i1) up to column i1,
+ * zeros above the diagonal inside the diagonal blocks) and nothing to its
+ * right; X needs nothing on entry (the update overwrites). Row strides ld.
  * shapes: L [n, n] at l, X [n, n] at x
  */
 export function lowerInverseInPlace(mem: Float64Array, n: number, l: number, x: number, ld: number): void {
   for (let i0 = 0; i0 < n; i0 += NB) {
     const i1 = Math.min(n, i0 + NB), rows = i1 - i0;
-    // X[i0:i1, j0:j1] -= L[i0:i1, j0:i0] X[j0:i0, j0:j1] for every column block j0 (X[k, j] = 0 for k < j): one job.
-    gemmLowerB(mem, NB, rows, i0, i0, l + i0 * ld, ld, x, ld, x + i0 * ld, ld, -1);
-    // Columns [0, i1) of the block's rows (X[i, c] = 0 for c > i comes out exactly).
-    for (let i = i0; i < i1; i++) mem[x + i * ld + i] = 1;
+    // X[i0:i1, j0:j1] = -L[i0:i1, j0:i0] X[j0:i0, j0:j1] for every column block j0 (X[k, j] = 0 for k < j): one job.
+    gemmLowerB(mem, NB, rows, i0, i0, l + i0 * ld, ld, x, ld, x + i0 * ld, ld, -1, true);
+    // Columns [0, i1) of the block's rows (X[i, c] = 0 for c > i comes out exactly): the diagonal block starts as I.
+    for (let i = i0; i < i1; i++) {
+      mem.fill(0, x + i * ld + i0, x + i * ld + i1);
+      mem[x + i * ld + i] = 1;
+    }
     substituteLowerColumns(mem, rows, i1, l + i0 * ld + i0, ld, x + i0 * ld, ld);
   }
 }
@@ -38,19 +43,11 @@ export function lowerInverseInPlace(mem: Float64Array, n: number, l: number, x: 
  * The lower triangle (diagonal blocks whole) of X^T X for X lower
  * triangular: (X^T X)[a, b] = sum_{i >= max(a, b)} X[i, a] X[i, b]. xt holds
  * X^T (upper triangular, zeros below). Row strides ld.
- * shapes: X^T [n, n] at xt, X [n, n] at x, out [n, n] at out (zeros on entry)
+ * shapes: X^T [n, n] at xt, X [n, n] at x, out [n, n] at out (overwritten: nothing needed on entry)
  */
 export function lowerGramOfTriangle(mem: Float64Array, n: number, xt: number, x: number, out: number, ld: number): void {
   // Rows a in [a0, a1), columns b < a1: terms i >= a0 (X^T[a, i] = 0 below i = a). One job.
-  gemmUpperALowerC(mem, NB, n, n, n, xt, ld, x, ld, out, ld);
-}
-
-/** Zeros the lower block triangle of an [n, n] block (row panel [i0, i1) up to column i1). */
-function zeroLowerBlocks(mem: Float64Array, n: number, at: number, ld: number): void {
-  for (let i0 = 0; i0 < n; i0 += NB) {
-    const i1 = Math.min(n, i0 + NB);
-    for (let i = i0; i < i1; i++) mem.fill(0, at + i * ld, at + i * ld + i1);
-  }
+  gemmUpperALowerC(mem, NB, n, n, n, xt, ld, x, ld, out, ld, 1, true);
 }
 
 /** Zeros the strict lower triangle of every NB x NB diagonal block. */
@@ -152,10 +149,8 @@ export function choleskyInverseBlocked(L: Mat, into?: Float64Array, rankOne?: Ra
   const mem = arena(4 * block + n);
   if (!mem) return null;
   const l = 0, x = block, xt = 2 * block, out = 3 * block, vAt = 4 * block;
-  // Zeros only where the passes read before they write (the rest is written first).
-  zeroLowerBlocks(mem, n, x, ld);
+  // Zeros only where the passes read before they write (the products overwrite the rest).
   zeroDiagonalBlocksBelow(mem, n, xt, ld);
-  zeroLowerBlocks(mem, n, out, ld);
   const Ld = L.data;
   if (!inPlace) for (let i = 0; i < n; i++) mem.set(Ld.subarray(i * n, i * n + i + 1), l + i * ld);
   lowerInverseInPlace(mem, n, l, x, ld);

@@ -20,7 +20,7 @@
 // Control block (the first CONTROL_BYTES of the memory):
 //   bytes 0-7   claim word: job sequence << 32 | piece count << 16 | next piece
 //   bytes 8-11  job sequence (Atomics.wait / notify), 12-15 pieces done
-//   bytes 16-59 the product: n m k a lda b ldb c ldc layout pieceSize (i32)
+//   bytes 16-63 the product: n m k a lda b ldb c ldc layout pieceSize keep (i32; keep 0: C := alpha A B)
 //   bytes 64-71 alpha (f64)
 //   bytes 80-83 pieces worked by worker threads, 84-87 workers ready
 //   bytes 88-91 hot: nonzero while the main thread runs a dense routine (see hotBurst)
@@ -242,7 +242,7 @@ export function trianglePieces(layout: PieceLayout, pieceSize: number, n: number
  */
 export function parallelGemm(
   pool: GemmPool, run: GemmRun, mem: Float64Array,
-  n: number, m: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number,
+  n: number, m: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number, overwrite = false,
 ): boolean {
   const go = worthThreads(pool, n * m * k);
   if (go === "no") return false;
@@ -254,7 +254,7 @@ export function parallelGemm(
   if (pieces < 2) return false;
   const pieceSize = 4 * Math.ceil(units / pieces);
   const count = Math.ceil((byRows ? n : m & ~3) / pieceSize);
-  runPooled(pool, run, mem, [n, m, k, a, lda, b, ldb, c, ldc, byRows ? BY_ROWS : BY_COLUMNS, pieceSize], alpha, count, go === "probe");
+  runPooled(pool, run, mem, [n, m, k, a, lda, b, ldb, c, ldc, byRows ? BY_ROWS : BY_COLUMNS, pieceSize, overwrite ? 0 : 1], alpha, count, go === "probe");
   return true;
 }
 
@@ -264,13 +264,13 @@ export function parallelGemm(
  */
 export function parallelTrianglePieces(
   pool: GemmPool, run: GemmRun, mem: Float64Array, layout: PieceLayout, pieceSize: number,
-  n: number, m: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number,
+  n: number, m: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number, overwrite = false,
 ): boolean {
   const { count, work } = trianglePieces(layout, pieceSize, n, m, k);
   if (count < 2 || count > 0xffff) return false;
   const go = worthThreads(pool, work);
   if (go === "no") return false;
-  runPooled(pool, run, mem, [n, m, k, a, lda, b, ldb, c, ldc, layout, pieceSize], alpha, count, go === "probe");
+  runPooled(pool, run, mem, [n, m, k, a, lda, b, ldb, c, ldc, layout, pieceSize, overwrite ? 0 : 1], alpha, count, go === "probe");
   return true;
 }
 
@@ -292,7 +292,7 @@ export function runTaskPooled(pool: GemmPool, run: GemmRun, mem: Float64Array, i
   new Float64Array(pool.memory.buffer, TASK_PARAMS_AT, params.length).set(params);
   pool.busy = true;
   try {
-    runPooled(pool, run, mem, [id, 0, 0, 0, 0, 0, 0, 0, 0, TASK, 0], 0, count, null);
+    runPooled(pool, run, mem, [id, 0, 0, 0, 0, 0, 0, 0, 0, TASK, 0, 1], 0, count, null);
   } finally {
     pool.busy = false;
   }
@@ -366,7 +366,7 @@ export function workPieces(i32: Int32Array, claim: BigInt64Array, work: (piece: 
 
 /** Runs piece `piece` of the product (or task: `task` finds it by id) described in the control block. */
 export function runPiece(run: GemmRun, mem: Float64Array, base: number, pack: number, i32: Int32Array, piece: number, task: (id: number) => PoolTask = taskFunction): void {
-  const [n, m, k, a, lda, b, ldb, c, ldc, layout, size] = i32.subarray(PARAMS, PARAMS + 11);
+  const [n, m, k, a, lda, b, ldb, c, ldc, layout, size, keep] = i32.subarray(PARAMS, PARAMS + 12);
   if (layout === TASK) {
     task(n)(mem, new Float64Array(i32.buffer, TASK_PARAMS_AT, TASK_PARAMS), piece);
     return;
@@ -376,15 +376,15 @@ export function runPiece(run: GemmRun, mem: Float64Array, base: number, pack: nu
     const s = piece * size;
     if (layout === BY_ROWS) {
       const rows = Math.min(size, n - s);
-      gemmBlock(run, mem, base, pack, rows, m, k, a + s * lda, lda, b, ldb, c + s * ldc, ldc, alpha);
+      gemmBlock(run, mem, base, pack, rows, m, k, a + s * lda, lda, b, ldb, c + s * ldc, ldc, alpha, keep === 0);
     } else {
       // The last strip also takes the m mod 4 fringe columns.
       const end = s + size >= (m & ~3) ? m : s + size;
-      gemmBlock(run, mem, base, pack, n, end - s, k, a, lda, b + s, ldb, c + s, ldc, alpha);
+      gemmBlock(run, mem, base, pack, n, end - s, k, a, lda, b + s, ldb, c + s, ldc, alpha, keep === 0);
     }
     return;
   }
-  trianglePiece(layout as PieceLayout, size, piece, n, m, k, a, lda, b, ldb, c, ldc, (pn, pm, pk, pa, pb, pc) => gemmBlock(run, mem, base, pack, pn, pm, pk, pa, lda, pb, ldb, pc, ldc, alpha));
+  trianglePiece(layout as PieceLayout, size, piece, n, m, k, a, lda, b, ldb, c, ldc, (pn, pm, pk, pa, pb, pc) => gemmBlock(run, mem, base, pack, pn, pm, pk, pa, lda, pb, ldb, pc, ldc, alpha, keep === 0));
 }
 
 /** Piece `piece` of a triangular layout as one rectangular product: product(n, m, k, a, b, c) with the layout's strides. */

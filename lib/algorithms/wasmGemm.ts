@@ -83,16 +83,20 @@ class GemmCode extends Code {
  * SIMD was measured too, and bought nothing on top).
  */
 const V128_LOAD64_SPLAT = 0x0a;
+/** i32x4.splat (binary.ts's Simd does not name it). */
+const I32X4_SPLAT = 0x11;
 
-// Parameters of `run`: sizes in elements, addresses and row strides in bytes.
-const P = { n: 0, m: 1, k: 2, a: 3, lda: 4, b: 5, ldb: 6, c: 7, ldc: 8, alpha: 9, pack: 10 } as const;
-const PARAM_COUNT = 11;
+// Parameters of `run`: sizes in elements, addresses and row strides in bytes; keep = 1 adds to C,
+// 0 overwrites it (C's old bits are masked to +0 first, so the result is what zeroing C would give).
+const P = { n: 0, m: 1, k: 2, a: 3, lda: 4, b: 5, ldb: 6, c: 7, ldc: 8, alpha: 9, pack: 10, keep: 11 } as const;
+const PARAM_COUNT = 12;
 /** Rows per register tile: 2 * ROWS f64x2 accumulators plus the B pair and the splat fit the 16 vector registers. */
 const ROWS = 4;
 
 /**
- * run(n, m, k, a, lda, b, ldb, c, ldc, alpha, pack): C[0:n, 0:m4] += alpha A B
- * with m4 = m rounded down to a multiple of 4 (the caller does the other
+ * run(n, m, k, a, lda, b, ldb, c, ldc, alpha, pack, keep): C[0:n, 0:m4] += alpha A B
+ * (keep = 1) or := alpha A B (keep = 0: C's old bits masked to +0, never
+ * read as numbers) with m4 = m rounded down to a multiple of 4 (the caller does the other
  * columns). Per strip of 4 columns, B[0:k, strip] is first copied to `pack`
  * (k * 32 bytes) when at least two row tiles will read it: B's rows are often
  * 2^k bytes apart, which maps a strided strip onto a few cache sets. Rows go R
@@ -106,7 +110,7 @@ function gemmModule(): Uint8Array {
   const pa = Array.from({ length: R }, () => next++);
   const i32Count = next - PARAM_COUNT;
   const acc = Array.from({ length: 2 * R }, () => next++);
-  const b0 = next++, b1 = next++, av = next++, valpha = next++;
+  const b0 = next++, b1 = next++, av = next++, valpha = next++, keepMask = next++;
   const v128Count = next - PARAM_COUNT - i32Count;
   const c = new GemmCode();
 
@@ -135,7 +139,8 @@ function gemmModule(): Uint8Array {
     c.localGet(P.c).localGet(i).localGet(P.ldc).i32Mul().i32Add().localGet(j).i32Const(8).i32Mul().i32Add().localSet(pc);
     for (let r = 0; r < rows; r++) {
       for (let h = 0; h < 2; h++) {
-        c.localGet(pc).localGet(pc).v128LoadAt(16 * h).localGet(acc[2 * r + h]).localGet(valpha).simd(Simd.f64x2Mul).simd(Simd.f64x2Add).v128StoreAt(16 * h);
+        c.localGet(pc).localGet(pc).v128LoadAt(16 * h).localGet(keepMask).simd(Simd.v128And);
+        c.localGet(acc[2 * r + h]).localGet(valpha).simd(Simd.f64x2Mul).simd(Simd.f64x2Add).v128StoreAt(16 * h);
       }
       if (r + 1 < rows) c.localGet(pc).localGet(P.ldc).i32Add().localSet(pc);
     }
@@ -148,6 +153,8 @@ function gemmModule(): Uint8Array {
   c.block();
   c.localGet(m4).i32Eqz().localGet(P.k).i32Eqz().i32Or().brIf(0);
   c.localGet(P.alpha).f64x2Splat().localSet(valpha);
+  // keepMask: all ones (keep = 1) or all zeros (keep = 0), as 0 - keep in every i32 lane.
+  c.i32Const(0).localGet(P.keep).i32Sub().simd(I32X4_SPLAT).localSet(keepMask);
   c.i32Const(0).localSet(j);
   c.block().loop();
   {
@@ -198,7 +205,7 @@ function gemmModule(): Uint8Array {
   }
   c.end().end();
   c.end();
-  return buildModule([I32, I32, I32, I32, I32, I32, I32, I32, I32, F64, I32], [[i32Count, I32], [v128Count, V128]], c);
+  return buildModule([I32, I32, I32, I32, I32, I32, I32, I32, I32, F64, I32, I32], [[i32Count, I32], [v128Count, V128]], c);
 }
 
 /** The parts of the WebAssembly global used here (Node has it; TypeScript's ES2022 lib does not declare it). */
@@ -478,23 +485,28 @@ export function runTask(mem: Float64Array, id: number, params: number[] | Float6
 }
 
 /**
- * C += alpha * A B on one Float64Array (offsets and row strides in elements).
- * shapes: A [n, k], B [k, m], C [n, m]. `mem` must be the arena for the
- * WebAssembly kernel (large products then run on every thread); any other
- * array takes the JS kernel.
+ * C += alpha * A B on one Float64Array (offsets and row strides in elements),
+ * or C := alpha A B with `overwrite` (C's old contents, even NaN, are never
+ * read: the same bits as zeroing C first). shapes: A [n, k], B [k, m],
+ * C [n, m]. `mem` must be the arena for the WebAssembly kernel (large
+ * products then run on every thread); any other array takes the JS kernel.
  */
 export function gemm(
   mem: Float64Array, n: number, m: number, k: number,
-  a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha = 1,
+  a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha = 1, overwrite = false,
 ): void {
-  if (n <= 0 || m <= 0 || k <= 0) return;
-  const w = wasm;
-  if (w && mem === view && mem.buffer === w.memory.buffer) {
-    if (w.pool && parallelGemm(w.pool, w.run, mem, n, m, k, a, lda, b, ldb, c, ldc, alpha)) return;
-    gemmBlock(w.run, mem, w.base, w.pack, n, m, k, a, lda, b, ldb, c, ldc, alpha);
+  if (n <= 0 || m <= 0) return;
+  if (k <= 0) {
+    if (overwrite) for (let i = 0; i < n; i++) mem.fill(0, c + i * ldc, c + i * ldc + m);
     return;
   }
-  gemmJs(mem, n, m, k, a, lda, b, ldb, c, ldc, alpha, 0);
+  const w = wasm;
+  if (w && mem === view && mem.buffer === w.memory.buffer) {
+    if (w.pool && parallelGemm(w.pool, w.run, mem, n, m, k, a, lda, b, ldb, c, ldc, alpha, overwrite)) return;
+    gemmBlock(w.run, mem, w.base, w.pack, n, m, k, a, lda, b, ldb, c, ldc, alpha, overwrite);
+    return;
+  }
+  gemmJs(mem, n, m, k, a, lda, b, ldb, c, ldc, alpha, 0, overwrite);
 }
 
 /**
@@ -555,9 +567,9 @@ export function rankOneMirrorInArena(mem: Float64Array, c: number, ldc: number, 
  */
 export function gemmLowerB(
   mem: Float64Array, nb: number, n: number, m: number, k: number,
-  a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha = 1,
+  a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha = 1, overwrite = false,
 ): void {
-  gemmTriangle(LOWER_B_BLOCKS, mem, nb, n, m, k, a, lda, b, ldb, c, ldc, alpha);
+  gemmTriangle(LOWER_B_BLOCKS, mem, nb, n, m, k, a, lda, b, ldb, c, ldc, alpha, overwrite);
 }
 
 /**
@@ -571,20 +583,21 @@ export function gemmLowerB(
  */
 export function gemmUpperALowerC(
   mem: Float64Array, nb: number, n: number, m: number, k: number,
-  a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha = 1,
+  a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha = 1, overwrite = false,
 ): void {
-  gemmTriangle(UPPER_A_LOWER_C_PANELS, mem, nb, n, m, k, a, lda, b, ldb, c, ldc, alpha);
+  gemmTriangle(UPPER_A_LOWER_C_PANELS, mem, nb, n, m, k, a, lda, b, ldb, c, ldc, alpha, overwrite);
 }
 
+/** `overwrite`: every piece writes its block of C (C := instead of +=; the pieces cover the layout's C). */
 function gemmTriangle(
   layout: PieceLayout, mem: Float64Array, nb: number, n: number, m: number, k: number,
-  a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number,
+  a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number, overwrite: boolean,
 ): void {
-  if (n <= 0 || m <= 0 || k <= 0) return;
+  if (n <= 0 || m <= 0 || (k <= 0 && !overwrite)) return;
   const w = wasm;
-  if (w?.pool && mem === view && mem.buffer === w.memory.buffer && parallelTrianglePieces(w.pool, w.run, mem, layout, nb, n, m, k, a, lda, b, ldb, c, ldc, alpha)) return;
+  if (k > 0 && w?.pool && mem === view && mem.buffer === w.memory.buffer && parallelTrianglePieces(w.pool, w.run, mem, layout, nb, n, m, k, a, lda, b, ldb, c, ldc, alpha, overwrite)) return;
   const { count } = trianglePieces(layout, nb, n, m, k);
   for (let piece = 0; piece < count; piece++) {
-    trianglePiece(layout, nb, piece, n, m, k, a, lda, b, ldb, c, ldc, (pn, pm, pk, pa, pb, pc) => gemm(mem, pn, pm, pk, pa, lda, pb, ldb, pc, ldc, alpha));
+    trianglePiece(layout, nb, piece, n, m, k, a, lda, b, ldb, c, ldc, (pn, pm, pk, pa, pb, pc) => gemm(mem, pn, pm, pk, pa, lda, pb, ldb, pc, ldc, alpha, overwrite));
   }
 }
