@@ -6,14 +6,22 @@
 // Pivots are taken in blocks: one column at a time costs n j scalar
 // multiply-adds per column (V8 does not vectorise), so instead the b largest
 // residuals are candidates, their Schur columns A[:, c] - L L[c, :]^T come
-// from one WebAssembly GEMM (matrix.ts), and a pivoted Cholesky among the
-// candidates keeps those whose updated residual stays at least ACCEPT_SHARE x
-// the largest residual outside the block — near-duplicates of a pivot just
+// from one WebAssembly GEMM, and a pivoted Cholesky among the candidates
+// keeps those whose updated residual stays at least ACCEPT_SHARE x the
+// largest residual outside the block — near-duplicates of a pivot just
 // taken drop out, as the one-at-a-time order would have skipped them. The
 // result is an exact partial Cholesky factor with (nearly) the greedy pivots
 // (measured: rank 513 vs 509 for the same residual tolerance).
+//
+// Choosing among the candidates needs the new columns only at the
+// candidates (an m x m problem); the full columns then follow in one
+// triangular solve with the block's pivot triangle, in WebAssembly. The
+// factor is built in the GEMM arena (wasmGemm.ts), where the GEMM and the
+// solve read it in place; it is copied out once at the end.
 
-import { type Mat, mat, matmulMat, transposeMat } from "./matrix";
+import { type Mat, mat, transposeMat } from "./matrix";
+import { substituteLowerBlock } from "./triangularKernels";
+import { arena, gemm, isArena, leaveInArena, paddedStride, putRows, reclaimArena, takeRows } from "./wasmGemm";
 import { checkInterrupt } from "../reductions/interrupt";
 
 /** Access to a symmetric PSD matrix by diagonal and rows. */
@@ -58,11 +66,11 @@ export function pivotedCholeskyFactor(a: RowAccess, o: PivotedCholeskyOptions): 
   const res = Float64Array.from(a.diagonal());
   const traceStop = (o.traceTolerance ?? 1e-8) * res.reduce((s, v) => s + Math.max(v, 0), 0);
   // L is kept transposed, one column of L per row of Lt (contiguous over the n
-  // points): the GEMM reads the first j columns as they lie, and the in-block
-  // updates are axpys over whole columns. Its capacity grows as the rank does
-  // (n x maxRank up front can be large).
-  const f: Factor = { n, capacity: Math.max(1, Math.min(maxRank, 64)), Lt: new Float64Array(0), res, used: new Uint8Array(n), pivots: [] };
-  f.Lt = new Float64Array(f.capacity * n);
+  // points): the GEMM reads the first j columns as they lie, and the block's
+  // triangular solve works on whole columns. Its capacity grows as the rank
+  // does (n x maxRank up front can be large).
+  const f: Factor = { n, ld: paddedStride(n), capacity: Math.max(1, Math.min(maxRank, 64)), space: new Workspace(), res, used: new Uint8Array(n), pivots: [] };
+  f.space.resize(workspaceSize(f), 0);
   const done = (): boolean => {
     let maxRes = 0, trace = 0;
     for (let i = 0; i < n; i++) {
@@ -76,12 +84,15 @@ export function pivotedCholeskyFactor(a: RowAccess, o: PivotedCholeskyOptions): 
   while (!converged && f.pivots.length < maxRank) {
     checkInterrupt("pivoted Cholesky");
     const b = Math.min(PIVOT_BLOCK, maxRank - f.pivots.length);
-    if (f.pivots.length + b > f.capacity) widen(f, Math.min(maxRank, 2 * f.capacity));
+    if (f.pivots.length + b > f.capacity) {
+      f.capacity = Math.min(maxRank, 2 * f.capacity);
+      f.space.resize(workspaceSize(f), f.pivots.length * f.ld);
+    }
     if (pivotBlock(a, f, b, residualStop) === 0) break;
     converged = done();
   }
   const r = f.pivots.length;
-  const Lt = mat(r, n, f.Lt.length === r * n ? f.Lt : f.Lt.slice(0, r * n));
+  const Lt = mat(r, n, takeRows(f.space.mem, 0, f.ld, r, n));
   let maxResidual = 0;
   for (let i = 0; i < n; i++) if (!f.used[i] && f.res[i] > maxResidual) maxResidual = f.res[i];
   let L: Mat | null = null;
@@ -104,70 +115,145 @@ export function pivotedCholesky(a: RowAccess, rank: number, tol = 1e-8): Mat {
 
 interface Factor {
   n: number;
+  /** Row stride of Lt and of the block's Schur rows (paddedStride(n)). */
+  ld: number;
   /** Columns Lt has room for. */
   capacity: number;
-  /** L^T: column q of L in Lt[q n, (q + 1) n). shape: [capacity, n], the first pivots.length rows filled */
-  Lt: Float64Array;
+  /**
+   * Holds, in f64 offsets: L^T at 0 (column q of L in row q, stride ld; shape:
+   * [capacity, ld], the first pivots.length rows filled), then the block's
+   * scratch (see scratchAt).
+   */
+  space: Workspace;
   /** Residual diagonal of A - L L^T. shape: [n] */
   res: Float64Array;
   used: Uint8Array;
   pivots: number[];
 }
 
-/** Gives Lt room for `capacity` columns. */
-function widen(f: Factor, capacity: number): void {
-  const Lt = new Float64Array(capacity * f.n);
-  Lt.set(f.Lt.subarray(0, f.pivots.length * f.n));
-  f.Lt = Lt;
-  f.capacity = capacity;
+/** Offsets of a block's scratch after Lt: the Schur rows G [b, ld], L at the candidates [b, capacity], the pivot triangle [b, b]. */
+function scratchAt(f: Factor): { G: number; Lc: number; T: number; end: number } {
+  const G = f.capacity * f.ld, Lc = G + PIVOT_BLOCK * f.ld, T = Lc + PIVOT_BLOCK * f.capacity;
+  return { G, Lc, T, end: T + PIVOT_BLOCK * PIVOT_BLOCK };
+}
+
+function workspaceSize(f: Factor): number {
+  return scratchAt(f).end;
+}
+
+/**
+ * The factor's memory: the GEMM arena while it has room (products and solves
+ * there run in WebAssembly, on every thread), else a plain array (the same
+ * code on the JS kernels). The arena is lent out while the matrix's rows are
+ * read (an operator's rows may run products of their own), its contents
+ * saved only if someone else took it.
+ */
+class Workspace {
+  mem = new Float64Array(0);
+  private lent: ((view: Float64Array) => void) | null = null;
+  private saved: Float64Array | null = null;
+
+  /** Room for `size` f64s, the first `keep` kept. */
+  resize(size: number, keep: number): void {
+    if (size <= this.mem.length) return;
+    // arena() keeps the memory's contents when it grows; a plain array is copied.
+    const next = arena(size) ?? new Float64Array(size);
+    if (!isArena(next) || !isArena(this.mem)) next.set(this.mem.subarray(0, keep));
+    this.mem = next;
+  }
+
+  /** Lets others use the arena until back(); the first `keep` f64s are copied out only if they do. */
+  lend(keep: number): void {
+    if (!isArena(this.mem)) return;
+    const save = (view: Float64Array): void => {
+      this.saved = view.slice(0, keep);
+    };
+    this.lent = save;
+    leaveInArena(save);
+  }
+
+  /** After lend(): the workspace again with what it held (`size` f64s of room). */
+  back(size: number): void {
+    const save = this.lent;
+    if (!save) return;
+    this.lent = null;
+    const held = reclaimArena(save);
+    if (held) {
+      this.mem = held;
+      return;
+    }
+    const saved = this.saved as Float64Array;
+    this.saved = null;
+    this.mem = arena(size) ?? new Float64Array(size);
+    this.mem.set(saved);
+  }
 }
 
 /** Adds up to b pivots (see the file comment); returns how many (at least one while any residual is > stop). */
 function pivotBlock(a: RowAccess, f: Factor, b: number, stop: number): number {
-  const { n, Lt, res, used } = f;
+  const { n, ld, res, used } = f;
   const j0 = f.pivots.length;
   const cand = largestUnused(res, used, b + 1);
   const outside = cand.length > b ? res[cand[b]] : 0;
   const c = cand.slice(0, b);
   const m = c.length;
   if (m === 0) return 0;
-  // Schur columns at the candidates, one per row: A[c, :] - L[c, :j0] L[:, :j0]^T (A symmetric). [m, n]
-  const G = Float64Array.from(a.rows(Int32Array.from(c)));
+  f.space.lend(j0 * ld);
+  const rows = a.rows(Int32Array.from(c));
+  f.space.back(workspaceSize(f));
+  const mem = f.space.mem;
+  const { G, Lc, T } = scratchAt(f);
+  // Schur rows at the candidates: A[c, :] - L[c, :j0] L[:, :j0]^T (A symmetric). [m, n] at G
+  putRows(mem, G, ld, rows, m, n);
   if (j0 > 0) {
-    const B = mat(m, j0); // L[c, :j0]
-    c.forEach((p, k) => {
-      for (let q = 0; q < j0; q++) B.data[k * j0 + q] = Lt[q * n + p];
-    });
-    const P = matmulMat(B, mat(j0, n, Lt.subarray(0, j0 * n))).data;
-    for (let i = 0; i < m * n; i++) G[i] -= P[i];
+    for (let k = 0; k < m; k++) for (let q = 0; q < j0; q++) mem[Lc + k * j0 + q] = mem[q * ld + c[k]];
+    gemm(mem, m, n, j0, Lc, j0, 0, ld, G, ld, -1);
   }
+  // Pivoting among the candidates needs the new columns at the candidates only:
+  // V[q, a] = new column a at point c[q], updated residuals r. shape: V [m, b]
+  const V = new Float64Array(m * b);
+  const r = Float64Array.from(c, (p) => res[p]);
   const taken = new Uint8Array(m);
-  let added = 0;
-  for (; added < m; added++) {
+  const order: number[] = [], pivot: number[] = [];
+  for (let added = 0; added < m; added++) {
     let k = -1, best = 0;
     for (let q = 0; q < m; q++) {
-      if (!taken[q] && res[c[q]] > best) {
-        best = res[c[q]];
+      if (!taken[q] && r[q] > best) {
+        best = r[q];
         k = q;
       }
     }
     if (k < 0 || best <= stop || best < ACCEPT_SHARE * outside) break;
     taken[k] = 1;
-    const p = c[k];
-    used[p] = 1;
-    f.pivots.push(p);
-    // New column: (G[k] - sum over this block's earlier columns l of l l[p]) / sqrt(residual).
-    const col = (j0 + added) * n;
-    Lt.set(G.subarray(k * n, (k + 1) * n), col);
-    for (let q = j0; q < j0 + added; q++) {
-      const row = q * n, lp = Lt[row + p];
-      if (lp === 0) continue;
-      for (let i = 0; i < n; i++) Lt[col + i] -= lp * Lt[row + i];
+    order.push(k);
+    pivot.push(Math.sqrt(best));
+    // (G[k] - sum over this block's earlier columns l of l l[p]) / sqrt(residual), at the candidates.
+    const scale = 1 / pivot[added];
+    for (let q = 0; q < m; q++) {
+      let v = mem[G + k * ld + c[q]];
+      for (let e = 0; e < added; e++) v -= V[k * b + e] * V[q * b + e];
+      v *= scale;
+      V[q * b + added] = v;
+      r[q] -= v * v;
     }
-    const scale = 1 / Math.sqrt(best);
+  }
+  const added = order.length;
+  if (added === 0) return 0;
+  // The full columns: row e of G[order] = sum_{e' <= e} T[e, e'] column e', with T[e, e'] the
+  // value of column e' at pivot e (e' < e) and T[e, e] = sqrt(its residual): one triangular solve.
+  for (let e = 0; e < added; e++) {
+    const k = order[e];
+    for (let e2 = 0; e2 < e; e2++) mem[T + e * b + e2] = V[k * b + e2];
+    mem[T + e * b + e] = pivot[e];
+    mem.copyWithin((j0 + e) * ld, G + k * ld, G + k * ld + n);
+    used[c[k]] = 1;
+    f.pivots.push(c[k]);
+  }
+  substituteLowerBlock(mem, added, n, T, b, j0 * ld, ld);
+  for (let e = 0; e < added; e++) {
+    const row = (j0 + e) * ld;
     for (let i = 0; i < n; i++) {
-      const v = Lt[col + i] * scale;
-      Lt[col + i] = v;
+      const v = mem[row + i];
       res[i] -= v * v;
     }
   }
