@@ -23,9 +23,22 @@ export class CholeskyVariationalDistribution extends MeanRootVariationalDistribu
     this.checkMember(q);
     const M = this.numInducingPoints;
     const L = mat(M, M);
-    const raw = this.cholVariationalCovar.raw;
-    for (let i = 0; i < M; i++) for (let j = 0; j <= i; j++) L.data[i * M + j] = raw[q * M * M + i * M + j];
+    const raw = this.cholVariationalCovar.raw, o = q * M * M;
+    for (let i = 0; i < M; i++) L.data.set(raw.subarray(o + i * M, o + i * M + i + 1), i * M);
     return L;
+  }
+
+  /** The shared KL formula, read from the parameter in place (no copy of L a call). */
+  override klDivergence(q: number): number {
+    this.checkMember(q);
+    const M = this.numInducingPoints;
+    const m = this.variationalMean.raw, L = this.cholVariationalCovar.raw, om = q * M, o = q * M * M;
+    let s = -M;
+    for (let i = 0; i < M; i++) {
+      s += m[om + i] * m[om + i] - 2 * Math.log(Math.abs(L[o + i * M + i]));
+      for (let j = 0; j <= i; j++) s += L[o + i * M + j] ** 2;
+    }
+    return 0.5 * s;
   }
 
   backward(q: number, dMean: Float64Array, dRoot: Mat): void {
