@@ -31,8 +31,8 @@ function onJavaScript<T>(f: () => T): T {
   }
 }
 
-/** Kernels on d = 3 inputs; `tasks`: column 2 holds task indices (0..2). */
-const kernels: { name: string; make: () => gp.kernels.Kernel; tasks?: boolean }[] = [
+/** Kernels on d = 3 inputs (or `d`); `tasks`: column 2 holds task indices (0..2). */
+const kernels: { name: string; make: () => gp.kernels.Kernel; tasks?: boolean; d?: number }[] = [
   { name: "Scale(RBF)", make: () => new K.ScaleKernel(new K.RBFKernel()) },
   { name: "RBF ARD", make: () => new K.RBFKernel({ ardNumDims: 3 }) },
   { name: "Matern 5/2", make: () => new K.MaternKernel({ nu: 2.5 }) },
@@ -48,10 +48,12 @@ const kernels: { name: string; make: () => gp.kernels.Kernel; tasks?: boolean }[
     make: () => new K.ScaleKernel(new K.RBFKernel({ activeDims: [0, 2] })).mul(new K.PeriodicKernel({ activeDims: [1] })).add(new K.PolynomialKernel({ power: 2, activeDims: [1, 2] })),
   },
   { name: "RBF[0,1] * Index[2]", make: () => new K.RBFKernel({ activeDims: [0, 1] }).mul(new K.IndexKernel({ numTasks: 3, rank: 1, activeDims: [2] })), tasks: true },
+  // Wide features: the kernel with fewer chains.
+  { name: "Scale(Matern 3/2 ARD), d = 10", make: () => new K.ScaleKernel(new K.MaternKernel({ nu: 1.5, ardNumDims: 10 })), d: 10 },
 ];
 
-function inputs(n: number, rand: () => number, tasks: boolean): gp.algorithms.Mat {
-  return mat(n, 3, Float64Array.from({ length: n * 3 }, (_, e) => (tasks && e % 3 === 2 ? Math.floor(rand() * 3) : rand() * 2.5)));
+function inputs(n: number, rand: () => number, tasks: boolean, d = 3): gp.algorithms.Mat {
+  return mat(n, d, Float64Array.from({ length: n * d }, (_, e) => (tasks && e % d === 2 ? Math.floor(rand() * 3) : rand() * 2.5)));
 }
 
 /** Parameters moved off their defaults (deterministically), so every derivative is exercised. */
@@ -80,8 +82,8 @@ function checkAgainstReference(spec: (typeof kernels)[number], n: number, m: num
   const rand = rng(seed);
   const k = spec.make();
   perturb(k, rand);
-  const z = inputs(n, rand, spec.tasks === true);
-  const x = sameInputs ? z : inputs(m, rand, spec.tasks === true);
+  const z = inputs(n, rand, spec.tasks === true, spec.d);
+  const x = sameInputs ? z : inputs(m, rand, spec.tasks === true, spec.d);
   const G = Float64Array.from({ length: n * x.rows }, () => rand() - 0.5);
   const reduction = threads === undefined ? { executor: "fused" as const } : { executor: "fused" as const, threads };
   const op = () => k.operatorF64(z, x, { reduction }) as KernelOperator;

@@ -321,8 +321,12 @@ function formulaRuntime(plan: RuntimePlan, plainBase64: string, symBase64: strin
 /** Independent f64x2 chains (2 columns each) per loop step: value kernels hide exp latency with more; gradient kernels keep more live values. */
 function chainsFor(kind: WasmKernelKind, formula: Formula, fma: boolean, T: number): number {
   const gradient = kind.startsWith("bilinear");
-  if (gradient) return 2;
   const wide = formula.factors.some((f) => f.dims > 8);
+  // The fused row-gradient pass (dense weights, no per-row weight vectors) hides its exp
+  // with 4 (256 x 1,024, one thread: Scale(RBF) 0.87 -> 0.82 ms, the sum 1.80 -> 1.72,
+  // Matern 5/2 1.36 -> 1.19, Periodic 3.5 -> 1.8); wide features keep 2 (their registers).
+  if (kind === "bilinearDenseRowGradient") return wide ? 2 : 4;
+  if (gradient) return 2;
   // Fused multiply-adds halve the polynomials' latency, so fewer chains hide
   // it, with fewer spills: 4 (2 where each term has its own exp) beat 8 (4)
   // by 1.1-1.3x, measured in bench/README. With several right-hand sides the
