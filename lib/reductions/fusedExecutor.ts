@@ -14,7 +14,11 @@ import { TileSchedule } from "./tileSchedule";
 
 /** Pairs per tile: a few milliseconds of work, so interrupts land quickly. */
 const TILE_PAIRS = 1 << 19;
-/** Below this many pairs, threads cost more than they save. */
+/**
+ * Below this many pairs, threads cost more than they save. (SVGP's K_ZZ at
+ * M = 256, 65k pairs, measured in the step at 2^14: its rows 0.26 -> 0.6 ms,
+ * its gradient pass 0.28 -> 0.3 ms on two threads.)
+ */
 const PARALLEL_MIN_PAIRS = 1 << 18;
 /**
  * Tiles per thread at least, when threads run: a reduction just above
@@ -71,6 +75,27 @@ function toSharedI32(a: Int32Array, role: string): Int32Array {
   return s;
 }
 
+/**
+ * Control block of a job (Int32Array on shared memory): [next tile, workers
+ * done, cancel, failed, helpers, -, -, -, then one join slot per helper].
+ * A helper joins by moving its slot 0 -> JOINED when its message arrives;
+ * the main thread, done with its own tiles, closes the slots still at 0
+ * (0 -> CLOSED): those helpers skip the job, and the main thread runs
+ * their tiles itself (round-robin schedules: the same tiles, in the same
+ * order, into the same per-thread accumulator, so the result is the same
+ * bit for bit). A helper woken late (a busy machine: measured 0.2-0.5 ms
+ * and more at load 5 on 2 cores) then costs nothing instead of its share
+ * plus the wait.
+ */
+export const JOIN_SLOTS = 8;
+export const JOINED = 1, CLOSED = 2;
+
+let lateHelpers = 0;
+/** How many helpers, over the process so far, were closed out of a job they had not started (their tiles run by the main thread). */
+export function lateHelperCount(): number {
+  return lateHelpers;
+}
+
 class WorkerPool {
   private workers: Worker[] = [];
   private pendingControl: Int32Array | null = null;
@@ -103,7 +128,8 @@ class WorkerPool {
     const ctl = this.pendingControl;
     if (!ctl) return;
     Atomics.store(ctl, 2, 1);
-    const expected = ctl[4];
+    let expected = 0;
+    for (let h = 0; h < ctl[4]; h++) if (Atomics.compareExchange(ctl, JOIN_SLOTS + h, 0, CLOSED) === JOINED) expected++;
     while (Atomics.load(ctl, 1) < expected) Atomics.wait(ctl, 1, Atomics.load(ctl, 1), 20);
     this.pendingControl = null;
   }
@@ -122,7 +148,7 @@ class WorkerPool {
     mainArgs: Record<string, unknown>;
   }): void {
     this.drainAbandoned();
-    const control = new Int32Array(new SharedArrayBuffer(4 * 5));
+    const control = new Int32Array(new SharedArrayBuffer(4 * (JOIN_SLOTS + Math.max(1, job.helpers))));
     const errorText = new Uint8Array(new SharedArrayBuffer(2048));
     const helpers = Math.min(job.helpers, this.workers.length);
     control[4] = helpers;
@@ -152,10 +178,33 @@ class WorkerPool {
       mainError = err;
       Atomics.store(control, 2, 1);
     }
+    // Helpers not started yet skip the job; their round-robin tiles are the main thread's.
+    let joined = 0;
+    const late: number[] = [];
+    for (let h = 0; h < helpers; h++) {
+      if (Atomics.compareExchange(control, JOIN_SLOTS + h, 0, CLOSED) === 0) late.push(h + 1);
+      else joined++;
+    }
+    lateHelpers += late.length;
+    if (tileStride > 0 && late.length > 0 && !mainError) {
+      try {
+        for (const t of late) {
+          const args = { ...job.args, [job.perThreadOut as string]: (job.args[job.perThreadOut as string] as Float64Array).subarray(t * job.perThreadSize, (t + 1) * job.perThreadSize) };
+          for (let tile = t; tile < numTiles && !interruptRequested(); tile += tileStride) {
+            const r0 = tile * job.tileRows;
+            job.mainFn(r0, Math.min(job.totalRows, r0 + job.tileRows), args);
+          }
+          job.mainFn.finish?.(args);
+        }
+      } catch (err) {
+        mainError = err;
+        Atomics.store(control, 2, 1);
+      }
+    }
     // Short waits keep the main thread interruptible (vm breakOnSigint, interrupt flag).
     for (;;) {
       const done = Atomics.load(control, 1);
-      if (done >= helpers) break;
+      if (done >= joined) break;
       if (interruptRequested()) Atomics.store(control, 2, 1);
       Atomics.wait(control, 1, done, 20);
     }

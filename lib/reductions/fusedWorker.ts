@@ -6,12 +6,14 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import { TileSchedule } from "./tileSchedule";
+// (fusedExecutor's control block: join slots from 8, JOINED 1; kept as literals so this file imports nothing heavy)
+const JOIN_SLOTS = 8, JOINED = 1;
 
 interface Job {
   key: string;
   /** Null when this worker has compiled the key before (the pool sends each source once per worker). */
   source: string | null;
-  /** Int32Array on a SharedArrayBuffer: [nextTile, doneCount, cancel, failed] */
+  /** Int32Array on a SharedArrayBuffer: [nextTile, doneCount, cancel, failed, helpers, -, -, -, join slot per helper] */
   control: Int32Array;
   errorText: Uint8Array;
   args: Record<string, unknown>;
@@ -31,13 +33,21 @@ const compiled = new Map<string, FusedFunction>();
 
 parentPort!.on("message", (job: Job) => {
   const ctl = job.control;
+  let fn = compiled.get(job.key);
+  let compileError: unknown = null;
   try {
-    let fn = compiled.get(job.key);
     if (!fn) {
       if (job.source === null) throw new Error(`fused worker: no source for ${job.key}`);
       fn = new Function(job.source)() as FusedFunction;
       compiled.set(job.key, fn);
     }
+  } catch (err) {
+    compileError = err;
+  }
+  // Too late: the main thread has taken this worker's tiles (fusedExecutor.ts, JOIN_SLOTS).
+  if (Atomics.compareExchange(ctl, JOIN_SLOTS + job.threadIndex - 1, 0, JOINED) !== 0) return;
+  try {
+    if (compileError || !fn) throw compileError;
     const args = { ...job.args };
     if (job.perThreadOut) {
       const whole = args[job.perThreadOut] as Float64Array;
