@@ -7,7 +7,7 @@ import { panelSolve } from "./choleskyTasks";
 import { type Mat, dotAt, mat } from "./matrix";
 import { transposeLower } from "./transpose";
 import { solveLowerInPlace, solveUpperInPlace } from "./triangularKernels";
-import { WASM_MIN_WORK, arena, arenaCalls, denseRoutine, gemm, paddedStride, putRows, takeRows } from "./wasmGemm";
+import { WASM_MIN_WORK, arena, arenaCalls, denseRoutine, gemm, paddedStride, putRows, substituteVectorInArena, takeRows } from "./wasmGemm";
 
 /** Jitter added to the diagonal, in order, when plain Cholesky fails. */
 export const JITTER_LADDER = [1e-6, 1e-5, 1e-4] as const;
@@ -66,12 +66,12 @@ function tryCholeskyBlocked(a: Mat, jitter: number): { L: Mat } | { failedAt: nu
   }
   const L = mat(n, n);
   for (let i = 0; i < n; i++) L.data.set(mem.subarray(l + i * ld, l + i * ld + i + 1), i * n);
-  lastBlocked = { L, arenaCalls: arenaCalls() };
+  lastBlocked = { L, arenaCalls: arenaCalls(), mem, ld };
   return { L };
 }
 
-/** The last factor tryCholeskyBlocked returned, and the arena's call count when it did. */
-let lastBlocked: { L: Mat; arenaCalls: number } | null = null;
+/** The last factor tryCholeskyBlocked returned, the arena's call count when it did, the arena view and L's row stride there. */
+let lastBlocked: { L: Mat; arenaCalls: number; mem: Float64Array; ld: number } | null = null;
 
 /**
  * Whether the arena still holds L's lower triangle at offset 0 with row
@@ -202,6 +202,13 @@ export function solveLowerTransposed(L: Mat, B: Mat): Mat {
 
 /** A^{-1} B from A's Cholesky factor. */
 export function choleskySolve(L: Mat, B: Mat): Mat {
+  if (B.cols === 1 && B.rows === L.rows && lastBlocked && factorStillInArena(L)) {
+    // One right-hand side and L still where the blocked Cholesky left it: both substitutions on it in
+    // WebAssembly (the same bits as the loops below), x in the rows of L^T the factorisation no longer needs.
+    const { mem, ld } = lastBlocked, n = L.rows, x = n * ld;
+    mem.set(B.data.subarray(0, n), x);
+    if (substituteVectorInArena(mem, false, n, 0, ld, x) && substituteVectorInArena(mem, true, n, 0, ld, x)) return mat(n, 1, mem.slice(x, x + n));
+  }
   return solveLowerTransposed(L, solveLower(L, B));
 }
 

@@ -22,6 +22,7 @@ import { type GemmRun, PACK_BYTES, gemmBlock, gemmJs } from "./gemmBlock";
 import { STEP_ROWS, substitutionStepModule } from "./substitutionStep";
 import { rankOneMirrorStripModule } from "./rankOneMirrorStrip";
 import { transposeStripModule } from "./transposeStrip";
+import { backSubstitutionModule, forwardSubstitutionModule } from "./vectorSubstitution";
 import {
   CONTROL_BYTES, type GemmPool, LOWER_B_BLOCKS, hotBurst, worthTask, PROBE_EVERY, type PieceLayout, TASK_PARAMS, UPPER_A_LOWER_C_PANELS, ensureWorkers, gemmThreadCount, parallelGemm,
   parallelTrianglePieces, runTaskPooled, taskFunction, trianglePieces, trianglePiece, workerStats,
@@ -244,6 +245,8 @@ type StepRun = (t: number, x: number, ld: number, tri: number, ldt: number) => v
 type StripRun = (src: number, lds: number, dst: number, ldd: number, rows: number, cols: number) => void;
 /** The rank-one mirror strip's entry (rankOneMirrorStrip.ts): c, ldc, i0, rows, cols, v, s, addresses and strides in bytes. */
 type MirrorRun = (c: number, ldc: number, i0: number, rows: number, cols: number, v: number, s: number) => void;
+/** A vector substitution's entry (vectorSubstitution.ts): n, l, ld, x, addresses and strides in bytes. */
+type VectorRun = (n: number, l: number, ld: number, x: number) => void;
 
 interface Kernel {
   memory: WasmMemory;
@@ -254,6 +257,8 @@ interface Kernel {
   strip: StripRun;
   /** The rank-one mirror strip (main thread only; null on worker threads). */
   mirror: MirrorRun | null;
+  /** The vector substitutions L x = b and L^T x = b (main thread only). */
+  vector: { forward: VectorRun; backward: VectorRun } | null;
   /** Byte offset of arena element 0. */
   base: number;
   /** Byte offset of this thread's packing strip. */
@@ -285,6 +290,10 @@ function instanceRun<F>(bytes: Uint8Array, declare: (bytes: Uint8Array) => Uint8
 }
 const stripRun = (declare: (bytes: Uint8Array) => Uint8Array, memory: WasmMemory) => instanceRun<StripRun>(transposeStripModule(), declare, memory);
 const mirrorRun = (declare: (bytes: Uint8Array) => Uint8Array, memory: WasmMemory) => instanceRun<MirrorRun>(rankOneMirrorStripModule(), declare, memory);
+const vectorRuns = (declare: (bytes: Uint8Array) => Uint8Array, memory: WasmMemory) => ({
+  forward: instanceRun<VectorRun>(forwardSubstitutionModule(), declare, memory),
+  backward: instanceRun<VectorRun>(backSubstitutionModule(), declare, memory),
+});
 
 /** The compiled kernel, or null where WebAssembly SIMD is unavailable. */
 function kernel(): Kernel | null {
@@ -300,14 +309,15 @@ function kernel(): Kernel | null {
     const steps = stepRuns((bytes) => sharedMemoryModule(bytes), memory);
     const strip = stripRun((bytes) => sharedMemoryModule(bytes), memory);
     const mirror = mirrorRun((bytes) => sharedMemoryModule(bytes), memory);
+    const vector = vectorRuns((bytes) => sharedMemoryModule(bytes), memory);
     const pool: GemmPool = { memory, module, base, packAt: CONTROL_BYTES, packBytes: PACK_BYTES, threads, workers: [], seq: 0, minWork: 0, goodStreak: 0, heldBack: 0, probeEvery: PROBE_EVERY, hot: 0, lastLate: -Infinity };
-    wasm = { memory, run, steps, strip, mirror, base, pack: CONTROL_BYTES, pool };
+    wasm = { memory, run, steps, strip, mirror, vector, base, pack: CONTROL_BYTES, pool };
   } catch {
     // No shared WebAssembly memory here: a private one, one thread.
     try {
       const memory = new wasmApi.Memory({ initial: Math.ceil(base / 65536) + 1 });
       const run = new wasmApi.Instance(new wasmApi.Module(gemmModule()), { env: { mem: memory } }).exports.run as GemmRun;
-      wasm = { memory, run, steps: stepRuns((bytes) => bytes, memory), strip: stripRun((bytes) => bytes, memory), mirror: mirrorRun((bytes) => bytes, memory), base, pack: CONTROL_BYTES, pool: null };
+      wasm = { memory, run, steps: stepRuns((bytes) => bytes, memory), strip: stripRun((bytes) => bytes, memory), mirror: mirrorRun((bytes) => bytes, memory), vector: vectorRuns((bytes) => bytes, memory), base, pack: CONTROL_BYTES, pool: null };
     } catch {
       wasm = null;
     }
@@ -455,7 +465,7 @@ export function arena(size: number): Float64Array | null {
  */
 export function bindThreadKernel(memory: WasmMemory | { buffer: ArrayBufferLike }, run: GemmRun, base: number, pack: number): void {
   const declare = (bytes: Uint8Array) => sharedMemoryModule(bytes);
-  wasm = { memory: memory as WasmMemory, run, steps: stepRuns(declare, memory as WasmMemory), strip: stripRun(declare, memory as WasmMemory), mirror: null, base, pack, pool: null };
+  wasm = { memory: memory as WasmMemory, run, steps: stepRuns(declare, memory as WasmMemory), strip: stripRun(declare, memory as WasmMemory), mirror: null, vector: null, base, pack, pool: null };
   threadArena();
 }
 
@@ -554,6 +564,21 @@ export function rankOneMirrorInArena(mem: Float64Array, c: number, ldc: number, 
   const w = wasm;
   if (!w?.mirror || mem !== view || mem.buffer !== w.memory.buffer) return false;
   if (rows > 0 && cols > 0) w.mirror(w.base + c * 8, ldc * 8, i0, rows, cols, w.base + v * 8, s);
+  return true;
+}
+
+/**
+ * x := L^{-1} x, or L^{-T} x with `transposed`, for the n x n lower triangle L
+ * and the vector x both in the arena (vectorSubstitution.ts: the same bits
+ * as solveLower / solveLowerTransposed with one column). False (nothing
+ * done) when `mem` is not the arena or the kernels are unavailable on this
+ * thread. Offsets and the row stride in elements.
+ * shapes: L [n, n] at l (row stride ld), x [n] at x
+ */
+export function substituteVectorInArena(mem: Float64Array, transposed: boolean, n: number, l: number, ld: number, x: number): boolean {
+  const w = wasm;
+  if (!w?.vector || mem !== view || mem.buffer !== w.memory.buffer) return false;
+  if (n > 0) (transposed ? w.vector.backward : w.vector.forward)(n, w.base + l * 8, ld * 8, w.base + x * 8);
   return true;
 }
 
