@@ -306,11 +306,13 @@ test("A and Y left in the arena between the passes: saved out when another arena
   whitenedForward(s, Lz, L, m, Kzx.data, B);
   check(whitenedBackward(s, Lz, L, m, gMu, gVar), "in place");
   check(whitenedBackward(s, Lz, L, m, gMu, gVar), "a second backward pass");
-  // Another arena user between the passes overwrites everything it is given.
+  // Another arena user between the passes overwrites everything it is given (all of the backward
+  // pass's workspace: what that pass overwrites rather than accumulates into may hold NaN).
   const t = new WhitenedState(M);
   whitenedForward(t, Lz, L, m, Kzx.data, B);
-  const other = arena(4 * M * paddedStride(B)) as Float64Array;
-  other.fill(Number.NaN, 0, 4 * M * paddedStride(B));
+  const { fixed, perColumn } = backwardWorkspace(M, B), size = fixed + perColumn * (paddedStride(B) + 8);
+  const other = arena(size) as Float64Array;
+  other.fill(Number.NaN, 0, size);
   check(whitenedBackward(t, Lz, L, m, gMu, gVar), "after another arena user");
   assert.ok(relErr(t.unpaddedA().data, want.A.data) < 1e-12, "A after another arena user");
   // A second state's forward pass between the first's passes.

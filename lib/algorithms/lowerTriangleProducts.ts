@@ -19,34 +19,35 @@ const POOLED_MIN_WORK = 1 << 19;
 /**
  * Panel `piece` of lowerPanelProduct (the last, widest panel first) or of
  * upperTimesLowerPanels (upperTimesLower = 1; the first, longest first).
- * params: n, k, a, lda, b, ldb, out, ldo, alpha, aLower, upperTimesLower
+ * params: n, k, a, lda, b, ldb, out, ldo, alpha, aLower, upperTimesLower, overwrite
  */
 export function lowerPanel(mem: Float64Array, params: Float64Array, piece: number): void {
   const [n, k, a, lda, b, ldb, out, ldo] = Int32Array.from(params.subarray(0, 8)); // integer index arithmetic
-  const alpha = params[8], aLower = params[9], upperTimesLower = params[10];
+  const alpha = params[8], aLower = params[9], upperTimesLower = params[10], overwrite = params[11] === 1;
   if (upperTimesLower) {
     const i0 = piece * NB, i1 = Math.min(n, i0 + NB);
     gemm(mem, i1 - i0, i1, n - i0, a + i0 * n + i0, n, b + i0 * n, n, out + i0 * n, n);
     return;
   }
   const i0 = (Math.ceil(n / NB) - 1 - piece) * NB, i1 = Math.min(n, i0 + NB);
-  gemm(mem, i1 - i0, i1, aLower ? i1 : k, a + i0 * lda, lda, b, ldb, out + i0 * ldo, ldo, alpha);
+  gemm(mem, i1 - i0, i1, aLower ? i1 : k, a + i0 * lda, lda, b, ldb, out + i0 * ldo, ldo, alpha, overwrite);
 }
 const LOWER_PANEL_TASK = poolTask(__filename, "lowerPanel", lowerPanel);
 
 /**
- * The lower block triangle of out += alpha A B. With `aLower` (A lower
- * triangular, k = n, zeros above its diagonal) panel rows [i0, i1) stop at
- * term i1: n^3 / 3 multiply-adds instead of n^3 / 2. Large products take
- * their panels on every thread of the GEMM pool (each panel is one GEMM on
- * one thread, so results do not depend on the thread count).
- * shapes: A [n, k] at a (row stride lda), B [k, n] at b (ldb), out [n, n] at out (ldo)
+ * The lower block triangle of out += alpha A B, or with `overwrite` out :=
+ * alpha A B there (out's old contents in the block triangle are not read).
+ * With `aLower` (A lower triangular, k = n, zeros above its diagonal) panel
+ * rows [i0, i1) stop at term i1: n^3 / 3 multiply-adds instead of n^3 / 2.
+ * Large products take their panels on every thread of the GEMM pool (each
+ * panel is one GEMM on one thread, so results do not depend on the thread
+ * count). shapes: A [n, k] at a (row stride lda), B [k, n] at b (ldb), out [n, n] at out (ldo)
  */
 export function lowerPanelProduct(
-  mem: Float64Array, n: number, k: number, a: number, lda: number, b: number, ldb: number, out: number, ldo: number, alpha: number, aLower = false,
+  mem: Float64Array, n: number, k: number, a: number, lda: number, b: number, ldb: number, out: number, ldo: number, alpha: number, aLower = false, overwrite = false,
 ): void {
   const work = (n * n * (aLower ? n / 3 : k)) / 2;
-  runTask(mem, LOWER_PANEL_TASK, [n, k, a, lda, b, ldb, out, ldo, alpha, aLower ? 1 : 0, 0], Math.ceil(n / NB), work >= POOLED_MIN_WORK);
+  runTask(mem, LOWER_PANEL_TASK, [n, k, a, lda, b, ldb, out, ldo, alpha, aLower ? 1 : 0, 0, overwrite ? 1 : 0], Math.ceil(n / NB), work >= POOLED_MIN_WORK);
 }
 
 /**
@@ -72,7 +73,7 @@ export function lowerGramOfLower(mem: Float64Array, n: number, l: number, lt: nu
  * their panels on every thread (as lowerPanelProduct).
  */
 export function upperTimesLowerPanels(mem: Float64Array, n: number, u: number, t: number, out: number): void {
-  runTask(mem, LOWER_PANEL_TASK, [n, n, u, n, t, n, out, n, 1, 0, 1], Math.ceil(n / NB), (n * n * n) / 6 >= POOLED_MIN_WORK);
+  runTask(mem, LOWER_PANEL_TASK, [n, n, u, n, t, n, out, n, 1, 0, 1, 0], Math.ceil(n / NB), (n * n * n) / 6 >= POOLED_MIN_WORK);
 }
 
 /**

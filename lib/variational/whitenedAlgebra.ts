@@ -227,9 +227,11 @@ export function forwardColumns(mem: Float64Array, params: Float64Array, piece: n
   if (cw <= 0) return;
   for (let k = 0; k < M; k++) mem.copyWithin(XA + k * ld + c0, KK + k * ldk + c0, KK + k * ldk + c0 + cw);
   solveLowerInPlace(mem, M, cw, LZ, XA + c0, ld);
-  for (let k = 0; k < M; k++) mem.fill(0, XY + k * ld + c0, XY + k * ld + c0 + cw);
-  if (viaQ) gemm(mem, M, cw, M, QQ, M, XA + c0, ld, XY + c0, ld);
-  else triangularMatmulInto(mem, M, cw, LUT, false, XA + c0, XY + c0, ld);
+  if (viaQ) gemm(mem, M, cw, M, QQ, M, XA + c0, ld, XY + c0, ld, 1, true); // Z := Q A
+  else {
+    for (let k = 0; k < M; k++) mem.fill(0, XY + k * ld + c0, XY + k * ld + c0 + cw);
+    triangularMatmulInto(mem, M, cw, LUT, false, XA + c0, XY + c0, ld);
+  }
   const mt = MT + c0, vt = VT + c0;
   mem.fill(0, mt, mt + cw);
   mem.fill(0, vt, vt + cw);
@@ -410,7 +412,12 @@ export function whitenedBackward(
   s.resident = null;
   const mem = workspace(DMP + blocks * up8(M));
   if (inPlace && !isArena(mem)) throw new Error("whitenedBackward: the forward pass's A and Y were left in the arena but the workspace is not there");
-  mem.fill(0, F0, MV);
+  // Zeros where the triangular kernels read them (L above, L^T below the diagonal, L^T C and the
+  // accumulated sums); Lz^T's lower part is not read, C and E through Q are overwritten.
+  if (viaQ) {
+    mem.fill(0, LL, CC);
+    mem.fill(0, LUT, LUT + 2 * MM);
+  } else mem.fill(0, F0, MV);
   transposeLower(Lz.data, 0, M, mem, LZT, M, M); // Lz^T, upper
   for (let i = 0; i < M; i++) mem.set(L.data.subarray(i * M, i * M + i + 1), LL + i * M); // L, lower
   if (viaQ) transposeLower(L.data, 0, M, mem, LUT, M, M); // L^T, upper
@@ -440,7 +447,7 @@ export function whitenedBackward(
     runTask(mem, BACKWARD_TASK, [M, w, pw, ldw, ldt, viaQ ? 1 : 0, LL, LZT, MV, VZ, GMU, GVAR, DMP, XA, XY, XD, XDA, AT, WT], Math.ceil(w / pw));
     for (let b = 0; b < Math.ceil(w / DM_BLOCK); b++) for (let k = 0; k < M; k++) dm[k] += mem[DMP + b * up8(M) + k];
     if (viaQ) {
-      lowerPanelProduct(mem, M, w, XD, ldw, AT, ldt, CC, M, 1); // C += tril(A G A^T)
+      lowerPanelProduct(mem, M, w, XD, ldw, AT, ldt, CC, M, 1, false, c0 === 0); // C (+)= tril(A G A^T)
     } else {
       lowerPanelProduct(mem, M, w, XD, ldw, WT, ldt, CC, M, 2); // 2 tril(A G W^T) (= 2 tril(C L), as W = L^T A)
       lowerPanelProduct(mem, M, w, XDA, ldw, AT, ldt, E, M, 1); // E += tril(dK_Zx A^T)
@@ -456,7 +463,7 @@ export function whitenedBackward(
     triangularMatmulColumns(mem, M, M, LUT, false, CC, LTC, M);
     for (let i = 0; i < M; i++) for (let j = 0; j <= i; j++) dL.data[i * M + j] = 2 * mem[LTC + j * M + i];
     // E = m dm^T + 2 (L (L^T C) - C), lower block triangle only.
-    lowerPanelProduct(mem, M, M, LL, M, LTC, M, E, M, 1, true);
+    lowerPanelProduct(mem, M, M, LL, M, LTC, M, E, M, 1, true, true);
     for (let i = 0; i < M; i++) {
       const mi = m[i], r = E + i * M, c = CC + i * M;
       for (let j = 0; j <= i; j++) mem[r + j] = mi * dm[j] + 2 * (mem[r + j] - mem[c + j]);
