@@ -64,6 +64,15 @@ test("lower-triangle products and the lower-part back substitution match full te
     mem.fill(0, out, out + n * n);
     lowerGramOfLower(mem, n, u, t, out);
     assertLowerClose(mem.subarray(out, out + n * n), product(Lg, transposed(Lg)), 1e-13, `lowerGramOfLower n ${n}`);
+    // Overwriting: what was there (NaN) is not read.
+    mem.fill(Number.NaN, out, out + n * n);
+    lowerGramOfLower(mem, n, u, t, out, true);
+    assertLowerClose(mem.subarray(out, out + n * n), product(Lg, transposed(Lg)), 1e-13, `lowerGramOfLower overwriting, n ${n}`);
+    mem.set(A.data.subarray(0, n * n), a);
+    mem.fill(Number.NaN, out, out + n * n);
+    lowerPanelProduct(mem, n, n, a, n, b, ldb, out, n, 3, false, true);
+    const wantOver = product(mat(n, n, A.data.slice(0, n * n)), mat(n, n, Float64Array.from({ length: n * n }, (_, q) => mem[b + Math.floor(q / n) * ldb + (q % n)])));
+    assertLowerClose(mem.subarray(out, out + n * n), mat(n, n, wantOver.data.map((v) => 3 * v)), 1e-13, `lowerPanelProduct overwriting, n ${n}`);
 
     // tril(U T) for U upper, T lower.
     const U = transposed(lowerFactor(n, 30 + n)), T = lowerFactor(n, 40 + n);

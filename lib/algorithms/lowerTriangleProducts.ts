@@ -16,17 +16,26 @@ const NB = 32;
 /** Below this many multiply-adds a product's panels run in order on the calling thread. */
 const POOLED_MIN_WORK = 1 << 19;
 
+/** The panel layouts of LOWER_PANEL_TASK. */
+const PRODUCT = 0, UPPER_TIMES_LOWER = 1, GRAM_OF_LOWER = 2;
+
 /**
- * Panel `piece` of lowerPanelProduct (the last, widest panel first) or of
- * upperTimesLowerPanels (upperTimesLower = 1; the first, longest first).
- * params: n, k, a, lda, b, ldb, out, ldo, alpha, aLower, upperTimesLower, overwrite
+ * Panel `piece` of lowerPanelProduct (layout PRODUCT: the last, widest
+ * panel first), of upperTimesLowerPanels (UPPER_TIMES_LOWER: the first,
+ * longest first) or of lowerGramOfLower (GRAM_OF_LOWER: column panels, the
+ * first, longest first). params: n, k, a, lda, b, ldb, out, ldo, alpha, aLower, layout, overwrite
  */
 export function lowerPanel(mem: Float64Array, params: Float64Array, piece: number): void {
   const [n, k, a, lda, b, ldb, out, ldo] = Int32Array.from(params.subarray(0, 8)); // integer index arithmetic
-  const alpha = params[8], aLower = params[9], upperTimesLower = params[10], overwrite = params[11] === 1;
-  if (upperTimesLower) {
+  const alpha = params[8], aLower = params[9], layout = params[10], overwrite = params[11] === 1;
+  if (layout === UPPER_TIMES_LOWER) {
     const i0 = piece * NB, i1 = Math.min(n, i0 + NB);
     gemm(mem, i1 - i0, i1, n - i0, a + i0 * n + i0, n, b + i0 * n, n, out + i0 * n, n);
+    return;
+  }
+  if (layout === GRAM_OF_LOWER) {
+    const j0 = piece * NB, j1 = Math.min(n, j0 + NB);
+    gemm(mem, n - j0, j1 - j0, j1, a + j0 * n, n, b + j0, n, out + j0 * n + j0, n, 1, overwrite);
     return;
   }
   const i0 = (Math.ceil(n / NB) - 1 - piece) * NB, i1 = Math.min(n, i0 + NB);
@@ -47,21 +56,19 @@ export function lowerPanelProduct(
   mem: Float64Array, n: number, k: number, a: number, lda: number, b: number, ldb: number, out: number, ldo: number, alpha: number, aLower = false, overwrite = false,
 ): void {
   const work = (n * n * (aLower ? n / 3 : k)) / 2;
-  runTask(mem, LOWER_PANEL_TASK, [n, k, a, lda, b, ldb, out, ldo, alpha, aLower ? 1 : 0, 0, overwrite ? 1 : 0], Math.ceil(n / NB), work >= POOLED_MIN_WORK);
+  runTask(mem, LOWER_PANEL_TASK, [n, k, a, lda, b, ldb, out, ldo, alpha, aLower ? 1 : 0, PRODUCT, overwrite ? 1 : 0], Math.ceil(n / NB), work >= POOLED_MIN_WORK);
 }
 
 /**
- * The lower block triangle of out += L L^T (n^3 / 6 multiply-adds): column
- * panel [j0, j1) takes rows [j0, n) and terms [0, j1), as L^T's column j is
- * zero below row j.
+ * The lower block triangle of out += L L^T, or with `overwrite` out := L L^T
+ * there (n^3 / 6 multiply-adds): column panel [j0, j1) takes rows [j0, n)
+ * and terms [0, j1), as L^T's column j is zero below row j. Large products
+ * take their panels on every thread (as lowerPanelProduct).
  * shapes: L [n, n] at l with zeros above the diagonal, L^T [n, n] at lt with
  * zeros below it, out [n, n] at out; all row stride n
  */
-export function lowerGramOfLower(mem: Float64Array, n: number, l: number, lt: number, out: number): void {
-  for (let j0 = 0; j0 < n; j0 += NB) {
-    const j1 = Math.min(n, j0 + NB);
-    gemm(mem, n - j0, j1 - j0, j1, l + j0 * n, n, lt + j0, n, out + j0 * n + j0, n);
-  }
+export function lowerGramOfLower(mem: Float64Array, n: number, l: number, lt: number, out: number, overwrite = false): void {
+  runTask(mem, LOWER_PANEL_TASK, [n, n, l, n, lt, n, out, n, 1, 0, GRAM_OF_LOWER, overwrite ? 1 : 0], Math.ceil(n / NB), (n * n * n) / 6 >= POOLED_MIN_WORK);
 }
 
 /**
@@ -73,7 +80,7 @@ export function lowerGramOfLower(mem: Float64Array, n: number, l: number, lt: nu
  * their panels on every thread (as lowerPanelProduct).
  */
 export function upperTimesLowerPanels(mem: Float64Array, n: number, u: number, t: number, out: number): void {
-  runTask(mem, LOWER_PANEL_TASK, [n, n, u, n, t, n, out, n, 1, 0, 1, 0], Math.ceil(n / NB), (n * n * n) / 6 >= POOLED_MIN_WORK);
+  runTask(mem, LOWER_PANEL_TASK, [n, n, u, n, t, n, out, n, 1, 0, UPPER_TIMES_LOWER, 0], Math.ceil(n / NB), (n * n * n) / 6 >= POOLED_MIN_WORK);
 }
 
 /**

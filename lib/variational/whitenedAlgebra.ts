@@ -143,8 +143,7 @@ export class WhitenedState {
 
 /** S = L L^T at SS from L (lower, zeros above) at LL and L^T (upper, zeros below) at LUT. shapes: [M, M] */
 function covarianceInto(mem: Float64Array, M: number, LL: number, LUT: number, SS: number): void {
-  mem.fill(0, SS, SS + M * M);
-  lowerGramOfLower(mem, M, LL, LUT, SS);
+  lowerGramOfLower(mem, M, LL, LUT, SS, true);
   transposeLower(mem, SS, M, mem, SS, M, M); // the upper triangle from the lower, in cache-sized tiles
 }
 
