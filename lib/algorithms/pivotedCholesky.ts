@@ -21,7 +21,7 @@
 
 import { type Mat, mat, transposeMat } from "./matrix";
 import { substituteLowerBlock } from "./triangularKernels";
-import { arena, gemm, isArena, leaveInArena, paddedStride, putRows, reclaimArena, takeRows } from "./wasmGemm";
+import { arena, gemm, isArena, leaveInArena, paddedStride, reclaimArena, takeRows } from "./wasmGemm";
 import { checkInterrupt } from "../reductions/interrupt";
 
 /** Access to a symmetric PSD matrix by diagonal and rows. */
@@ -131,10 +131,14 @@ interface Factor {
   pivots: number[];
 }
 
-/** Offsets of a block's scratch after Lt: the Schur rows G [b, ld], L at the candidates [b, capacity], the pivot triangle [b, b]. */
-function scratchAt(f: Factor): { G: number; Lc: number; T: number; end: number } {
-  const G = f.capacity * f.ld, Lc = G + PIVOT_BLOCK * f.ld, T = Lc + PIVOT_BLOCK * f.capacity;
-  return { G, Lc, T, end: T + PIVOT_BLOCK * PIVOT_BLOCK };
+/**
+ * Offsets of a block's scratch after Lt: the candidates' Schur block S [b, b],
+ * L at the candidates Lc [b, capacity] and its transpose LcT [capacity, b], L
+ * at the kept candidates La [b, capacity], the pivot triangle T [b, b].
+ */
+function scratchAt(f: Factor): { S: number; Lc: number; LcT: number; La: number; T: number; end: number } {
+  const b = PIVOT_BLOCK, S = f.capacity * f.ld, Lc = S + b * b, LcT = Lc + b * f.capacity, La = LcT + f.capacity * b, T = La + b * f.capacity;
+  return { S, Lc, LcT, La, T, end: T + b * b };
 }
 
 function workspaceSize(f: Factor): number {
@@ -202,15 +206,21 @@ function pivotBlock(a: RowAccess, f: Factor, b: number, stop: number): number {
   const rows = a.rows(Int32Array.from(c));
   f.space.back(workspaceSize(f));
   const mem = f.space.mem;
-  const { G, Lc, T } = scratchAt(f);
-  // Schur rows at the candidates: A[c, :] - L[c, :j0] L[:, :j0]^T (A symmetric). [m, n] at G
-  putRows(mem, G, ld, rows, m, n);
+  const { S, Lc, LcT, La, T } = scratchAt(f);
+  // The candidates' Schur block A[c, c] - L[c, :j0] L[c, :j0]^T: all the choice among them reads. [m, m] at S (stride b)
+  for (let k = 0; k < m; k++) for (let q = 0; q < m; q++) mem[S + k * b + q] = rows[k * n + c[q]];
   if (j0 > 0) {
-    for (let k = 0; k < m; k++) for (let q = 0; q < j0; q++) mem[Lc + k * j0 + q] = mem[q * ld + c[k]];
-    gemm(mem, m, n, j0, Lc, j0, 0, ld, G, ld, -1);
+    // Row by row of Lt: the m reads of one row share its pages.
+    for (let q = 0; q < j0; q++) {
+      for (let k = 0; k < m; k++) {
+        const v = mem[q * ld + c[k]];
+        mem[Lc + k * j0 + q] = v;
+        mem[LcT + q * b + k] = v;
+      }
+    }
+    gemm(mem, m, m, j0, Lc, j0, LcT, b, S, b, -1);
   }
-  // Pivoting among the candidates needs the new columns at the candidates only:
-  // V[q, a] = new column a at point c[q], updated residuals r. shape: V [m, b]
+  // V[q, e] = new column e at point c[q], and the candidates' updated residuals r. shape: V [m, b]
   const V = new Float64Array(m * b);
   const r = Float64Array.from(c, (p) => res[p]);
   const taken = new Uint8Array(m);
@@ -227,10 +237,10 @@ function pivotBlock(a: RowAccess, f: Factor, b: number, stop: number): number {
     taken[k] = 1;
     order.push(k);
     pivot.push(Math.sqrt(best));
-    // (G[k] - sum over this block's earlier columns l of l l[p]) / sqrt(residual), at the candidates.
+    // (S[k] - sum over this block's earlier columns l of l l[p]) / sqrt(residual), at the candidates.
     const scale = 1 / pivot[added];
     for (let q = 0; q < m; q++) {
-      let v = mem[G + k * ld + c[q]];
+      let v = mem[S + k * b + q];
       for (let e = 0; e < added; e++) v -= V[k * b + e] * V[q * b + e];
       v *= scale;
       V[q * b + added] = v;
@@ -239,13 +249,20 @@ function pivotBlock(a: RowAccess, f: Factor, b: number, stop: number): number {
   }
   const added = order.length;
   if (added === 0) return 0;
-  // The full columns: row e of G[order] = sum_{e' <= e} T[e, e'] column e', with T[e, e'] the
-  // value of column e' at pivot e (e' < e) and T[e, e] = sqrt(its residual): one triangular solve.
+  // The kept candidates' full Schur rows, in Lt's next rows: A[p, :] - L[p, :j0] L[:, :j0]^T (one GEMM
+  // over the kept rows only; most candidates are not kept).
+  for (let e = 0; e < added; e++) {
+    const k = order[e];
+    mem.set(rows.subarray(k * n, (k + 1) * n), (j0 + e) * ld);
+    if (j0 > 0) mem.copyWithin(La + e * j0, Lc + k * j0, Lc + (k + 1) * j0);
+  }
+  if (j0 > 0) gemm(mem, added, n, j0, La, j0, 0, ld, j0 * ld, ld, -1);
+  // The full columns: row e of those rows = sum_{e' <= e} T[e, e'] column e', with T[e, e'] the value
+  // of column e' at pivot e (e' < e) and T[e, e] = sqrt(its residual): one triangular solve.
   for (let e = 0; e < added; e++) {
     const k = order[e];
     for (let e2 = 0; e2 < e; e2++) mem[T + e * b + e2] = V[k * b + e2];
     mem[T + e * b + e] = pivot[e];
-    mem.copyWithin((j0 + e) * ld, G + k * ld, G + k * ld + n);
     used[c[k]] = 1;
     f.pivots.push(c[k]);
   }
