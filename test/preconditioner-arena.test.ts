@@ -2,7 +2,7 @@
 // f64 computations written here: the blocked pivoted Cholesky (pivots chosen
 // on the candidates' small Schur block, full columns by one triangular solve)
 // replayed by a textbook one-column-at-a-time partial Cholesky with the same
-// pivots; the Woodbury solve and sampling (factor left in the arena between
+// pivots, with the candidates read from rows or from entries; the Woodbury solve and sampling (factor left in the arena between
 // calls, right-hand sides padded to 4-column strips) against a dense solve.
 // Odd sizes, rank 1, rank = n, tiny n; the arena taken by other callers in
 // between.
@@ -36,18 +36,30 @@ function gram(G: Mat, eps: number): Float64Array {
   return A;
 }
 
-/** Rows and diagonal of a dense symmetric A; `onRows` runs inside every rows() call. */
-function access(A: Float64Array, n: number, onRows: () => void = () => {}): RowAccess {
-  return {
+/**
+ * Rows, diagonal and (with `withEntries`) entries of a dense symmetric A;
+ * `onRead` runs inside every rows() and entries() call, and `rowsRead` counts the rows read.
+ */
+function access(A: Float64Array, n: number, withEntries: boolean, onRead: () => void): RowAccess & { rowsRead: number } {
+  const a: RowAccess & { rowsRead: number } = {
     size: n,
+    rowsRead: 0,
     diagonal: () => Float64Array.from({ length: n }, (_, i) => A[i * n + i]),
     rows: (idx) => {
-      onRows();
+      onRead();
+      a.rowsRead += idx.length;
       const out = new Float64Array(idx.length * n);
       idx.forEach((r, k) => out.set(A.subarray(r * n, (r + 1) * n), k * n));
       return out;
     },
   };
+  if (withEntries) {
+    a.entries = (rows, cols) => {
+      onRead();
+      return Float64Array.from(rows, (r, i) => A[r * n + cols[i]]);
+    };
+  }
+  return a;
 }
 
 /**
@@ -124,14 +136,21 @@ describe("pivoted Cholesky in the arena vs a one-column-at-a-time replay", () =>
     { n: 203, k: 203, rank: 203, tol: 0 }, // rank = n, seven blocks, odd n
     { n: 150, k: 30, rank: 150, tol: 1e-8, eps: 1e-12 }, // stops on the trace tolerance
   ];
-  for (const { n, k, rank, tol, eps } of cases) {
-    it(`n = ${n}, matrix rank ~${k}, maxRank ${rank}`, () => {
+  for (const { n, k, rank, tol, eps } of cases) for (const withEntries of [false, true]) {
+    it(`n = ${n}, matrix rank ~${k}, maxRank ${rank}, ${withEntries ? "entries and the kept rows" : "rows only"}`, () => {
       const A = gram(randomMat(n, k, rand), eps ?? 1e-3);
-      let rowsCalls = 0;
-      // Every rows() call takes the arena from the factorisation: its factor must survive.
-      const f = pivotedCholeskyFactor(access(A, n, () => (rowsCalls++, useArena())), { maxRank: rank, traceTolerance: tol });
+      let reads = 0;
+      // Every read takes the arena from the factorisation: its factor and scratch must survive.
+      const a = access(A, n, withEntries, () => (reads++, useArena()));
+      const f = pivotedCholeskyFactor(a, { maxRank: rank, traceTolerance: tol });
       const r = f.pivots.length;
-      assert.ok(rowsCalls > 0);
+      assert.ok(reads > 0);
+      // With entries, the rows of the pivots alone are read.
+      if (withEntries) {
+        assert.equal(a.rowsRead, r);
+        const fromRows = pivotedCholeskyFactor(access(A, n, false, () => {}), { maxRank: rank, traceTolerance: tol });
+        assert.deepEqual(Array.from(f.pivots), Array.from(fromRows.pivots), "the same pivots as from the rows");
+      }
       assert.equal(new Set(f.pivots).size, r, "distinct pivots");
       if (tol === 0) assert.equal(r, rank);
       else assert.ok(r < n && !f.capped, `stopped early on the trace (rank ${r})`);

@@ -30,6 +30,12 @@ export interface RowAccess {
   diagonal(): Float64Array;
   /** Rows idx of the matrix. shape: [idx.length, n] */
   rows(idx: Int32Array): Float64Array;
+  /**
+   * Optional: entries (rows[i], cols[i]), the same values rows() gives. With
+   * it, a block reads its candidates' m x m block here and full rows for the
+   * kept candidates only (most are not kept). shape: [rows.length]
+   */
+  entries?(rows: Int32Array, cols: Int32Array): Float64Array;
 }
 
 export interface PivotedCholeskyOptions {
@@ -202,13 +208,27 @@ function pivotBlock(a: RowAccess, f: Factor, b: number, stop: number): number {
   const c = cand.slice(0, b);
   const m = c.length;
   if (m === 0) return 0;
-  f.space.lend(j0 * ld);
-  const rows = a.rows(Int32Array.from(c));
-  f.space.back(workspaceSize(f));
-  const mem = f.space.mem;
+  // The matrix is read with the arena lent out (an operator's entries or rows may run products of their own).
+  const read = <T>(keep: number, get: () => T): T => {
+    f.space.lend(keep);
+    const value = get();
+    f.space.back(workspaceSize(f));
+    return value;
+  };
+  // A[c, c], from the entries, or from all the candidates' rows (then kept for the candidates kept).
+  let rows: Float64Array | null = null;
+  const block = a.entries
+    ? read(j0 * ld, () => {
+      const ri = new Int32Array(m * m), ci = new Int32Array(m * m);
+      for (let k = 0; k < m; k++) for (let q = 0; q < m; q++) (ri[k * m + q] = c[k]), (ci[k * m + q] = c[q]);
+      return (a.entries as NonNullable<RowAccess["entries"]>)(ri, ci);
+    })
+    : null;
+  if (!block) rows = read(j0 * ld, () => a.rows(Int32Array.from(c)));
+  let mem = f.space.mem;
   const { S, Lc, LcT, La, T } = scratchAt(f);
   // The candidates' Schur block A[c, c] - L[c, :j0] L[c, :j0]^T: all the choice among them reads. [m, m] at S (stride b)
-  for (let k = 0; k < m; k++) for (let q = 0; q < m; q++) mem[S + k * b + q] = rows[k * n + c[q]];
+  for (let k = 0; k < m; k++) for (let q = 0; q < m; q++) mem[S + k * b + q] = block ? block[k * m + q] : (rows as Float64Array)[k * n + c[q]];
   if (j0 > 0) {
     // Row by row of Lt: the m reads of one row share its pages.
     for (let q = 0; q < j0; q++) {
@@ -249,11 +269,18 @@ function pivotBlock(a: RowAccess, f: Factor, b: number, stop: number): number {
   }
   const added = order.length;
   if (added === 0) return 0;
+  if (!rows) {
+    // Only the kept candidates' rows, in pivot order; the scratch (L at the candidates) must survive too.
+    const kept = Int32Array.from(order, (k) => c[k]);
+    rows = read(workspaceSize(f), () => a.rows(kept));
+    mem = f.space.mem;
+  }
   // The kept candidates' full Schur rows, in Lt's next rows: A[p, :] - L[p, :j0] L[:, :j0]^T (one GEMM
   // over the kept rows only; most candidates are not kept).
   for (let e = 0; e < added; e++) {
     const k = order[e];
-    mem.set(rows.subarray(k * n, (k + 1) * n), (j0 + e) * ld);
+    const row = block ? e : k;
+    mem.set(rows.subarray(row * n, (row + 1) * n), (j0 + e) * ld);
     if (j0 > 0) mem.copyWithin(La + e * j0, Lc + k * j0, Lc + (k + 1) * j0);
   }
   if (j0 > 0) gemm(mem, added, n, j0, La, j0, 0, ld, j0 * ld, ld, -1);

@@ -95,7 +95,10 @@ export class AddedDiagLinearOperator extends LinearOperator {
     if (this.cachedPreconditioner?.rank === rank) return this.cachedPreconditioner.value;
     const base = this.base;
     // The factor stays transposed ([rank, n], as the pivoting builds it): the Woodbury form reads it so.
-    const { Lt } = pivotedCholeskyFactor({ size: this.shape[0], diagonal: () => base.diagonalF64(), rows: (idx) => base.rowsF64(idx).data }, { maxRank: rank, traceTolerance: 1e-8 });
+    const { Lt } = pivotedCholeskyFactor(
+      { size: this.shape[0], diagonal: () => base.diagonalF64(), rows: (idx) => base.rowsF64(idx).data, entries: (rows, cols) => base.entriesF64(rows, cols) },
+      { maxRank: rank, traceTolerance: 1e-8 },
+    );
     const value = new Woodbury(null, d, Lt);
     this.cachedPreconditioner = { rank, value };
     return value;
