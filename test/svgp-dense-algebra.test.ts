@@ -3,7 +3,7 @@
 // against textbook f64 loops written here: full products, substitution one
 // column at a time, the Cholesky backward formula L^{-T} Phi(L^T Lbar) L^{-1}
 // symmetrised. Sizes straddle the 32-row panels and the 4-wide tiles, and
-// cover both routes to dLz (through E when 2M <= B, directly otherwise).
+// cover both routes (through Q = Lz^{-T} (S - I) when 2M <= B, through W = L^T A otherwise).
 // Also: the same in column chunks under a small workspace limit, and a
 // backward pass whose buffers were reused by a later forward pass
 // recomputes instead of reading the later batch.
@@ -121,8 +121,8 @@ function reference(Lz: Mat, L: Mat, m: Float64Array, Kzx: Mat, gMu: Float64Array
   return { A, W, meanTerm, varTerm, dm, dL, dKzx, dKzz };
 }
 
-test("whitenedForward / whitenedBackward match the textbook formulas (both routes to dLz, panel-straddling sizes)", () => {
-  // [M, B]: 2M <= B goes through E, 2M > B directly.
+test("whitenedForward / whitenedBackward match the textbook formulas (both routes, panel-straddling sizes)", () => {
+  // [M, B]: 2M <= B goes through Q, 2M > B through W.
   for (const [M, B] of [[1, 3], [7, 37], [33, 66], [45, 130], [70, 101], [100, 37], [264, 530], [300, 140]]) {
     const Lz = lowerFactor(M, 100 + M), L = lowerFactor(M, 200 + M);
     for (let q = 0; q < M * M; q++) L.data[q] *= 0.5;

@@ -42,7 +42,7 @@
 // kernels' convention).
 
 import { choleskyBackwardInto, inverseSandwichInto, symmetricFromLowerInPlace } from "../algorithms/choleskyBackward";
-import { solveUpperColumns, triangularMatmulColumns } from "../algorithms/columnTasks";
+import { triangularMatmulColumns } from "../algorithms/columnTasks";
 import { lowerGramOfLower, lowerPanelProduct } from "../algorithms/lowerTriangleProducts";
 import { type Mat, mat } from "../algorithms/matrix";
 import { transposeInto, transposeLower } from "../algorithms/transpose";
@@ -180,6 +180,11 @@ function pieceColumns(M: number, w: number): number {
   const threads = (M * M * w) / 2 >= POOLED_MIN_WORK ? gemmThreads().threads : 1;
   return DM_BLOCK * Math.ceil(w / DM_BLOCK / (threads > 1 ? 2 * threads : 1));
 }
+/** Columns per piece of Q's M x M solve: a multiple of 8 (a column's result does not depend on its piece). */
+function qColumns(M: number): number {
+  const threads = (M * M * M) / 2 >= POOLED_MIN_WORK ? gemmThreads().threads : 1;
+  return threads > 1 ? 8 * Math.ceil(M / 8 / threads) : M;
+}
 /** Below this many multiply-adds in a pass's solve, it runs as one piece. */
 const POOLED_MIN_WORK = 1 << 19;
 /** dm = A gMu is summed over blocks of this many columns, then over the blocks in order. */
@@ -195,7 +200,7 @@ const throughQ = (M: number, B: number) => 2 * M <= B;
 
 /** The f64s of whitenedForward's workspace: `fixed`, plus `perColumn` a column of the batch (see chunkColumns). */
 export function forwardWorkspace(M: number, B: number): { fixed: number; perColumn: number } {
-  return { fixed: (throughQ(M, B) ? 4 : 2) * M * M + up8(M) + 16, perColumn: 3 * M + 2 };
+  return { fixed: (throughQ(M, B) ? 4 : 2) * M * M + up8(M) + 24, perColumn: 3 * M + 2 };
 }
 
 /** The f64s of whitenedBackward's workspace: `fixed`, plus `perColumn` a column of the batch. */
@@ -214,20 +219,42 @@ function takeColumns(mem: Float64Array, off: number, ld: number, dst: Float64Arr
   for (let k = 0; k < rows; k++) dst.set(mem.subarray(off + k * ld, off + k * ld + w), k * dstLd + c0);
 }
 
+/** The done-counter of Q's pieces at f64 offset `at` of the workspace (an Int32 for Atomics). */
+const counter = (mem: Float64Array, at: number) => new Int32Array(mem.buffer, mem.byteOffset + at * 8, 1);
+
 /**
- * One piece of the forward pass: columns [c0, c0 + pw) of the chunk.
- * params: M, w, pw, ld, KK, ldk, LZ, LUT, QQ, XA, XY, MV, MT, VT, viaQ —
- * offsets of K [M, ldk], Lz, L^T, Q [M, M], A, Z (or W) [M, ld], m [M],
- * meanTerm, varTerm [w]. Every column's results come from that column alone.
+ * One piece of the forward pass. The first qPieces pieces solve Q = Lz^{-T}
+ * (S - I) in place over S - I, columns [q0, q0 + qw) each, and count
+ * themselves done at CNT; the others take columns [c0, c0 + pw) of the
+ * chunk, and wait for Q (claimed before them, so never for a piece not
+ * running) only between their solve and their product. params: M, w, pw,
+ * ld, KK, ldk, LZ, LUT, QQ, XA, XY, MV, MT, VT, viaQ, qPieces, qw, CNT —
+ * offsets of K [M, ldk], Lz, L^T (Lz^T through Q), Q [M, M], A, Z (or W)
+ * [M, ld], m [M], meanTerm, varTerm [w]. Every column's results come from
+ * that column alone.
  */
 export function forwardColumns(mem: Float64Array, params: Float64Array, piece: number): void {
-  const [M, w, pw, ld, KK, ldk, LZ, LUT, QQ, XA, XY, MV, MT, VT, viaQ] = offsets(params, 15);
-  const c0 = piece * pw, cw = Math.min(pw, w - c0);
+  const [M, w, pw, ld, KK, ldk, LZ, LUT, QQ, XA, XY, MV, MT, VT, viaQ, qPieces, qw, CNT] = offsets(params, 18);
+  if (piece < qPieces) {
+    const q0 = piece * qw;
+    try {
+      solveUpperInPlace(mem, M, Math.min(qw, M - q0), LUT, QQ + q0, M);
+    } finally {
+      // Counted even if it threw: the pieces waiting for Q go on, and the pool reports the error.
+      const done = counter(mem, CNT);
+      if (Atomics.add(done, 0, 1) + 1 === qPieces) Atomics.notify(done, 0);
+    }
+    return;
+  }
+  const c0 = (piece - qPieces) * pw, cw = Math.min(pw, w - c0);
   if (cw <= 0) return;
   for (let k = 0; k < M; k++) mem.copyWithin(XA + k * ld + c0, KK + k * ldk + c0, KK + k * ldk + c0 + cw);
   solveLowerInPlace(mem, M, cw, LZ, XA + c0, ld);
-  if (viaQ) gemm(mem, M, cw, M, QQ, M, XA + c0, ld, XY + c0, ld, 1, true); // Z := Q A
-  else {
+  if (viaQ) {
+    const done = counter(mem, CNT);
+    for (let d = Atomics.load(done, 0); d < qPieces; d = Atomics.load(done, 0)) Atomics.wait(done, 0, d, 5);
+    gemm(mem, M, cw, M, QQ, M, XA + c0, ld, XY + c0, ld, 1, true); // Z := Q A
+  } else {
     for (let k = 0; k < M; k++) mem.fill(0, XY + k * ld + c0, XY + k * ld + c0 + cw);
     triangularMatmulInto(mem, M, cw, LUT, false, XA + c0, XY + c0, ld);
   }
@@ -282,8 +309,8 @@ export function whitenedForward(
   // A and Y first, where the backward pass puts them: without chunks they can stay there between the passes.
   // K after them: written there by the callback (row stride B) in one chunk, else copied a chunk at a time.
   const XA = 0, XY = M * ldc, XK = 2 * XY, F0 = 3 * XY;
-  const LUT = F0, LZ = F0 + MM, LL = F0 + 2 * MM, QQ = F0 + 3 * MM, MV = F0 + (viaQ ? 4 : 2) * MM, MT = MV + up8(M), VT = MT + up8(bc);
-  const mem = workspace(VT + up8(bc));
+  const LUT = F0, LZ = F0 + MM, LL = F0 + 2 * MM, QQ = F0 + 3 * MM, MV = F0 + (viaQ ? 4 : 2) * MM, MT = MV + up8(M), VT = MT + up8(bc), CNT = VT + up8(bc);
+  const mem = workspace(CNT + 8);
   const inPlace = typeof Kzx === "function" && bc === B;
   let src = Kzx as Float64Array;
   if (typeof Kzx === "function") {
@@ -294,14 +321,13 @@ export function whitenedForward(
   transposeLower(L.data, 0, M, mem, LUT, M, M);
   mem.set(Lz.data, LZ); // only its lower triangle is read
   if (viaQ) {
-    // Q = Lz^{-T} (S - I): S from L and L^T, then Lz^T over L^T's place (the columns' tasks do not read it).
+    // S - I from L and L^T, then Lz^T over L^T's place: the first chunk's task solves Q from them.
     mem.fill(0, LL, LL + MM);
     for (let i = 0; i < M; i++) mem.set(L.data.subarray(i * M, i * M + i + 1), LL + i * M);
     covarianceInto(mem, M, LL, LUT, QQ);
     for (let i = 0; i < M; i++) mem[QQ + i * M + i] -= 1;
     mem.fill(0, LUT, LUT + MM);
     transposeLower(Lz.data, 0, M, mem, LUT, M, M);
-    solveUpperColumns(mem, M, M, LUT, QQ, M);
   }
   mem.set(m, MV);
   // In one chunk on the arena, A and Y stay there (at row stride ld) until the backward pass or another arena user.
@@ -310,7 +336,10 @@ export function whitenedForward(
     const w = Math.min(bc, B - c0), ldw = paddedStride(w), pw = pieceColumns(M, w);
     if (!inPlace) putColumns(mem, XK, ldw, src, B, M, c0, w);
     const [KK, ldk] = inPlace ? [XK, B] : [XK, ldw];
-    runTask(mem, FORWARD_TASK, [M, w, pw, ldw, KK, ldk, LZ, LUT, QQ, XA, XY, MV, MT, VT, viaQ ? 1 : 0], Math.ceil(w / pw));
+    // Q's column pieces first (the first chunk only): one per thread when the solve is worth the threads.
+    const qPieces = viaQ && c0 === 0 ? Math.ceil(M / qColumns(M)) : 0;
+    counter(mem, CNT)[0] = 0;
+    runTask(mem, FORWARD_TASK, [M, w, pw, ldw, KK, ldk, LZ, LUT, QQ, XA, XY, MV, MT, VT, viaQ ? 1 : 0, qPieces, qColumns(M), CNT], qPieces + Math.ceil(w / pw));
     s.meanTerm.set(mem.subarray(MT, MT + w), c0);
     s.varTerm.set(mem.subarray(VT, VT + w), c0);
     if (!stay) {
