@@ -53,9 +53,14 @@ export class LowRankPlusDiag {
     const mem = k > 0 ? arena(2 * k * n + k * k) : null;
     let cap: Mat;
     if (mem) {
-      for (let q = 0; q < k; q++) for (let i = 0; i < n; i++) mem[q * n + i] = lt[q * n + i] * inv[i];
+      // L^T copied in, transposed arena to arena (in WebAssembly), then scaled in place.
+      mem.set(lt, 0);
+      transposeInto(mem, 0, n, mem, k * n, k, k, n);
+      for (let q = 0; q < k; q++) {
+        const row = q * n;
+        for (let i = 0; i < n; i++) mem[row + i] *= inv[i];
+      }
       this.scaledLT = mat(k, n, mem.slice(0, k * n));
-      transposeInto(lt, 0, n, mem, k * n, k, k, n);
       const c = 2 * k * n;
       mem.fill(0, c, c + k * k);
       lowerProductInto(mem, k, n, 0, k * n, c);
