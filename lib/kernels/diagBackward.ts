@@ -13,7 +13,7 @@
 import type { Mat } from "../algorithms/matrix";
 import { ShapeError } from "../errors";
 import { type ReductionOptions, pairwiseBilinear } from "../reductions/engine";
-import { type Factor, type Formula, gradientLayout } from "../reductions/formula";
+import { type Factor, type Formula, diagonalIsConstant, gradientLayout } from "../reductions/formula";
 import type { Kernel } from "./Kernel";
 
 const CHUNK = 64;
@@ -27,11 +27,6 @@ function diagonalBlock(f: Formula, r0: number, r1: number): Formula {
     scaledFrom: undefined,
   }));
   return { ...f, n: r1 - r0, m: r1 - r0, factors };
-}
-
-/** Whether k(x_i, x_i) is the same for every i: every factor's statistic is exactly 0 on a pair (x, x). */
-function diagonalIsConstant(f: Formula): boolean {
-  return f.factors.every((fa) => fa.statistic === "sqdist" || fa.statistic === "sinsq");
 }
 
 /** Adds sum_i w[i] * d k(x_i, x_i) / d raw to the kernel's parameter grads. shapes: x [n, d], w [n] */

@@ -3,7 +3,7 @@ import { defaultExecutor } from "../backend/backend";
 import {
   type BilinearWeights, type ReductionOptions, pairwiseBilinear, pairwiseColumnBlockSums, pairwiseEntries, pairwiseMatmul, pairwiseRows,
 } from "../reductions/engine";
-import type { Factor, Formula } from "../reductions/formula";
+import { type Factor, type Formula, diagonalIsFirstEntry } from "../reductions/formula";
 import { DenseLinearOperator } from "./DenseLinearOperator";
 import { LinearOperator, type StructureNode } from "./LinearOperator";
 
@@ -51,9 +51,15 @@ export class KernelLinearOperator extends LinearOperator {
     return mat(this.shape[0], rhs.cols, pairwiseMatmul(this.formula, rhs.data, rhs.cols, this.reductionOptions));
   }
 
-  /** k(x_i, y_i) for each i: n pair evaluations, never the matrix. */
+  /**
+   * k(x_i, y_i) for each i: n pair evaluations, never the matrix; one where
+   * every pair's distance is exactly 0 (a stationary K(x, x) on finite inputs).
+   */
   diagonalF64(): Float64Array {
     const k = Math.min(this.shape[0], this.shape[1]);
+    if (k > 0 && diagonalIsFirstEntry(this.formula)) {
+      return new Float64Array(k).fill(pairwiseEntries(this.formula, Int32Array.of(0), Int32Array.of(0), this.reductionOptions)[0]);
+    }
     const idx = Int32Array.from({ length: k }, (_, i) => i);
     return pairwiseEntries(this.formula, idx, idx, this.reductionOptions);
   }

@@ -171,6 +171,29 @@ export function rowGradientLayout(formula: Formula): { width: number; offset: nu
   return { width, offset };
 }
 
+/**
+ * Whether k(x_i, x_i) is one value for every i of a formula on (x, x):
+ * every factor reads a distance (sqdist, sinsq), exactly 0 on a pair of
+ * equal features (the stationary kernels, their sums and products).
+ */
+export function diagonalIsConstant(formula: Formula): boolean {
+  return formula.factors.every((f) => f.statistic === "sqdist" || f.statistic === "sinsq");
+}
+
+/**
+ * diagonalIsConstant, and every factor's row and column features are the
+ * same finite numbers (so each diagonal pair's statistic is exactly 0, not NaN):
+ * the diagonal is then its first entry n times.
+ */
+export function diagonalIsFirstEntry(formula: Formula): boolean {
+  if (formula.n !== formula.m || !diagonalIsConstant(formula)) return false;
+  return formula.factors.every((f) => {
+    if (f.x.length !== f.y.length) return false;
+    for (let k = 0; k < f.x.length; k++) if (f.x[k] !== f.y[k] || !Number.isFinite(f.x[k])) return false;
+    return true;
+  });
+}
+
 /** Checks that every factor's arrays agree with the formula's n, m. */
 export function validateFormula(formula: Formula): void {
   const { n, m } = formula;
