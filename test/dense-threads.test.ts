@@ -12,7 +12,8 @@ import { choleskyWithJitter, solveLower, solveLowerTransposed } from "../lib/alg
 import { type Mat, mat, matmulMat } from "../lib/algorithms/matrix";
 import { PARALLEL_MIN_WORK } from "../lib/algorithms/gemmPool";
 import { arena, gemm, gemmLowerB, gemmThreads, gemmUpperALowerC, setGemmThreads } from "../lib/algorithms/wasmGemm";
-import { product, randomMat as random, triangle } from "./helpers/denseReference";
+import { choleskyInverse } from "../lib/mlls/choleskyInverse";
+import { product, randomMat as random, transposed, triangle } from "./helpers/denseReference";
 
 
 
@@ -202,4 +203,16 @@ test("overwrite (C := alpha A B): C's old contents (NaN) are never read; the bit
     sameBits(run(2, true), zeroed, `${layout} overwrite, threaded`);
     sameBits(run(1, true), zeroed, `${layout} overwrite, one thread`);
   }
+});
+
+test("a Cholesky and its inverse below 2^25 multiply-adds (n = 354) stay on the calling thread", async () => {
+  setGemmThreads(Math.max(2, gemmThreads().threads));
+  await workersStarted();
+  const n = 354, G = random(n, n, 17_501);
+  const A = matmulMat(G, transposed(G));
+  for (let i = 0; i < n; i++) A.data[i * n + i] += n;
+  const before = gemmThreads().workerPieces;
+  const { L } = choleskyWithJitter(A);
+  choleskyInverse(L);
+  assert.equal(gemmThreads().workerPieces, before, "no piece of the routines went to a worker");
 });

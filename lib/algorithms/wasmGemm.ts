@@ -358,22 +358,35 @@ export function gemmThreads(options: { start?: boolean } = {}): { threads: numbe
 }
 
 /**
- * Below this many multiply-adds a dense routine runs as before: at n = 354
- * (a Cholesky of 7 M, an inverse of 15 M) the split products and tasks cost
- * about what the second thread saves (measured: 2.9-3.0 ms one way, 3.2-3.3
- * ms the other, at real-time priority on the 2-core machine).
+ * Below this many multiply-adds a dense routine keeps all its products on
+ * the calling thread: at n = 354 (a Cholesky of 7 M, an inverse of 15 M)
+ * the split products and tasks cost about what the second thread saves
+ * with polling workers (2.9-3.0 ms one way, 3.2-3.3 ms the other, at
+ * real-time priority on the 2-core machine), and more with sleeping ones
+ * (small-exact at n = 354 on a quiet machine: 4.4-5.1 ms per iteration with
+ * two GEMM threads against 4.1-4.8 ms with one).
  */
 const HOT_ROUTINE_MIN_WORK = 1 << 25;
 
 /**
  * Runs a dense routine of about `work` multiply-adds that issues many
- * products in a row (a blocked Cholesky, an inverse) with the GEMM's worker
- * threads polling between them, so that products down to HOT_MIN_WORK
- * multiply-adds and the routine's pool tasks are split too, when it is
- * large enough. Results do not change.
+ * products in a row (a blocked Cholesky, an inverse): when it is large
+ * enough, with the GEMM's worker threads polling between them, so that
+ * products down to HOT_MIN_WORK multiply-adds and the routine's pool tasks
+ * are split too; below that, on the calling thread alone. Results do not
+ * change (pieces are cut the same way on any number of threads).
  */
 export function denseRoutine<T>(work: number, routine: () => T): T {
-  return work >= HOT_ROUTINE_MIN_WORK ? hotBurst(kernel()?.pool ?? null, routine) : routine();
+  const pool = kernel()?.pool ?? null;
+  if (work >= HOT_ROUTINE_MIN_WORK) return hotBurst(pool, routine);
+  if (!pool) return routine();
+  const busy = pool.busy;
+  pool.busy = true; // worthThreads and runTask keep the products and tasks here
+  try {
+    return routine();
+  } finally {
+    pool.busy = busy;
+  }
 }
 
 /** Inside denseRoutine: whether `work` multiply-adds of column or row pieces are worth a pool task (runTask) now. */
