@@ -66,7 +66,8 @@ export function buildPivotedVariance(K: LinearOperator, noise: Float64Array, o: 
   const minNoise = noise.reduce((a, b) => Math.min(a, b), Infinity);
   const diag = K.diagonalF64();
   const f = pivotedCholeskyFactor(
-    { size: n, diagonal: () => diag, rows: (idx) => K.rowsF64(idx).data },
+    // Entries let each pivot block read its candidates' block and then only the kept pivots' rows.
+    { size: n, diagonal: () => diag, rows: (idx) => K.rowsF64(idx).data, entries: (rows, cols) => K.entriesF64(rows, cols) },
     { maxRank: Math.max(1, Math.min(o.maxRank, n)), residualTolerance: o.tolerance * minNoise, traceTolerance: 0 },
   );
   const r = f.pivots.length;
