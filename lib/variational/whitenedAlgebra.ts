@@ -317,18 +317,19 @@ export function whitenedForward(
     if (inPlace) Kzx(mem.subarray(XK, XK + M * B));
     else Kzx((src = new Float64Array(M * B)));
   }
-  mem.fill(0, LUT, LUT + MM);
-  transposeLower(L.data, 0, M, mem, LUT, M, M);
+  // Transposes from the arena's own copies (arena to arena they run in WebAssembly).
   mem.set(Lz.data, LZ); // only its lower triangle is read
+  mem.fill(0, LUT, LUT + MM);
   if (viaQ) {
     // S - I from L and L^T, then Lz^T over L^T's place: the first chunk's task solves Q from them.
     mem.fill(0, LL, LL + MM);
     for (let i = 0; i < M; i++) mem.set(L.data.subarray(i * M, i * M + i + 1), LL + i * M);
+    transposeLower(mem, LL, M, mem, LUT, M, M);
     covarianceInto(mem, M, LL, LUT, QQ);
     for (let i = 0; i < M; i++) mem[QQ + i * M + i] -= 1;
     mem.fill(0, LUT, LUT + MM);
-    transposeLower(Lz.data, 0, M, mem, LUT, M, M);
-  }
+    transposeLower(mem, LZ, M, mem, LUT, M, M);
+  } else transposeLower(L.data, 0, M, mem, LUT, M, M);
   mem.set(m, MV);
   // In one chunk on the arena, A and Y stay there (at row stride ld) until the backward pass or another arena user.
   const stay = bc === B && isArena(mem);
@@ -444,11 +445,15 @@ export function whitenedBackward(
   // accumulated sums); Lz^T's lower part is not read, C and E through Q are overwritten.
   if (viaQ) {
     mem.fill(0, LL, CC);
+    mem.set(Lz.data, LTC); // a copy in the arena (L^T C's place, zeroed below), transposed there in WebAssembly
+    transposeLower(mem, LTC, M, mem, LZT, M, M); // Lz^T, upper
     mem.fill(0, LUT, LUT + 2 * MM);
-  } else mem.fill(0, F0, MV);
-  transposeLower(Lz.data, 0, M, mem, LZT, M, M); // Lz^T, upper
+  } else {
+    mem.fill(0, F0, MV);
+    transposeLower(Lz.data, 0, M, mem, LZT, M, M); // Lz^T, upper
+  }
   for (let i = 0; i < M; i++) mem.set(L.data.subarray(i * M, i * M + i + 1), LL + i * M); // L, lower
-  if (viaQ) transposeLower(L.data, 0, M, mem, LUT, M, M); // L^T, upper
+  if (viaQ) transposeLower(mem, LL, M, mem, LUT, M, M); // L^T, upper
   mem.set(m, MV);
   if (viaQ) {
     // Lz^{-T} m by back substitution (one column: M^2 / 2 multiply-adds, below a blocked solve's overhead).
