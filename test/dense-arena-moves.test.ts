@@ -15,7 +15,7 @@ import { mat } from "../lib/algorithms/matrix";
 import { transposeInto, transposeLower } from "../lib/algorithms/transpose";
 import { arena } from "../lib/algorithms/wasmGemm";
 import { choleskyInverse, choleskyInversePlain } from "../lib/mlls/choleskyInverse";
-import { centredRng } from "./helpers/denseReference";
+import { centredRng, rbfSpd } from "./helpers/denseReference";
 import { relErr } from "./helpers/reference";
 
 /** Index of the first entry where a and b differ as bits (Object.is), or -1. */
@@ -62,18 +62,10 @@ test("transposeLower in the arena, to another block and in place (the mirror), e
   }
 });
 
-/** A seeded SPD matrix (RBF on 3-d points plus a diagonal) and a right-hand side. */
+/** A seeded SPD matrix (helpers' rbfSpd) and a right-hand side from the same stream. */
 function spdSystem(n: number, seed: number): { A: Float64Array; v: Float64Array } {
   const r = centredRng(seed);
-  const X = Array.from({ length: n }, () => [r() * 4, r() * 4, r() * 4]);
-  const A = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      let d2 = 0;
-      for (let k = 0; k < 3; k++) d2 += (X[i][k] - X[j][k]) ** 2;
-      A[i * n + j] = Math.exp(-d2 / 2) + (i === j ? 0.05 : 0);
-    }
-  }
+  const A = rbfSpd(n, r);
   return { A, v: Float64Array.from({ length: n }, r) };
 }
 

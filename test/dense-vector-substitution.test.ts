@@ -11,23 +11,8 @@ import { test } from "node:test";
 import { choleskySolve, choleskyWithJitter, solveLower, solveLowerTransposed } from "../lib/algorithms/cholesky";
 import { mat } from "../lib/algorithms/matrix";
 import { arena } from "../lib/algorithms/wasmGemm";
-import { centredRng, substituteLower, substituteUpper } from "./helpers/denseReference";
+import { centredRng, rbfSpd, substituteLower, substituteUpper } from "./helpers/denseReference";
 import { relErr } from "./helpers/reference";
-
-/** A seeded SPD matrix: RBF on 3-d points plus 0.05 on the diagonal. */
-function spd(n: number, seed: number): Float64Array {
-  const r = centredRng(seed);
-  const X = Array.from({ length: n }, () => [r() * 4, r() * 4, r() * 4]);
-  const A = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      let d2 = 0;
-      for (let k = 0; k < 3; k++) d2 += (X[i][k] - X[j][k]) ** 2;
-      A[i * n + j] = Math.exp(-d2 / 2) + (i === j ? 0.05 : 0);
-    }
-  }
-  return A;
-}
 
 function sameBits(a: Float64Array, b: Float64Array, what: string): void {
   assert.equal(a.length, b.length, what);
@@ -36,7 +21,7 @@ function sameBits(a: Float64Array, b: Float64Array, what: string): void {
 
 test("choleskySolve with one column on the arena's factor equals the JS loops bit for bit and textbook substitution to rounding", () => {
   for (const n of [1, 7, 58, 59, 60, 61, 100, 354, 800]) {
-    const A = mat(n, n, spd(n, 17_300 + n));
+    const A = mat(n, n, rbfSpd(n, centredRng(17_300 + n)));
     const bs = [
       Float64Array.from({ length: n }, centredRng(17_400 + n)),
       // The last unit vector: L^{-1} e_n is zero above its last entry, so the backward loop meets exact zeros.

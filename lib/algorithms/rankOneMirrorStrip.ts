@@ -8,28 +8,13 @@
 // entry is s * (v_a * v_b - c_ab), the same operations in the same order
 // as the JS loop, so the bits agree.
 
-import { Code, F64, I32, Simd, V128, buildModule } from "../reductions/wasm/binary";
+import { F64, I32, Simd, V128, buildModule } from "../reductions/wasm/binary";
+import { LaneCode, OP } from "./laneCode";
 
 // Parameters: c = byte address of C[0, 0], ldc = its row stride in bytes, i0 = the strip's first row,
 // rows, cols = the strip's rows and the columns [0, cols) taken (cols <= i0), v = byte address of v[0], s.
 const P = { c: 0, ldc: 1, i0: 2, rows: 3, cols: 4, v: 5, s: 6 } as const;
 const PARAM_COUNT = 7;
-
-/** Opcodes binary.ts's Code does not name. */
-const OP = { i32And: 0x71, i32Eqz: 0x45, i32LtU: 0x49, f64Sub: 0xa1, i8x16Shuffle: 0x0d } as const;
-
-class MirrorCode extends Code {
-  op(...b: number[]): this {
-    this.bytes.push(...b);
-    return this;
-  }
-  /** i8x16.shuffle of the two v128 on the stack: lane 0 of each (`high` false) or lane 1 of each. */
-  pairLanes(high: boolean): this {
-    const a = high ? 8 : 0, b = high ? 24 : 16;
-    const lanes = [...Array.from({ length: 8 }, (_, k) => a + k), ...Array.from({ length: 8 }, (_, k) => b + k)];
-    return this.simd(OP.i8x16Shuffle, ...lanes);
-  }
-}
 
 /**
  * run(c, ldc, i0, rows, cols, v, s): for a in [i0, i0 + rows), b < cols,
@@ -41,7 +26,7 @@ export function rankOneMirrorStripModule(): Uint8Array {
   const i32Count = next - PARAM_COUNT;
   const vb = next++, vs = next++, x = next++, y = next++;
   const v128Count = next - PARAM_COUNT - i32Count;
-  const c = new MirrorCode();
+  const c = new LaneCode();
   c.localGet(P.i0).localGet(P.rows).i32Const(-2).op(OP.i32And).i32Add().localSet(rowsEnd);
   c.localGet(P.cols).i32Const(-2).op(OP.i32And).localSet(colsEven);
   c.localGet(P.ldc).localGet(P.ldc).i32Add().localSet(ldc2);

@@ -8,27 +8,12 @@
 // moved one element per access, ~3x slower). Pure copies: results are the
 // same bits as the JS loop.
 
-import { Code, I32, Simd, V128, buildModule } from "../reductions/wasm/binary";
+import { I32, Simd, V128, buildModule } from "../reductions/wasm/binary";
+import { LaneCode, OP } from "./laneCode";
 
 // Parameters: byte addresses and row strides in bytes, sizes in elements.
 const P = { src: 0, lds: 1, dst: 2, ldd: 3, rows: 4, cols: 5 } as const;
 const PARAM_COUNT = 6;
-
-/** Opcodes binary.ts's Code does not name. */
-const OP = { i32And: 0x71, i32Eqz: 0x45, i32LtU: 0x49, i8x16Shuffle: 0x0d } as const;
-
-class StripCode extends Code {
-  op(...b: number[]): this {
-    this.bytes.push(...b);
-    return this;
-  }
-  /** i8x16.shuffle of the two v128 on the stack: lane 0 of each (`high` false) or lane 1 of each. */
-  pairLanes(high: boolean): this {
-    const a = high ? 8 : 0, b = high ? 24 : 16;
-    const lanes = [...Array.from({ length: 8 }, (_, k) => a + k), ...Array.from({ length: 8 }, (_, k) => b + k)];
-    return this.simd(OP.i8x16Shuffle, ...lanes);
-  }
-}
 
 /**
  * run(src, lds, dst, ldd, rows, cols): dst[j, i] = src[i, j] for i < rows,
@@ -40,7 +25,7 @@ export function transposeStripModule(): Uint8Array {
   const i32Count = next - PARAM_COUNT;
   const a = next++, b = next++;
   const v128Count = next - PARAM_COUNT - i32Count;
-  const c = new StripCode();
+  const c = new LaneCode();
   c.localGet(P.rows).i32Const(-2).op(OP.i32And).localSet(rowsEven);
   c.localGet(P.cols).i32Const(-2).op(OP.i32And).localSet(colsEven);
   c.localGet(P.lds).localGet(P.lds).i32Add().localSet(lds2);

@@ -69,3 +69,21 @@ export function triangle(a: Mat, lower: boolean): Mat {
   for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) if (lower ? j <= i : j >= i) out.data[i * a.cols + j] = a.data[i * a.cols + j];
   return out;
 }
+
+/**
+ * A seeded SPD matrix, row-major n x n: RBF (lengthscale 1) on n points
+ * drawn from `draw` in [-2, 2)^3 (3n draws, in order), plus 0.05 on the
+ * diagonal. Callers that need more draws from the same stream pass it on.
+ */
+export function rbfSpd(n: number, draw: () => number): Float64Array {
+  const X = Array.from({ length: n }, () => [draw() * 4, draw() * 4, draw() * 4]);
+  const A = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let d2 = 0;
+      for (let k = 0; k < 3; k++) d2 += (X[i][k] - X[j][k]) ** 2;
+      A[i * n + j] = Math.exp(-d2 / 2) + (i === j ? 0.05 : 0);
+    }
+  }
+  return A;
+}
