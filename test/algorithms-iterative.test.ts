@@ -11,6 +11,7 @@ import { conjugateGradients } from "../lib/algorithms/cg";
 import { LowRankPlusDiag } from "../lib/algorithms/lowRankPlusDiag";
 import { pivotedCholesky } from "../lib/algorithms/pivotedCholesky";
 import { preconditionerRankFor, resolveSolveOptions } from "../lib/algorithms/settings";
+import { lowRankPlusDiagDense, lowRankPlusDiagSamples } from "./helpers/denseReference";
 import { rng } from "./helpers/reference";
 
 const { mat } = gp.algorithms;
@@ -34,20 +35,6 @@ function orthonormalColumns(n: number, rand: () => number): Mat {
     for (let i = 0; i < n; i++) Q.data[i * n + j] /= Math.sqrt(norm);
   }
   return Q;
-}
-
-/** Dense L L^T + diag(d). */
-function denseLowRankPlusDiag(L: Mat, d: Float64Array): Float64Array {
-  const n = L.rows, k = L.cols;
-  const A = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let q = 0; q < k; q++) s += L.data[i * k + q] * L.data[j * k + q];
-      A[i * n + j] = s + (i === j ? d[i] : 0);
-    }
-  }
-  return A;
 }
 
 /** log |det A| by Gaussian elimination with partial pivoting. */
@@ -92,7 +79,7 @@ describe("LowRankPlusDiag (Woodbury preconditioner)", () => {
   const L = randomMat(n, k, rand);
   const d = Float64Array.from({ length: n }, () => 0.1 + rand());
   const P = new LowRankPlusDiag(L, d);
-  const A = denseLowRankPlusDiag(L, d);
+  const A = lowRankPlusDiagDense(L, d);
   it("P (P^{-1} B) = B (1, 3 and 11 columns: loops and GEMM paths) and P B equals the dense product", () => {
     for (const t of [1, 3, 11]) {
       const Bt = randomMat(n, t, rand);
@@ -118,16 +105,8 @@ describe("LowRankPlusDiag (Woodbury preconditioner)", () => {
     assert.ok(maxAbs(back.data.map((v, i) => v - B.data[i])) < 1e-10);
     const t = 3;
     const z = PT.sample(new gp.RandomSource(5), t);
-    const draws = new gp.RandomSource(5);
-    const e1 = draws.normals(k * t);
-    for (let i = 0; i < n; i++) {
-      for (let c = 0; c < t; c++) {
-        let expected = 0;
-        for (let q = 0; q < k; q++) expected += L.data[i * k + q] * e1[q * t + c];
-        expected += Math.sqrt(d[i]) * draws.normal();
-        assert.ok(Math.abs(z.data[i * t + c] - expected) < 1e-12, `sample [${i}, ${c}]`);
-      }
-    }
+    const expected = lowRankPlusDiagSamples(L, d, 5, t);
+    for (let e = 0; e < n * t; e++) assert.ok(Math.abs(z.data[e] - expected[e]) < 1e-12, `sample [${Math.floor(e / t)}, ${e % t}]`);
   });
   it("rank 0 is the diagonal alone", () => {
     const P0 = new LowRankPlusDiag(mat(n, 0), d);
@@ -141,7 +120,7 @@ describe("pivoted Cholesky", () => {
   const rand = rng(32);
   const n = 40;
   const G = randomMat(n, 6, rand);
-  const A = denseLowRankPlusDiag(G, new Float64Array(n).fill(0.05)); // PSD, full rank
+  const A = lowRankPlusDiagDense(G, new Float64Array(n).fill(0.05)); // PSD, full rank
   const access = {
     size: n,
     diagonal: () => Float64Array.from({ length: n }, (_, i) => A[i * n + i]),
@@ -153,12 +132,12 @@ describe("pivoted Cholesky", () => {
   };
   it("full rank reproduces the matrix; lower ranks leave a decreasing trace error", () => {
     const full = pivotedCholesky(access, n, 0);
-    const LLt = denseLowRankPlusDiag(full, new Float64Array(n));
+    const LLt = lowRankPlusDiagDense(full, new Float64Array(n));
     assert.ok(maxAbs(LLt.map((v, i) => v - A[i])) < 1e-10);
     let previous = Infinity;
     for (const rank of [2, 6, 12]) {
       const L = pivotedCholesky(access, rank, 0);
-      const approx = denseLowRankPlusDiag(L, new Float64Array(n));
+      const approx = lowRankPlusDiagDense(L, new Float64Array(n));
       let traceError = 0;
       for (let i = 0; i < n; i++) traceError += A[i * n + i] - approx[i * n + i];
       assert.ok(traceError >= -1e-10 && traceError < previous, `rank ${rank}: trace error ${traceError}`);
@@ -172,7 +151,7 @@ describe("conjugate gradients with per-column tolerances", () => {
     const rand = rng(33);
     const n = 120;
     const G = randomMat(n, 30, rand);
-    const A = denseLowRankPlusDiag(G, new Float64Array(n).fill(0.3));
+    const A = lowRankPlusDiagDense(G, new Float64Array(n).fill(0.3));
     const B = randomMat(n, 3, rand);
     const widths: number[] = [];
     const tolerance = Float64Array.of(1e-2, 1e-9, 1e-4);

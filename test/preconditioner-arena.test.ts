@@ -13,6 +13,7 @@ import * as gp from "../lib";
 import { LowRankPlusDiag } from "../lib/algorithms/lowRankPlusDiag";
 import { type RowAccess, pivotedCholeskyFactor } from "../lib/algorithms/pivotedCholesky";
 import { arena } from "../lib/algorithms/wasmGemm";
+import { lowRankPlusDiagDense, lowRankPlusDiagSamples } from "./helpers/denseReference";
 import { rng } from "./helpers/reference";
 
 const { mat } = gp.algorithms;
@@ -20,20 +21,6 @@ type Mat = gp.algorithms.Mat;
 
 function randomMat(rows: number, cols: number, rand: () => number): Mat {
   return mat(rows, cols, Float64Array.from({ length: rows * cols }, () => rand() * 2 - 1));
-}
-
-/** G G^T + eps I, dense. shape: [n, n] */
-function gram(G: Mat, eps: number): Float64Array {
-  const n = G.rows, k = G.cols;
-  const A = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let q = 0; q < k; q++) s += G.data[i * k + q] * G.data[j * k + q];
-      A[i * n + j] = s + (i === j ? eps : 0);
-    }
-  }
-  return A;
 }
 
 /**
@@ -138,7 +125,7 @@ describe("pivoted Cholesky in the arena vs a one-column-at-a-time replay", () =>
   ];
   for (const { n, k, rank, tol, eps } of cases) for (const withEntries of [false, true]) {
     it(`n = ${n}, matrix rank ~${k}, maxRank ${rank}, ${withEntries ? "entries and the kept rows" : "rows only"}`, () => {
-      const A = gram(randomMat(n, k, rand), eps ?? 1e-3);
+      const A = lowRankPlusDiagDense(randomMat(n, k, rand), new Float64Array(n).fill(eps ?? 1e-3));
       let reads = 0;
       // Every read takes the arena from the factorisation: its factor and scratch must survive.
       const a = access(A, n, withEntries, () => (reads++, useArena()));
@@ -191,7 +178,7 @@ describe("Woodbury solves and samples in the arena vs a dense solve", () => {
     it(`n = ${n}, rank ${k}: 1 to 11 columns, the arena used by others and by a second operator in between`, () => {
       const L = randomMat(n, k, rand);
       const d = Float64Array.from({ length: n }, () => 0.05 + rand());
-      const A = gram(L, 0);
+      const A = lowRankPlusDiagDense(L, new Float64Array(n));
       for (let i = 0; i < n; i++) A[i * n + i] += d[i];
       const P = new LowRankPlusDiag(L, d);
       const other = new LowRankPlusDiag(randomMat(n, k, rand), d.map((v) => v + 1));
@@ -211,16 +198,8 @@ describe("Woodbury solves and samples in the arena vs a dense solve", () => {
       for (const t of [1, 3, 10]) {
         P.solve(randomMat(n, 4, rand)); // the solves' factor in the arena: samples place theirs after it
         const z = P.sample(new gp.RandomSource(9), t);
-        const draws = new gp.RandomSource(9);
-        const e1 = draws.normals(k * t);
-        for (let i = 0; i < n; i++) {
-          for (let c = 0; c < t; c++) {
-            let want = 0;
-            for (let q = 0; q < k; q++) want += L.data[i * k + q] * e1[q * t + c];
-            want += Math.sqrt(d[i]) * draws.normal();
-            assert.ok(Math.abs(z.data[i * t + c] - want) < 1e-12 * (1 + Math.abs(want)), `sample [${i}, ${c}], t = ${t}`);
-          }
-        }
+        const want = lowRankPlusDiagSamples(L, d, 9, t);
+        for (let e = 0; e < n * t; e++) assert.ok(Math.abs(z.data[e] - want[e]) < 1e-12 * (1 + Math.abs(want[e])), `sample [${Math.floor(e / t)}, ${e % t}], t = ${t}`);
       }
     });
   }

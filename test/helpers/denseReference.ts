@@ -2,6 +2,7 @@
 // compare the library against (written here, independent of lib/algorithms).
 
 import { type Mat, mat } from "../../lib/algorithms/matrix";
+import { RandomSource } from "../../lib/random";
 
 /** Uniform numbers in [-0.5, 0.5) from a 32-bit linear congruential generator. */
 export function centredRng(seed: number): () => number {
@@ -86,4 +87,39 @@ export function rbfSpd(n: number, draw: () => number): Float64Array {
     }
   }
   return A;
+}
+
+/** Dense L L^T + diag(d). L: [n, k]; shape: [n, n] */
+export function lowRankPlusDiagDense(L: Mat, d: Float64Array): Float64Array {
+  const n = L.rows, k = L.cols;
+  const A = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let q = 0; q < k; q++) s += L.data[i * k + q] * L.data[j * k + q];
+      A[i * n + j] = s + (i === j ? d[i] : 0);
+    }
+  }
+  return A;
+}
+
+/**
+ * The t samples of N(0, L L^T + diag(d)) that LowRankPlusDiag.sample(new
+ * RandomSource(seed), t) should draw, written out: e1 = normals(k t) first
+ * (row q, column c at q t + c), then one normal per entry in row-major
+ * order, z[i, c] = L[i, :] e1[:, c] + sqrt(d[i]) e2[i, c]. shape: [n, t]
+ */
+export function lowRankPlusDiagSamples(L: Mat, d: Float64Array, seed: number, t: number): Float64Array {
+  const n = L.rows, k = L.cols;
+  const draws = new RandomSource(seed);
+  const e1 = draws.normals(k * t);
+  const z = new Float64Array(n * t);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < t; c++) {
+      let s = 0;
+      for (let q = 0; q < k; q++) s += L.data[i * k + q] * e1[q * t + c];
+      z[i * t + c] = s + Math.sqrt(d[i]) * draws.normal();
+    }
+  }
+  return z;
 }
